@@ -1,0 +1,131 @@
+"""The running bot: engine, delivery worker, timers, platforms and the HTTP server, wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.delivery import DeliveryWorker
+from bot.engine import DispatchResult, Engine
+from bot.platform import Platform
+from bot.scheduler import TimerRunner
+from bot.types import Event
+from storage import db
+from workflows.directory.sync import sync_directory
+from workflows.registry import build_router
+
+log = logging.getLogger("collabbot")
+
+PlatformFactory = Callable[[Config], "Platform | list[Any] | None"]
+
+
+def _platform_factories() -> list[PlatformFactory]:
+    """Each adapter's ``build(config)``; an adapter returns None when its section is absent or disabled."""
+    import importlib
+
+    factories = []
+    for name in ("adapters.simulator.transport", "adapters.slack.transport", "adapters.dingtalk.transport", "adapters.wecom.transport"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("adapters."):
+                continue
+            raise
+        factories.append(module.build)
+    return factories
+
+
+def build_services(config: Config, clock: Clock) -> dict[str, Any]:
+    """Extra injectables for handlers (the working-day calendar, …)."""
+    services: dict[str, Any] = {}
+    try:
+        from bot.calendar import WorkCalendar
+    except ModuleNotFoundError:
+        return services
+    services["calendar"] = WorkCalendar.from_config(config)
+    return services
+
+
+class App:
+    """One bot process. ``platforms`` may be given (tests); otherwise built from the config."""
+
+    def __init__(self, config: Config, *, clock: Clock | None = None, platforms: list[Platform] | None = None):
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.engine = Engine(build_router(), config, self.clock, services=build_services(config, self.clock))
+        if platforms is None:
+            platforms = []
+            for factory in _platform_factories():
+                built = factory(config)
+                platforms += built if isinstance(built, list) else [built] if built is not None else []
+        self.platforms: dict[str, Platform] = {p.name: p for p in platforms}
+        self.delivery = DeliveryWorker(self.platforms, self.clock)
+        self.timers = TimerRunner(self.dispatch, self.clock)
+        self.timer_wake = asyncio.Event()
+        self.web: web.Application | None = web.Application(client_max_size=1024 * 1024)
+        self.web.router.add_get("/healthz", self._health)
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def dispatch(self, event: Event) -> DispatchResult:
+        result = await self.engine.dispatch(event)
+        if result.outbox_ids:
+            self.delivery.kick()
+        return result
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "platforms": sorted(self.platforms)})
+
+    async def open_database(self, *, run_migrations: bool = True) -> None:
+        await db.connect(self.config.database.url, run_migrations=run_migrations)
+        await sync_directory(self.config, self.clock.now())
+
+    async def start(self, *, serve_http: bool = True, background: bool = True) -> None:
+        """Open the database, start platforms, the HTTP server and (if ``background``) the workers."""
+        await self.open_database()
+        for platform in self.platforms.values():
+            await platform.start(self)
+        if serve_http and self.web is not None:
+            self._runner = web.AppRunner(self.web, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.config.server.host, self.config.server.port)
+            await site.start()
+            server = getattr(site, "_server", None)
+            sockets = getattr(server, "sockets", None) or []
+            self.port = sockets[0].getsockname()[1] if sockets else self.config.server.port
+            log.info("listening on http://%s:%s", self.config.server.host, self.port)
+        if background:
+            self._tasks.append(asyncio.create_task(self.delivery.run_forever(self._stop)))
+            self._tasks.append(asyncio.create_task(self.timers.run_forever(self._stop, self.timer_wake)))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for platform in self.platforms.values():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(platform.stop(), timeout=5)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await db.close()
+
+    async def settle(self) -> None:
+        """Fire due timers and deliver everything due now (tests, the simulator's clock API)."""
+        for _ in range(100):
+            fired = await self.timers.run_due()
+            await self.delivery.flush()
+            if not fired:
+                return

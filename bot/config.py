@@ -1,0 +1,274 @@
+"""Configuration: one TOML file, overridden by environment variables, validated with a clear message per field.
+
+Environment overrides use ``COLLABBOT_<SECTION>__<KEY>`` (double underscore
+between levels), e.g. ``COLLABBOT_DATABASE__URL=postgres://…`` or
+``COLLABBOT_SLACK__BOT_TOKEN=xoxb-…``. ``COLLABBOT_DATABASE_URL`` is accepted
+as a short form for the database URL.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.i18n import SUPPORTED_LOCALES, normalize_locale
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is None:
+        return value
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA timezone {value!r} (e.g. Asia/Shanghai, Europe/Berlin)") from exc
+    return value
+
+
+def _check_locale(value: str | None) -> str | None:
+    if value is None:
+        return value
+    normalized = normalize_locale(value)
+    if normalized is None:
+        raise ValueError(f"unsupported locale {value!r}; use one of {', '.join(SUPPORTED_LOCALES)}")
+    return normalized
+
+
+class BotSection(Section):
+    locale: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+    id_prefix: str = Field("XZB", pattern=r"^[A-Za-z]{1,8}$")
+    calendar: str = Field("CN", description="country code of the public-holiday calendar")
+    extra_days_off: list[str] = Field(default_factory=list, description="ISO dates the organisation is closed")
+    extra_working_days: list[str] = Field(default_factory=list, description="ISO dates worked despite the calendar")
+    request_answer_working_days: int = Field(2, ge=1, le=30)
+    review_working_days: int = Field(2, ge=1, le=30)
+    due_soon_working_days: int = Field(2, ge=0, le=30)
+    max_text_length: int = Field(8000, ge=100)
+
+    _tz = field_validator("timezone")(_check_timezone)
+    _loc = field_validator("locale")(_check_locale)
+
+
+class DatabaseSection(Section):
+    url: str = "sqlite://collabbot.db"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://", "psycopg://")):
+            raise ValueError("must start with sqlite:// or postgres:// (e.g. sqlite://collabbot.db)")
+        return value
+
+
+class ServerSection(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class SimulatorSection(Section):
+    enabled: bool = False
+    manual_clock: bool = Field(False, description="let the simulator API move the clock (demo and tests only)")
+    platforms: list[str] = Field(
+        default_factory=lambda: ["simulator"],
+        description="platform names the simulator plays (two names simulate two platforms)",
+    )
+
+
+class DepartmentEntry(Section):
+    code: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    name: str = Field(min_length=1)
+    head: str | None = None
+    superior: str | None = None
+
+
+class PersonEntry(Section):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    name: str = Field(min_length=1)
+    department: str | None = None
+    superior: str | None = None
+    email: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    admin: bool = False
+    identities: dict[str, str] = Field(default_factory=dict, description="platform name -> platform user id")
+
+    _tz = field_validator("timezone")(_check_timezone)
+    _loc = field_validator("locale")(_check_locale)
+
+
+class GroupEntry(Section):
+    platform: str
+    id: str
+    name: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+
+    _tz = field_validator("timezone")(_check_timezone)
+    _loc = field_validator("locale")(_check_locale)
+
+
+class SlackSection(Section):
+    enabled: bool = True
+    mode: Literal["socket", "http"] = "socket"
+    bot_token: str = Field(pattern=r"^xoxb-")
+    app_token: str | None = Field(None, pattern=r"^xapp-")
+    signing_secret: str | None = None
+    api_url: str = "https://slack.com/api/"
+    command: str = "/collab"
+    standup_command: str = "/standup"
+
+    @model_validator(mode="after")
+    def _mode_needs(self) -> SlackSection:
+        if self.mode == "socket" and not self.app_token:
+            raise ValueError("socket mode needs app_token (xapp-…, scope connections:write)")
+        if self.mode == "http" and not self.signing_secret:
+            raise ValueError("http mode needs signing_secret (Basic Information → App Credentials)")
+        return self
+
+
+class DingTalkSection(Section):
+    enabled: bool = True
+    app_key: str = Field(min_length=1)
+    app_secret: str = Field(min_length=1)
+    robot_code: str | None = None
+    card_template_id: str | None = None
+    openapi_url: str = "https://api.dingtalk.com"
+
+
+class WeComSection(Section):
+    enabled: bool = True
+    mode: Literal["long_connection", "api"] = "long_connection"
+    bot_id: str | None = None
+    secret: str | None = None
+    ws_url: str = "wss://openws.work.weixin.qq.com"
+    token: str | None = None
+    encoding_aes_key: str | None = None
+    corp_id: str | None = None
+    agent_id: int | None = None
+    corp_secret: str | None = None
+    api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+    @model_validator(mode="after")
+    def _mode_needs(self) -> WeComSection:
+        if self.mode == "long_connection" and not (self.bot_id and self.secret):
+            raise ValueError("long_connection mode needs bot_id and secret of the intelligent robot")
+        if self.mode == "api" and not (self.token and self.encoding_aes_key):
+            raise ValueError("api mode needs token and encoding_aes_key (43 characters)")
+        if self.encoding_aes_key is not None and len(self.encoding_aes_key) != 43:
+            raise ValueError("encoding_aes_key must be exactly 43 characters")
+        return self
+
+
+class Config(Section):
+    bot: BotSection = Field(default_factory=BotSection)  # type: ignore[arg-type]
+    database: DatabaseSection = Field(default_factory=DatabaseSection)
+    server: ServerSection = Field(default_factory=ServerSection)
+    simulator: SimulatorSection = Field(default_factory=SimulatorSection)
+    departments: list[DepartmentEntry] = Field(default_factory=list)
+    people: list[PersonEntry] = Field(default_factory=list)
+    groups: list[GroupEntry] = Field(default_factory=list)
+    slack: SlackSection | None = None
+    dingtalk: DingTalkSection | None = None
+    wecom: WeComSection | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        people = {p.id for p in self.people}
+        departments = {d.code for d in self.departments}
+        problems = []
+        for index, dept in enumerate(self.departments):
+            for role in ("head", "superior"):
+                ref = getattr(dept, role)
+                if ref is not None and ref not in people:
+                    problems.append(f"departments[{index}].{role}: no person with id {ref!r}")
+        for index, person in enumerate(self.people):
+            if person.department is not None and person.department not in departments:
+                problems.append(f"people[{index}].department: no department with code {person.department!r}")
+            if person.superior is not None and person.superior not in people:
+                problems.append(f"people[{index}].superior: no person with id {person.superior!r}")
+        for kind, values in (("people", [p.id for p in self.people]), ("departments", [d.code for d in self.departments])):
+            dupes = sorted({v for v in values if values.count(v) > 1})
+            if dupes:
+                problems.append(f"{kind}: duplicate ids {', '.join(dupes)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``problems`` holds one human-readable line per bad field."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _set_path(data: dict[str, Any], path: list[str], value: str) -> None:
+    node = data
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            return
+    node[path[-1]] = value
+
+
+def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    environ = dict(os.environ if environ is None else environ)
+    data: dict[str, Any] = {}
+    if environ.get("COLLABBOT_DATABASE_URL"):
+        _set_path(data, ["database", "url"], environ["COLLABBOT_DATABASE_URL"])
+    for key, value in environ.items():
+        if key.startswith("COLLABBOT_") and "__" in key:
+            path = [p.lower() for p in key[len("COLLABBOT_") :].split("__")]
+            _set_path(data, path, value)
+    return data
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _format_errors(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown setting (check the spelling against the configuration reference in README.md)"
+        problems.append(f"{where}: {message}")
+    return problems
+
+
+def from_dict(data: dict[str, Any], environ: dict[str, str] | None = None) -> Config:
+    merged = _merge(data, env_overrides(environ))
+    try:
+        return Config.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc)) from exc
+
+
+def load(path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    """Read, merge with the environment and validate; raises ``ConfigError`` listing every problem."""
+    try:
+        with Path(path).open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError([f"{path}: file not found"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from exc
+    return from_dict(data, environ)

@@ -1,0 +1,40 @@
+"""Generate a migration for model changes: ``python scripts/makemigrations.py [name]``.
+
+Runs tortoise's autodetector, then wraps the new file's operations in
+``storage.migration_order.ordered`` (see that module for why).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "storage" / "migrations"
+
+
+def main() -> int:
+    before = set(MIGRATIONS.glob("[0-9]*.py"))
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, COLLABBOT_DATABASE_URL=f"sqlite://{tmp}/make.db")
+        cmd = [sys.executable, "-m", "tortoise", "-c", "storage.db.TORTOISE_ORM", "makemigrations"]
+        if len(sys.argv) > 1:
+            cmd += ["-n", sys.argv[1]]
+        subprocess.run(cmd, check=True, env=env, cwd=MIGRATIONS.parent.parent)
+    for path in sorted(set(MIGRATIONS.glob("[0-9]*.py")) - before):
+        source = path.read_text()
+        if "ordered(" in source:
+            continue
+        source = source.replace("from tortoise import fields\n", "from tortoise import fields\n\nfrom storage.migration_order import ordered\n", 1)
+        source = source.replace("    operations = [\n", "    operations = ordered([\n", 1)
+        source = source.rstrip()
+        assert source.endswith("]"), path
+        path.write_text(source[:-1] + "])\n")
+        print(f"wrapped {path.name} in ordered()")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Database connection, migrations and the one-transaction-per-event helper.
+
+SQLite (WAL, ``synchronous=NORMAL``, a busy timeout) is the embedded default;
+any tortoise URL works, PostgreSQL (``postgres://…``) is how it scales out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+DEFAULT_URL = "sqlite://collabbot.db"
+SQLITE_PRAGMAS = {"journal_mode": "WAL", "synchronous": "NORMAL", "busy_timeout": "10000"}
+
+
+def normalize_url(url: str) -> str:
+    """Add the SQLite pragmas collabbot relies on unless the URL sets them itself."""
+    if not url.startswith("sqlite://"):
+        return url
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    for key, value in SQLITE_PRAGMAS.items():
+        query.setdefault(key, value)
+    if url.startswith("sqlite://:memory:"):
+        query.pop("journal_mode", None)
+        return "sqlite://:memory:" + ("?" + urlencode(query) if query else "")
+    # tortoise reads sqlite://<path>: keep the path exactly as given
+    head = url.split("?", 1)[0]
+    return head + "?" + urlencode(query) if query else urlunsplit(parts)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite://")
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": normalize_url(url)},
+        "apps": {
+            "models": {
+                "models": ["storage.models"],
+                "default_connection": "default",
+                "migrations": "storage.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# `tortoise` CLI entry (makemigrations): `tortoise -c storage.db.TORTOISE_ORM makemigrations`
+TORTOISE_ORM = tortoise_config(os.environ.get("COLLABBOT_DATABASE_URL", "sqlite://collabbot-dev.db"))
+
+
+async def upgrade(url: str) -> None:
+    """Apply every migration not yet applied (``collabbot db upgrade``)."""
+    from tortoise.migrations.api import migrate
+
+    await migrate(config=tortoise_config(url))
+
+
+async def connect(url: str, *, run_migrations: bool = True) -> None:
+    """Open the database for this process, migrating it first unless told not to."""
+    if run_migrations:
+        await upgrade(url)
+        await Tortoise.close_connections()
+    await Tortoise.init(config=tortoise_config(url))
+
+
+async def close() -> None:
+    await Tortoise.close_connections()
+
+
+def connection() -> BaseDBAsyncClient:
+    return connections.get("default")
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
+    """One transaction. Callers start it with a write (write-first) so SQLite never has to upgrade a read lock."""
+    async with in_transaction("default") as conn:
+        yield conn

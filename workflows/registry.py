@@ -1,0 +1,19 @@
+"""Every workflow area's router, included into the one the engine uses."""
+
+from __future__ import annotations
+
+import importlib
+
+from bot.router import Router
+
+# Each module exposes ``router``; order matters only for free-text message handlers.
+AREAS = (
+    "workflows.help.handlers",
+)
+
+
+def build_router(areas: tuple[str, ...] = AREAS) -> Router:
+    router = Router()
+    for module_name in areas:
+        router.include(importlib.import_module(module_name).router)
+    return router

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -40,12 +41,18 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite://")
 
 
+def model_modules() -> list[str]:
+    """``storage/models.py`` plus one ``storage/models_<area>.py`` per workflow area that keeps tables."""
+    folder = Path(__file__).parent
+    return ["storage.models", *sorted(f"storage.{p.stem}" for p in folder.glob("models_*.py"))]
+
+
 def tortoise_config(url: str) -> dict[str, Any]:
     return {
         "connections": {"default": normalize_url(url)},
         "apps": {
             "models": {
-                "models": ["storage.models"],
+                "models": model_modules(),
                 "default_connection": "default",
                 "migrations": "storage.migrations",
             }

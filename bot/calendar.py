@@ -1,0 +1,227 @@
+"""The working-day calendar: weekends, public holidays, China's adjusted working weekends (调休), and the
+organisation's own extra days off / working days.
+
+Every "within N working days" of the spec goes through ``WorkCalendar``:
+
+    calendar = WorkCalendar.from_config(config)
+    calendar.add_working_days(date(2026, 9, 30), 2)       # → 2026-10-09 (National Day week skipped)
+    calendar.end_of_working_day(due, "Asia/Shanghai")    # → the UTC instant that day ends locally
+
+Country "CN" uses the ``chinese-calendar`` package (official State Council schedules, incl. working
+Saturdays/Sundays); for a year it does not cover yet, it falls back to the ``holidays`` package's China
+calendar (which estimates the substitute days) and logs that once. Any other ISO country code uses
+``holidays``. Precedence: the organisation's extra days (config) > the public calendar > Monday–Friday.
+
+DST rule (``local_datetime``): a wall-clock time that does not exist (spring forward) is moved forward by
+the gap (02:30 → 03:30); a time that occurs twice (fall back) takes its first occurrence (``fold=0``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+log = logging.getLogger("collabbot.calendar")
+
+_MAX_SCAN = 3660  # ten years: a calendar with no working day is a configuration error, not a loop
+
+
+def _parse_dates(values: Iterable[str | date]) -> frozenset[date]:
+    out = set()
+    for value in values:
+        out.add(value if isinstance(value, date) else date.fromisoformat(str(value).strip()))
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_datetime(day: date, at: time, tz: str) -> datetime:
+    """The aware instant for wall-clock ``at`` on ``day`` in ``tz``, by the module's DST rule (see docstring)."""
+    zone = _zone(tz)
+    naive = datetime.combine(day, at.replace(tzinfo=None, fold=0))
+    first = naive.replace(tzinfo=zone, fold=0)
+    # A non-existent time does not round-trip through UTC: shift it forward by the gap.
+    round_trip = first.astimezone(UTC).astimezone(zone)
+    if round_trip.replace(tzinfo=None) != naive:
+        later = naive.replace(tzinfo=zone, fold=1)
+        gap = (later.utcoffset() or timedelta()) - (first.utcoffset() or timedelta())
+        shifted = (naive + abs(gap)).replace(tzinfo=zone)
+        return shifted
+    return first
+
+
+def utc_at(day: date, at: time, tz: str) -> datetime:
+    """``local_datetime`` converted to UTC."""
+    return local_datetime(day, at, tz).astimezone(UTC)
+
+
+class WorkCalendar:
+    """Which days are working days. Immutable and cheap to query (per-year caches)."""
+
+    def __init__(
+        self,
+        country: str = "CN",
+        *,
+        extra_days_off: Iterable[str | date] = (),
+        extra_working_days: Iterable[str | date] = (),
+        weekend: tuple[int, ...] = (5, 6),
+    ):
+        self.country = (country or "").strip().upper() or "NONE"
+        self.extra_days_off = _parse_dates(extra_days_off)
+        self.extra_working_days = _parse_dates(extra_working_days)
+        self.weekend = frozenset(weekend)
+        self._years: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
+        clash = self.extra_days_off & self.extra_working_days
+        if clash:
+            raise ValueError(f"dates both extra day off and extra working day: {', '.join(sorted(map(str, clash)))}")
+
+    @classmethod
+    def from_config(cls, config: Any, country: str | None = None) -> WorkCalendar:
+        """From ``config.bot`` (calendar, extra_days_off, extra_working_days); ``country`` overrides the code."""
+        bot = config.bot
+        return cls(
+            country or bot.calendar,
+            extra_days_off=bot.extra_days_off,
+            extra_working_days=bot.extra_working_days,
+        )
+
+    def with_country(self, country: str | None) -> WorkCalendar:
+        """The same organisation days on another country's public calendar (a team in another office)."""
+        if not country or country.strip().upper() == self.country:
+            return self
+        return WorkCalendar(country, extra_days_off=self.extra_days_off, extra_working_days=self.extra_working_days, weekend=tuple(self.weekend))
+
+    # -- the public calendar, per year ------------------------------------
+
+    def _year(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
+        """(public holidays, official working weekend days) of ``year``."""
+        cached = self._years.get(year)
+        if cached is None:
+            cached = self._years[year] = self._load_year(year)
+        return cached
+
+    def _load_year(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
+        if self.country in ("NONE", "-", ""):
+            return frozenset(), frozenset()
+        if self.country == "CN":
+            official = _chinese_calendar_year(year)
+            if official is not None:
+                return official
+            log.warning("chinese-calendar has no official schedule for %s; using the holidays package's estimate", year)
+        import holidays
+
+        try:
+            table = holidays.country_holidays(self.country, years=year)
+        except NotImplementedError as exc:
+            raise ValueError(f"unknown holiday calendar {self.country!r} (use an ISO country code such as CN, US, DE)") from exc
+        days_off = frozenset(d for d in table if d.year == year)
+        workdays = frozenset(d for d in getattr(table, "weekend_workdays", ()) if d.year == year)
+        return days_off, workdays
+
+    # -- queries --------------------------------------------------------------
+
+    def is_working_day(self, d: date) -> bool:
+        if isinstance(d, datetime):
+            d = d.date()
+        if d in self.extra_working_days:
+            return True
+        if d in self.extra_days_off:
+            return False
+        days_off, working_weekend = self._year(d.year)
+        if d in working_weekend:
+            return True
+        if d in days_off:
+            return False
+        return d.weekday() not in self.weekend
+
+    def is_holiday(self, d: date) -> bool:
+        """A day off that would otherwise be a working day (a public holiday or an extra day off)."""
+        return d.weekday() not in self.weekend and not self.is_working_day(d)
+
+    def next_working_day(self, d: date, *, include: bool = False) -> date:
+        """The first working day after ``d`` (or ``d`` itself when ``include`` and it is one)."""
+        day = d if include else d + timedelta(days=1)
+        for _ in range(_MAX_SCAN):
+            if self.is_working_day(day):
+                return day
+            day += timedelta(days=1)
+        raise ValueError("no working day within ten years: check the calendar configuration")
+
+    def previous_working_day(self, d: date, *, include: bool = False) -> date:
+        day = d if include else d - timedelta(days=1)
+        for _ in range(_MAX_SCAN):
+            if self.is_working_day(day):
+                return day
+            day -= timedelta(days=1)
+        raise ValueError("no working day within ten years: check the calendar configuration")
+
+    def add_working_days(self, d: date, n: int) -> date:
+        """The ``n``-th working day after ``d`` (``n`` < 0: before). ``n == 0`` returns ``d`` unchanged."""
+        day = d
+        step = 1 if n >= 0 else -1
+        for _ in range(abs(n)):
+            day = self.next_working_day(day) if step > 0 else self.previous_working_day(day)
+        return day
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """Working days in ``(a, b]`` — so ``working_days_between(d, add_working_days(d, n)) == n``.
+
+        When ``b`` is before ``a``: minus the working days in ``[b, a)``.
+        """
+        if b < a:
+            return -sum(1 for day in _days(b, a - timedelta(days=1)) if self.is_working_day(day))
+        return sum(1 for day in _days(a + timedelta(days=1), b) if self.is_working_day(day))
+
+    def working_days(self, start: date, end: date) -> Iterator[date]:
+        """Every working day in ``[start, end]``."""
+        return (day for day in _days(start, end) if self.is_working_day(day))
+
+    # -- instants -----------------------------------------------------------
+
+    def end_of_working_day(self, d: date, tz: str, *, at: time = time(23, 59, 59)) -> datetime:
+        """UTC instant of ``at`` (default: the very end) on ``d`` in ``tz``."""
+        return utc_at(d, at, tz)
+
+    def deadline_after(self, start: datetime, n: int, tz: str) -> datetime:
+        """Within ``n`` working days of the instant ``start``: the same local wall-clock time on the
+        ``n``-th working day after ``start``'s local date (a request sent Friday 15:00 with n=2 is due
+        Tuesday 15:00). UTC."""
+        zone = _zone(tz)
+        local = start.astimezone(zone)
+        day = self.add_working_days(local.date(), n)
+        return utc_at(day, local.time().replace(tzinfo=None), tz)
+
+    def end_of_nth_working_day(self, start: datetime, n: int, tz: str) -> datetime:
+        """End of the ``n``-th working day after ``start``'s local date in ``tz`` (UTC)."""
+        local_day = start.astimezone(_zone(tz)).date()
+        return self.end_of_working_day(self.add_working_days(local_day, n), tz)
+
+    def __repr__(self) -> str:
+        return f"WorkCalendar({self.country!r}, off={len(self.extra_days_off)}, working={len(self.extra_working_days)})"
+
+
+def _days(start: date, end: date) -> Iterator[date]:
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+@functools.lru_cache(maxsize=64)
+def _chinese_calendar_year(year: int) -> tuple[frozenset[date], frozenset[date]] | None:
+    import chinese_calendar
+
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return None
+    days_off = frozenset(d for d in chinese_calendar.holidays if d.year == year)
+    working_weekend = frozenset(d for d in chinese_calendar.workdays if d.year == year and d.weekday() >= 5)
+    return days_off, working_weekend

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -38,10 +39,8 @@ async def _serve(config: Config) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
-        except NotImplementedError:  # pragma: no cover - not on Windows
-            pass
     if config.simulator.enabled:
         print(f"collabbot simulator: http://{config.server.host}:{app.port}/sim/", flush=True)
     try:

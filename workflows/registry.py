@@ -9,6 +9,7 @@ from bot.router import Router
 # Each module exposes ``router``; order matters only for free-text message handlers.
 AREAS = (
     "workflows.help.handlers",
+    "workflows.requests.handlers",
 )
 
 

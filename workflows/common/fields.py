@@ -1,0 +1,81 @@
+"""``field: value`` text (one message, any order, English or Chinese keys) → a dict of canonical fields.
+
+Works for one field per line and for several on one line
+(``progress XZB…-01 60% done: wrote copy problems: none``). The text before
+the first key is returned as the positional part (usually an id).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from bot.dates import parse_date
+from bot.errors import InvalidInput
+from bot.i18n import _
+from bot.router import normalize_text
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSet:
+    """The fields one form understands: canonical name → accepted spellings."""
+
+    aliases: dict[str, tuple[str, ...]]
+
+    def pattern(self) -> re.Pattern[str]:
+        spellings = sorted({a.lower() for names in self.aliases.values() for a in (*names,)}, key=len, reverse=True)
+        alternatives = "|".join(re.escape(s) for s in spellings)
+        return re.compile(rf"(?:^|(?<=[\s,;]))({alternatives})\s*:", re.I | re.M)
+
+    def canonical(self, spelling: str) -> str:
+        low = spelling.lower()
+        for name, names in self.aliases.items():
+            if low in (n.lower() for n in names):
+                return name
+        raise KeyError(spelling)
+
+
+def parse_fields(text: str, fields: FieldSet) -> tuple[str, dict[str, str]]:
+    """Split ``text`` into its positional head and its known fields."""
+    text = normalize_text(text)
+    matches = list(fields.pattern().finditer(text))
+    head = text[: matches[0].start()] if matches else text
+    values: dict[str, str] = {}
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        name = fields.canonical(match.group(1))
+        value = text[match.end() : end].strip().strip(",;").strip()
+        if name in values and value:
+            values[name] = f"{values[name]}\n{value}"
+        else:
+            values[name] = value
+    head = head.strip()
+    unknown = re.search(r"^\s*([^\s:]{1,20})\s*:(?!//)\s*\S", head, re.M)
+    if unknown:
+        raise InvalidInput(
+            _("Unknown field “{name}”. Known fields: {known}.", name=unknown.group(1), known=", ".join(fields.aliases)),
+            field=unknown.group(1),
+        )
+    return head, values
+
+
+def require(values: dict[str, str], name: str, label: object) -> str:
+    value = (values.get(name) or "").strip()
+    if not value:
+        raise InvalidInput(_("The field “{label}” is missing. Add a line “{label}: …”.", label=label), field=name)
+    return value
+
+
+def split_list(value: str) -> list[str]:
+    """``"市场部, 设计部、研发部"`` → three items (comma, 、, semicolon, slash, newline)."""
+    return [item.strip() for item in re.split(r"[,，、;；/\n]+|\s+and\s+|\s*和\s*", value or "") if item.strip()]
+
+
+def read_date(text: str, today: date, field: str) -> date:
+    """``parse_date`` with the form field named, so a form shows the error next to it."""
+    try:
+        return parse_date(text, today)
+    except InvalidInput as error:
+        error.field = field
+        raise

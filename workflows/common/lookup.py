@@ -1,0 +1,120 @@
+"""Finding what a user named: a collaboration or subtask by id, a person, a department."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.errors import InvalidInput, NotFound
+from bot.i18n import _
+from bot.router import Context
+from storage.models import Collaboration, Department, Group, GroupBinding, Identity, Person, Subtask
+
+CODE = re.compile(r"\b([A-Za-z]{1,8}\d{10,12})(?:-(\d{2,3}))?\b")
+
+
+def local_today(ctx: Context) -> date:
+    return local_now(ctx).date()
+
+
+def local_now(ctx: Context) -> datetime:
+    tz = (ctx.group.timezone if ctx.group and ctx.group.timezone else None) or (
+        ctx.actor.timezone if ctx.actor and ctx.actor.timezone else None
+    ) or ctx.config.bot.timezone
+    return ctx.now.astimezone(ZoneInfo(tz))
+
+
+def find_code(text: str) -> tuple[str, str | None] | None:
+    """The first collaboration id (and subtask suffix) in ``text``: ``("XZB2026112301", "01")``."""
+    match = CODE.search(text or "")
+    if not match:
+        return None
+    return match.group(1).upper(), match.group(2)
+
+
+async def default_collaboration(ctx: Context) -> Collaboration | None:
+    """The collaboration this group is bound to (the latest binding), if any."""
+    if ctx.group is None:
+        return None
+    binding = await GroupBinding.filter(group_id=ctx.group.id).order_by("-id").select_related("collaboration").first()
+    return binding.collaboration if binding else None
+
+
+async def collaboration(ctx: Context, text: str, *, lock: bool = False) -> Collaboration:
+    found = find_code(text)
+    if found is None:
+        bound = await default_collaboration(ctx)
+        if bound is None:
+            raise InvalidInput(
+                _("Which collaboration? Add its id, e.g. “XZB2026112301”, or use the command in the collaboration's group.")
+            )
+        code = bound.code
+    else:
+        code = found[0]
+    query = Collaboration.filter(code=code)
+    if lock:
+        query = query.select_for_update()
+    record = await query.first()
+    if record is None:
+        raise NotFound(_("There is no collaboration {code}. Send “list” to see the open ones.", code=code))
+    return record
+
+
+async def subtask(ctx: Context, text: str, *, lock: bool = False) -> Subtask:
+    found = find_code(text)
+    if found is None or found[1] is None:
+        raise InvalidInput(_("Which subtask? Add its id, e.g. “XZB2026112301-01”."))
+    code = f"{found[0]}-{found[1]}"
+    query = Subtask.filter(code=code)
+    if lock:
+        query = query.select_for_update()
+    record = await query.first()
+    if record is None:
+        raise NotFound(_("There is no subtask {code}. Send “show {parent}” to see its subtasks.", code=code, parent=found[0]))
+    return record
+
+
+_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+async def person(ctx: Context, text: str, *, field: str | None = None) -> Person:
+    """A person by directory id, name, ``@name`` or platform mention (``<@U123>``)."""
+    raw = (text or "").strip()
+    name = raw.lstrip("@＠").strip()
+    if not name:
+        raise InvalidInput(_("A person is missing. Name them by directory id or name, e.g. “@张三”."), field=field)
+    if match := _MENTION.match(raw):
+        identity = await Identity.filter(platform=ctx.event.platform, platform_user_id=match.group(1)).select_related("person").first()
+        if identity:
+            return identity.person
+    found = await Person.filter(handle=name).first() or await Person.filter(name=name).first()
+    if found is None:
+        identity = await Identity.filter(platform=ctx.event.platform, platform_user_id=name).select_related("person").first()
+        found = identity.person if identity else None
+    if found is None:
+        found = await Person.filter(name__iexact=name).first()
+    if found is None:
+        raise NotFound(
+            _("I don't know anyone called “{name}”. Use their directory id or full name (an admin can add people with “admin person”).", name=name[:40]),
+            field=field,
+        )
+    return found
+
+
+async def department(text: str, *, field: str | None = None) -> Department:
+    key = (text or "").strip()
+    found = await Department.filter(code__iexact=key).first() or await Department.filter(name=key).first()
+    if found is None:
+        found = await Department.filter(name__iexact=key).first()
+    if found is None:
+        known = ", ".join(f"{d.name} ({d.code})" for d in await Department.all().order_by("code"))
+        raise NotFound(
+            _("There is no department “{name}”. Known departments: {known}.", name=key[:40], known=known or "—"),
+            field=field,
+        )
+    return found
+
+
+async def group_of(ctx: Context) -> Group | None:
+    return ctx.group

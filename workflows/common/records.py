@@ -1,0 +1,109 @@
+"""Helpers every workflow shares: where to announce, confirmations, SLA due times, id sequences."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+
+from bot.errors import NotAllowed
+from bot.i18n import _
+from bot.router import Context
+from bot.types import Audience, ToCollaboration, ToPerson
+from storage.models import Collaboration, Confirmation, GroupBinding, Person, Sequence
+
+from .format import when
+
+
+async def announce_to(collab: Collaboration) -> Audience:
+    """The collaboration's groups, or its initiator when it is bound to none."""
+    if await GroupBinding.filter(collaboration_id=collab.id).exists():
+        return ToCollaboration(collab.id)
+    return ToPerson(collab.initiator_id)
+
+
+async def next_number(name: str) -> int:
+    """The next value of a named counter, safe under concurrent writers (the update locks the row)."""
+    for _attempt in range(3):
+        if await Sequence.filter(name=name).update(value=F("value") + 1):
+            row = await Sequence.get(name=name)
+            return row.value
+        try:
+            await Sequence.create(name=name, value=1)
+            return 1
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"could not allocate a number from {name}")
+
+
+async def open_confirmation(subject: str, purpose: str, person_id: int, now: datetime) -> None:
+    existing = await Confirmation.filter(subject=subject, purpose=purpose, person_id=person_id).first()
+    if existing is None:
+        await Confirmation.create(subject=subject, purpose=purpose, person_id=person_id, created_at=now)
+    elif existing.state != "pending":
+        existing.state, existing.decided_at, existing.comment = "pending", None, ""
+        await existing.save(update_fields=["state", "decided_at", "comment"])
+
+
+async def record_confirmation(ctx: Context, subject: str, purpose: str, state: str, comment: str = "") -> None:
+    """Who confirmed what and when: the platform's user id and the time, never edited afterwards."""
+    assert ctx.actor is not None
+    row = await Confirmation.filter(subject=subject, purpose=purpose, person_id=ctx.actor.id).first()
+    values: dict[str, Any] = {
+        "state": state,
+        "decided_at": ctx.now,
+        "platform": ctx.event.platform,
+        "platform_user_id": ctx.event.actor_id,
+        "comment": comment,
+    }
+    if row is None:
+        await Confirmation.create(subject=subject, purpose=purpose, person_id=ctx.actor.id, created_at=ctx.now, **values)
+    else:
+        await Confirmation.filter(id=row.id).update(**values)
+
+
+async def void_confirmations(subject: str, purpose_prefix: str) -> None:
+    await Confirmation.filter(subject=subject, purpose__startswith=purpose_prefix, state="pending").update(state="void")
+
+
+def require_actor(ctx: Context) -> Person:
+    if ctx.actor is None:
+        raise NotAllowed(_("I could not tell who you are. Ask an admin to add you to the directory."))
+    return ctx.actor
+
+
+def decided_line(verb: Any, person_name: str, moment: datetime | None, ctx: Context) -> Any:
+    return _("{verb} by {name} at {time}", verb=verb, name=person_name, time=when(moment, ctx.config.bot.timezone))
+
+
+def _add_working_days(ctx: Context, start: date, days: int) -> date:
+    calendar = ctx.services.get("calendar")
+    if calendar is not None:
+        return calendar.add_working_days(start, days)  # type: ignore[no-any-return]
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+def working_days_later(ctx: Context, days: int) -> datetime:
+    """The end of the ``days``-th working day after today, in the organisation's timezone, as UTC."""
+    tz = ZoneInfo(ctx.config.bot.timezone)
+    today = ctx.now.astimezone(tz).date()
+    due_day = _add_working_days(ctx, today, days)
+    return datetime.combine(due_day, time(18, 0), tz).astimezone(ZoneInfo("UTC"))
+
+
+def sla_timers(ctx: Context, key: str, kind: str, days: int, **payload: Any) -> list[tuple[str, str, datetime, dict[str, Any]]]:
+    """A reminder one working day before the SLA runs out and an escalation when it does."""
+    due = working_days_later(ctx, days)
+    remind = working_days_later(ctx, days - 1) if days > 1 else due - timedelta(hours=4)
+    return [
+        (f"{key}:remind", f"{kind}.remind", remind, {**payload, "due": due.isoformat()}),
+        (f"{key}:escalate", f"{kind}.escalate", due, {**payload, "due": due.isoformat()}),
+    ]

@@ -1,0 +1,192 @@
+"""Cards of the collaboration request (《协作需求确认表》): the overview, the heads' decision cards, the form."""
+
+from __future__ import annotations
+
+from bot.i18n import Msg, _, join
+from bot.router import Context
+from bot.types import Button, Card, CardField, Choice, Form, FormField
+from storage.models import Collaboration, Department, Person, RequestedDepartment
+
+from ..common.fields import FieldSet
+from ..common.format import PRIORITIES, day, or_dash, when
+from .states import CollaborationFlow
+
+REQUEST_FIELDS = FieldSet(
+    {
+        "title": ("title", "标题", "名称", "需求名称", "主题"),
+        "background": ("background", "背景", "任务背景"),
+        "goal": ("goal", "goals", "目标", "协作目标"),
+        "scope": ("scope", "in scope", "范围", "协作范围", "包含"),
+        "out_of_scope": ("out of scope", "not in scope", "不包含", "范围外"),
+        "departments": ("departments", "department", "depts", "部门", "协作部门", "期望协作部门"),
+        "start": ("start", "start date", "期望启动", "期望启动时间", "启动时间", "开始时间"),
+        "deadline": ("deadline", "due", "截止", "截止时间", "截止日期"),
+        "priority": ("priority", "优先级"),
+        "deliverables": ("deliverables", "交付物", "交付物清单"),
+        "remarks": ("remarks", "notes", "备注"),
+        "reviewer": ("reviewer", "验收人"),
+        "decision_maker": ("decision maker", "决策人"),
+        "tracker": ("tracker", "跟踪人", "项目经理"),
+    }
+)
+
+FIELD_LABELS: dict[str, Msg] = {
+    "title": _("Title"),
+    "background": _("Background"),
+    "goal": _("Goal"),
+    "scope": _("Scope"),
+    "out_of_scope": _("Out of scope"),
+    "departments": _("Departments"),
+    "start": _("Expected start"),
+    "deadline": _("Deadline"),
+    "priority": _("Priority"),
+    "deliverables": _("Deliverables"),
+    "remarks": _("Remarks"),
+    "reviewer": _("Reviewer"),
+    "decision_maker": _("Decision maker"),
+    "tracker": _("Tracker"),
+}
+
+TEMPLATE = _(
+    "new\ntitle: …\nbackground: …\ngoal: … (specific and measurable)\nscope: …\nout of scope: …\ndepartments: design, rd\nstart: 2026-12-01\ndeadline: 2026-12-20\npriority: high / medium / low\ndeliverables: …\nremarks: …"
+)
+
+
+def request_form() -> Form:
+    return Form(
+        id="request.new",
+        title=_("New collaboration request"),
+        submit_label=_("Submit request"),
+        template=TEMPLATE,
+        fields=[
+            FormField("title", FIELD_LABELS["title"], required=True),
+            FormField("background", FIELD_LABELS["background"], "textarea"),
+            FormField("goal", FIELD_LABELS["goal"], "textarea", required=True, placeholder=_("specific and measurable")),
+            FormField("scope", FIELD_LABELS["scope"], "textarea"),
+            FormField("out_of_scope", FIELD_LABELS["out_of_scope"], "textarea"),
+            FormField("departments", FIELD_LABELS["departments"], required=True, placeholder=_("e.g. 设计部, 研发部")),
+            FormField("start", FIELD_LABELS["start"], "date"),
+            FormField("deadline", FIELD_LABELS["deadline"], "date", required=True),
+            FormField(
+                "priority",
+                FIELD_LABELS["priority"],
+                "select",
+                choices=[Choice(k, v) for k, v in PRIORITIES.items()],
+                initial="medium",
+            ),
+            FormField("deliverables", FIELD_LABELS["deliverables"], "textarea"),
+            FormField("remarks", FIELD_LABELS["remarks"], "textarea"),
+        ],
+    )
+
+
+def form_prompt(form: Form) -> Card:
+    return Card(
+        title=form.title,
+        body=join([_("Fill in the form, or send one message with a line per field:"), form.template]),
+        form=form,
+        color="blue",
+    )
+
+
+def decline_form(collab: Collaboration, dept: Department, round_: int) -> Form:
+    return Form(
+        id="request.decline",
+        title=_("Decline {code}", code=collab.code),
+        submit_label=_("Decline"),
+        value={"code": collab.code, "dept": dept.code, "round": round_},
+        template=_("decline {code} reason: … counter date: 2026-12-20", code=collab.code),
+        fields=[
+            FormField("reason", _("Reason"), "textarea", required=True, placeholder=_("e.g. 当前人力饱和")),
+            FormField("counter_date", _("Counter-proposal: could start on"), "date"),
+        ],
+    )
+
+
+def _department_line(answer: RequestedDepartment, dept: Department, decider: Person | None, ctx: Context) -> Msg:
+    if answer.state == "accepted":
+        return _("✅ {dept}: accepted by {name} at {time}", dept=dept.name, name=decider.name if decider else "?", time=when(answer.decided_at, ctx.config.bot.timezone))
+    if answer.state == "declined":
+        counter = _(" — could start on {date}", date=day(answer.counter_date)) if answer.counter_date else ""
+        return _(
+            "❌ {dept}: declined by {name} at {time}: {reason}{counter}",
+            dept=dept.name,
+            name=decider.name if decider else "?",
+            time=when(answer.decided_at, ctx.config.bot.timezone),
+            reason=answer.reason,
+            counter=counter,
+        )
+    return _("⏳ {dept}: waiting for {head}", dept=dept.name, head=dept.head.name if dept.head else "?")  # type: ignore[attr-defined]
+
+
+async def department_lines(collab: Collaboration, ctx: Context) -> list[Msg]:
+    answers = await RequestedDepartment.filter(collaboration_id=collab.id).exclude(state="withdrawn").order_by("id").select_related("department__head", "decided_by")
+    return [_department_line(a, a.department, a.decided_by, ctx) for a in answers]
+
+
+def request_fields(collab: Collaboration, initiator: Person) -> list[CardField]:
+    return [
+        CardField(_("Initiator"), initiator.name),
+        CardField(FIELD_LABELS["goal"], or_dash(collab.goal)),
+        CardField(FIELD_LABELS["background"], or_dash(collab.background)),
+        CardField(FIELD_LABELS["scope"], or_dash(collab.scope_in)),
+        CardField(FIELD_LABELS["out_of_scope"], or_dash(collab.scope_out)),
+        CardField(FIELD_LABELS["start"], day(collab.start_date)),
+        CardField(FIELD_LABELS["deadline"], day(collab.deadline)),
+        CardField(FIELD_LABELS["priority"], PRIORITIES.get(collab.priority, collab.priority)),
+        CardField(FIELD_LABELS["deliverables"], or_dash(collab.deliverables)),
+        CardField(FIELD_LABELS["remarks"], or_dash(collab.remarks)),
+    ]
+
+
+_COLORS = {"pending": "yellow", "active": "green", "completed": "green", "archived": "grey", "cancelled": "grey"}
+
+
+async def overview_card(collab: Collaboration, ctx: Context) -> Card:
+    """The request as the group sees it; updated in place as departments answer."""
+    initiator = await Person.get(id=collab.initiator_id)
+    lines = await department_lines(collab, ctx)
+    return Card(
+        key=f"req:{collab.code}",
+        title=_("Collaboration request {code}: {title}", code=collab.code, title=collab.title),
+        body=join(lines),
+        fields=request_fields(collab, initiator),
+        color=_COLORS.get(collab.state, "blue"),  # type: ignore[arg-type]
+        status=_("Status: {state} (round {round})", state=CollaborationFlow.label(collab.state), round=collab.round),
+    )
+
+
+def decision_key(collab: Collaboration, dept: Department, round_: int) -> str:
+    return f"req:{collab.code}:{dept.code}:r{round_}"
+
+
+async def decision_card(collab: Collaboration, dept: Department, answer: RequestedDepartment, ctx: Context, *, note: Msg | None = None) -> Card:
+    """The card a department head accepts or declines on; after a decision it shows who and when, without buttons."""
+    initiator = await Person.get(id=collab.initiator_id)
+    value = {"code": collab.code, "dept": dept.code, "round": answer.round}
+    buttons: list[Button] = []
+    status: Msg | None = note
+    if answer.state == "pending" and collab.state == "pending" and note is None:
+        buttons = [
+            Button(_("Accept"), "request.accept", value, "primary", command=f"accept {collab.code} {dept.code}"),
+            Button(
+                _("Decline"),
+                "request.decline",
+                value,
+                "danger",
+                command=f"decline {collab.code} {dept.code} reason: ",
+                opens_form=decline_form(collab, dept, answer.round),
+            ),
+        ]
+        status = _("Please accept or decline for {dept}.", dept=dept.name)
+    elif answer.state in ("accepted", "declined") and status is None:
+        decider = await Person.get_or_none(id=answer.decided_by_id) if answer.decided_by_id else None
+        status = _department_line(answer, dept, decider, ctx)
+    return Card(
+        key=decision_key(collab, dept, answer.round),
+        title=_("{initiator} asks {dept} to collaborate: {code} {title}", initiator=initiator.name, dept=dept.name, code=collab.code, title=collab.title),
+        fields=request_fields(collab, initiator),
+        buttons=buttons,
+        color="blue" if buttons else ("green" if answer.state == "accepted" else "grey"),
+        status=status,
+    )

@@ -10,6 +10,10 @@ from bot.router import Router
 AREAS = (
     "workflows.help.handlers",
     "workflows.requests.handlers",
+    "workflows.tasks.handlers",
+    "workflows.acceptance.handlers",
+    "workflows.views.handlers",
+    "workflows.directory.handlers",
 )
 
 

@@ -11,6 +11,7 @@ from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
 from bot.types import Text
 from storage.models import SimulatorMessage
 
+from .inbound import dm_conversation
 from .render import render
 
 
@@ -49,11 +50,14 @@ class SimulatorPlatform:
                 return Receipt(delivery.message_ref)
         ephemeral = isinstance(delivery.content, Text) and delivery.content.ephemeral
         assert now is not None
+        conversation = delivery.conversation.id
+        if delivery.conversation.is_direct and delivery.recipient:
+            conversation = dm_conversation(delivery.recipient)
         message = await SimulatorMessage.create(
             platform=self.name,
-            conversation_id=delivery.conversation.id,
+            conversation_id=conversation,
             sender="bot",
-            recipient=delivery.recipient if ephemeral else None,
+            recipient=delivery.recipient if ephemeral and not delivery.conversation.is_direct else None,
             content=content,
             created_at=now,
             updated_at=now,

@@ -158,7 +158,11 @@ class SimulatorApi:
         return message
 
     async def click(self, request: web.Request) -> web.Response:
-        """``{"person", "message_id", "action", "platform"?, "delivery_id"?}``: press the button with that action."""
+        """``{"person", "message_id", "action", "platform"?, "delivery_id"?, "value"?}``: press the button with that action.
+
+        With ``value`` the click is sent even when the card no longer shows that
+        button, as a client with a stale copy of the card would.
+        """
         try:
             data = await self._body(request)
             platform = self._platform(data)
@@ -168,6 +172,9 @@ class SimulatorApi:
             if "index" in data and isinstance(data["index"], int):
                 all_buttons = message.content.get("buttons") or []
                 buttons = [all_buttons[data["index"]]] if 0 <= data["index"] < len(all_buttons) else []
+            if not buttons and isinstance(data.get("value"), dict) and isinstance(action, str):
+                # a client still showing an older copy of the card: the server must re-check the click itself
+                buttons = [{"action": action, "value": data["value"]}]
             if not buttons:
                 raise inbound.BadRequest(f"message {message.id} has no button {action!r} (it may have been decided already)")
             event = inbound.action_event(platform, data, message.conversation_id, buttons[0], await self._names(platform))

@@ -1,0 +1,276 @@
+"""§6 Acceptance (《验收申请》/《成果验收表》): submit → pass / fail with comments → resubmit; complete and archive."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
+from bot.i18n import Msg, _, join
+from bot.router import Context, Router
+from bot.states import StateMachine
+from bot.types import Button, Card, CardField, Form, FormField, Outcome, Text, ToPerson
+from storage.models import AcceptanceRequest, Collaboration, Person, Subtask
+
+from ..common import lookup
+from ..common.fields import FieldSet, parse_fields, require
+from ..common.format import when
+from ..common.records import announce_to, open_confirmation, record_confirmation, require_actor, sla_timers
+from ..requests.cards import overview_card
+from ..requests.states import CollaborationFlow
+from ..tasks.cards import subtask_card
+from ..tasks.handlers import ensure_open
+from ..tasks.states import SubtaskFlow
+
+router = Router()
+
+
+class AcceptanceFlow(StateMachine):
+    labels = {"pending": _("awaiting verdict"), "passed": _("passed"), "failed": _("failed")}
+    transitions = {"pass": (("pending",), "passed"), "fail": (("pending",), "failed")}
+    final = ("passed", "failed")
+
+
+SUBMIT_FIELDS = FieldSet(
+    {
+        "deliverables": ("deliverables", "deliverable", "交付物", "成果", "交付成果"),
+        "statement": ("statement", "completion", "完成说明", "完成情况"),
+        "self_check": ("self-check", "self check", "selfcheck", "自检", "自检结果"),
+    }
+)
+VERDICT_FIELDS = FieldSet({"comments": ("comments", "comment", "意见", "验收意见", "原因")})
+
+_URL = re.compile(r"https?://\S+")
+_VERSION = re.compile(r"\b(v\d+[\w.\-]*)|(第[一二三四五六七八九十\d]+版[\w\-]*)", re.I)
+
+
+def parse_deliverables(text: str) -> list[dict[str, str]]:
+    """One deliverable per line or ``;``: a name, an optional link and an optional version label (``v2-修改后``)."""
+    items = []
+    for part in re.split(r"[\n;；]+", text or ""):
+        part = part.strip(" -•\t")
+        if not part:
+            continue
+        link = _URL.search(part)
+        version = _VERSION.search(part)
+        name = part
+        for found in (link, version):
+            if found:
+                name = name.replace(found.group(0), " ")
+        items.append(
+            {
+                "name": " ".join(name.split()) or (link.group(0) if link else part),
+                "link": link.group(0) if link else "",
+                "version": version.group(0) if version else "",
+            }
+        )
+    return items
+
+
+def _fail_form(request: AcceptanceRequest, code: str) -> Form:
+    return Form(
+        id="acceptance.fail",
+        title=_("Fail {code}", code=code),
+        submit_label=_("Fail and send back"),
+        value={"code": code, "attempt": request.attempt},
+        template=_("fail {code} comments: …", code=code),
+        fields=[FormField("comments", _("What must change"), "textarea", required=True, placeholder=_("e.g. 海报色彩与品牌VI不符，需调整主色调"))],
+    )
+
+
+async def acceptance_card(request: AcceptanceRequest, task: Subtask, ctx: Context) -> Card:
+    owner = await Person.get(id=task.owner_id)
+    reviewer = await Person.get_or_none(id=task.reviewer_id) if task.reviewer_id else None
+    lines: list[Any] = [
+        _("- {name} {version} {link}", name=d["name"], version=d.get("version", ""), link=d.get("link", "")) for d in request.deliverables
+    ]
+    value = {"code": task.code, "attempt": request.attempt}
+    buttons: list[Button] = []
+    status: Msg
+    if request.state == "pending":
+        buttons = [
+            Button(_("Pass"), "acceptance.pass", value, "primary", command=f"pass {task.code}"),
+            Button(_("Fail"), "acceptance.fail", value, "danger", command=f"fail {task.code} comments: ", opens_form=_fail_form(request, task.code)),
+        ]
+        status = _("Waiting for {reviewer} to pass or fail.", reviewer=reviewer.name if reviewer else "?")
+    else:
+        decider = await Person.get_or_none(id=request.reviewer_id) if request.reviewer_id else None
+        status = _(
+            "{verdict} by {name} at {time}",
+            verdict=AcceptanceFlow.label(request.state),
+            name=decider.name if decider else "?",
+            time=when(request.decided_at, ctx.config.bot.timezone),
+        )
+    fields = [
+        CardField(_("Owner"), owner.name),
+        CardField(_("Delivery standard"), task.delivery_standard),
+        CardField(_("Completion statement"), request.statement or "—"),
+        CardField(_("Self-check"), request.self_check or "—"),
+    ]
+    if request.comments:
+        fields.append(CardField(_("Comments"), request.comments))
+    return Card(
+        key=f"acc:{task.code}:{request.attempt}",
+        title=_("Acceptance request {code} (attempt {attempt}): {title}", code=task.code, attempt=request.attempt, title=task.title),
+        body=join([_("Deliverables:"), *lines]),
+        fields=fields,
+        buttons=buttons,
+        color={"pending": "blue", "passed": "green", "failed": "red"}[request.state],  # type: ignore[arg-type]
+        status=status,
+        mentions=[str(reviewer.id)] if reviewer and request.state == "pending" else [],
+    )
+
+
+@router.command("submit", "deliver", "提交验收", "验收申请", "验收", "交付")
+async def submit(ctx: Context, args: str) -> Outcome:
+    head, values = parse_fields(args, SUBMIT_FIELDS)
+    task = await lookup.subtask(ctx, head, lock=True)
+    collab = await Collaboration.get(id=task.collaboration_id)
+    ensure_open(collab)
+    actor = require_actor(ctx)
+    if actor.id != task.owner_id:
+        owner = await Person.get(id=task.owner_id)
+        raise NotAllowed(_("Only {owner}, the owner of {code}, can submit it for acceptance.", owner=owner.name, code=task.code))
+    if task.reviewer_id is None:
+        raise InvalidInput(_("{code} has no reviewer. The initiator names one with “rescope … reviewer: @name”.", code=task.code))
+    deliverables = parse_deliverables(require(values, "deliverables", _("deliverables")))
+    await SubtaskFlow.fire(task, "submit", task.code, updated_at=ctx.now)
+    attempt = await AcceptanceRequest.filter(subtask_id=task.id).count() + 1
+    request = await AcceptanceRequest.create(
+        subtask=task,
+        attempt=attempt,
+        deliverables=deliverables,
+        statement=values.get("statement", ""),
+        self_check=values.get("self_check", ""),
+        submitted_by=actor,
+        submitted_at=ctx.now,
+    )
+    await open_confirmation(task.code, f"acceptance:{attempt}", task.reviewer_id, ctx.now)
+    card = await acceptance_card(request, task, ctx)
+    outcome = Outcome().record("acceptance.submitted", task.code, attempt=attempt, deliverables=deliverables)
+    outcome.send(await announce_to(collab), card)
+    outcome.send(ToPerson(task.reviewer_id), card)
+    outcome.update(await subtask_card(task, ctx))
+    for key, kind, due, payload in sla_timers(ctx, f"sla:review:{task.code}:{attempt}", "sla.review", ctx.config.bot.review_working_days, code=task.code, attempt=attempt):
+        outcome.timer(key, kind, due, **payload)
+    return outcome
+
+
+async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: bool, comments: str) -> Outcome:
+    task = await lookup.subtask(ctx, code_text, lock=True)
+    collab = await Collaboration.get(id=task.collaboration_id)
+    ensure_open(collab)
+    actor = require_actor(ctx)
+    if actor.id == task.owner_id:
+        raise NotAllowed(_("You own {code}: nobody reviews their own deliverable.", code=task.code))
+    if actor.id != task.reviewer_id:
+        reviewer = await Person.get_or_none(id=task.reviewer_id) if task.reviewer_id else None
+        raise NotAllowed(_("Only {reviewer}, the reviewer of {code}, can pass or fail it.", reviewer=reviewer.name if reviewer else "?", code=task.code))
+    latest = await AcceptanceRequest.filter(subtask_id=task.id).order_by("-attempt").first()
+    if latest is None:
+        raise TransitionNotAllowed(_("{code} has not been submitted for acceptance yet.", code=task.code))
+    if attempt is not None and attempt != latest.attempt:
+        raise TransitionNotAllowed(_("This card is out of date: {code} was resubmitted (attempt {attempt}). Use the newest card.", code=task.code, attempt=latest.attempt))
+    if latest.state != "pending":
+        raise TransitionNotAllowed(
+            _("Attempt {attempt} of {code} was already {state}. Nothing was changed.", attempt=latest.attempt, code=task.code, state=AcceptanceFlow.label(latest.state))
+        )
+    if not passed and not comments.strip():
+        raise InvalidInput(_("Failing needs comments saying what must change, e.g. “fail {code} comments: 主色调与VI不符”.", code=task.code), field="comments")
+    await AcceptanceFlow.fire(latest, "pass" if passed else "fail", task.code, reviewer_id=actor.id, decided_at=ctx.now, comments=comments.strip())
+    await record_confirmation(ctx, task.code, f"acceptance:{latest.attempt}", "confirmed" if passed else "rejected", comments.strip())
+    if passed:
+        await SubtaskFlow.fire(task, "pass", task.code, progress=100, updated_at=ctx.now)
+    else:
+        await SubtaskFlow.fire(task, "fail", task.code, updated_at=ctx.now)
+    outcome = Outcome().cancel(f"sla:review:{task.code}:{latest.attempt}:*")
+    outcome.record("acceptance.passed" if passed else "acceptance.failed", task.code, attempt=latest.attempt, comments=comments.strip())
+    outcome.update(await acceptance_card(latest, task, ctx))
+    outcome.update(await subtask_card(task, ctx))
+    if passed:
+        open_count = await Subtask.filter(collaboration_id=collab.id).exclude(stage="done").count()
+        if open_count == 0:
+            outcome.send(
+                ToPerson(collab.initiator_id),
+                Text(_("Every subtask of {code} passed acceptance. Complete and archive it with “complete {code}”.", code=collab.code)),
+            )
+    else:
+        outcome.send(
+            ToPerson(task.owner_id),
+            Text(_("{code} failed acceptance: {comments}\nRevise it and submit again with “submit {code} deliverables: …”.", code=task.code, comments=comments.strip())),
+        )
+    return outcome
+
+
+def _attempt(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@router.action("acceptance.pass")
+async def pass_clicked(ctx: Context, event: Any) -> Outcome:
+    return await verdict(ctx, str(event.value.get("code", "")), _attempt(event.value.get("attempt")), True, "")
+
+
+@router.action("acceptance.fail")
+async def fail_clicked(ctx: Context, event: Any) -> Outcome:
+    """Without a form (platforms without modals): check the reviewer, then ask for comments."""
+    task = await lookup.subtask(ctx, str(event.value.get("code", "")))
+    latest = await AcceptanceRequest.filter(subtask_id=task.id).order_by("-attempt").first()
+    actor = require_actor(ctx)
+    if latest is None or latest.state != "pending" or actor.id != task.reviewer_id:
+        return await verdict(ctx, task.code, _attempt(event.value.get("attempt")), False, "?")
+    form = _fail_form(latest, task.code)
+    outcome = Outcome().reply(Card(title=form.title, body=join([_("What must change? Fill in the form or reply:"), form.template]), form=form))
+    outcome.open_form = form
+    return outcome
+
+
+@router.form("acceptance.fail")
+async def fail_submitted(ctx: Context, event: Any) -> Outcome:
+    return await verdict(ctx, str(event.value.get("code", "")), _attempt(event.value.get("attempt")), False, str(event.form.get("comments", "")))
+
+
+@router.command("pass", "approve", "通过", "验收通过")
+async def pass_command(ctx: Context, args: str) -> Outcome:
+    head, values = parse_fields(args, VERDICT_FIELDS)
+    return await verdict(ctx, head, None, True, values.get("comments", ""))
+
+
+@router.command("fail", "reject", "不通过", "驳回", "验收不通过")
+async def fail_command(ctx: Context, args: str) -> Outcome:
+    head, values = parse_fields(args, VERDICT_FIELDS)
+    return await verdict(ctx, head, None, False, values.get("comments", ""))
+
+
+# ---------------------------------------------------------------- complete and archive
+
+
+@router.command("complete", "finish", "完成", "完成协作", "结项")
+async def complete(ctx: Context, args: str) -> Outcome:
+    collab = await lookup.collaboration(ctx, args, lock=True)
+    actor = require_actor(ctx)
+    if actor.id != collab.initiator_id:
+        raise NotAllowed(_("Only the initiator of {code} can complete it.", code=collab.code))
+    if not CollaborationFlow.can(collab, "complete"):
+        raise CollaborationFlow.refuse(collab, "complete", collab.code)
+    tasks = await Subtask.filter(collaboration_id=collab.id).order_by("id")
+    if not tasks:
+        raise TransitionNotAllowed(_("{code} has no subtasks yet: split the work with “task {code}” first.", code=collab.code))
+    unfinished = [t for t in tasks if t.stage != "done"]
+    if unfinished:
+        raise TransitionNotAllowed(
+            _("{code} cannot be completed: these subtasks have not passed acceptance: {list}.", code=collab.code, list=", ".join(f"{t.code} ({t.progress}%)" for t in unfinished))
+        )
+    await CollaborationFlow.fire(collab, "complete", collab.code, completed_at=ctx.now)
+    await CollaborationFlow.fire(collab, "archive", collab.code, archived_at=ctx.now)
+    outcome = Outcome().record("collaboration.completed", collab.code).record("collaboration.archived", collab.code, subtasks=len(tasks))
+    outcome.cancel(f"sla:request:{collab.code}:*")
+    outcome.update(await overview_card(collab, ctx))
+    outcome.send(
+        await announce_to(collab),
+        Text(_("🎉 {code} “{title}” is complete: {count} subtasks passed acceptance. It is archived and read-only; “show {code}” and “log {code}” still work.", code=collab.code, title=collab.title, count=len(tasks))),
+    )
+    return outcome

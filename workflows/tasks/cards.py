@@ -1,0 +1,105 @@
+"""The subtask card: five elements, stage, progress and the owner's acknowledgement."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.i18n import Msg, _
+from bot.router import Context
+from bot.types import Button, Card, CardField, Choice, Color, Form, FormField
+from storage.models import Collaboration, Person, Subtask
+
+from ..common.format import PRIORITIES, day, or_dash, when
+from .states import SubtaskFlow
+
+FIELD_LABELS: dict[str, Msg] = {
+    "title": _("Title"),
+    "owner": _("Owner"),
+    "collaborators": _("Collaborators"),
+    "resources": _("Resources needed"),
+    "standard": _("Delivery standard"),
+    "start": _("Start"),
+    "deadline": _("Deadline"),
+    "priority": _("Priority"),
+    "depends": _("Depends on"),
+    "reviewer": _("Reviewer"),
+}
+
+STAGE_WORDS = {
+    "not started": "not_started", "not_started": "not_started", "未开始": "not_started", "todo": "not_started",
+    "in progress": "in_progress", "in_progress": "in_progress", "执行中": "in_progress", "进行中": "in_progress", "doing": "in_progress",
+    "in review": "in_review", "待验收": "in_review",
+    "done": "done", "已完成": "done", "完成": "done",
+}
+
+
+def task_template(code: str) -> Msg:
+    return _(
+        "task {code}\ntitle: …\nowner: @name\ncollaborators: @name, @name\nresources: …\nstandard: … (the acceptance basis, e.g. 300DPI, 750×1500px)\ndeadline: 2026-12-10\npriority: high / medium / low\ndepends: 01",
+        code=code,
+    )
+
+
+def task_form(collab: Collaboration) -> Form:
+    return Form(
+        id="task.new",
+        title=_("New subtask of {code}", code=collab.code),
+        submit_label=_("Create subtask"),
+        value={"code": collab.code},
+        template=task_template(collab.code),
+        fields=[
+            FormField("title", FIELD_LABELS["title"], required=True),
+            FormField("owner", FIELD_LABELS["owner"], "person", required=True),
+            FormField("collaborators", FIELD_LABELS["collaborators"], "text"),
+            FormField("resources", FIELD_LABELS["resources"], "textarea"),
+            FormField("standard", FIELD_LABELS["standard"], "textarea", required=True),
+            FormField("deadline", FIELD_LABELS["deadline"], "date", required=True),
+            FormField("priority", FIELD_LABELS["priority"], "select", choices=[Choice(k, v) for k, v in PRIORITIES.items()], initial="medium"),
+            FormField("depends", FIELD_LABELS["depends"]),
+        ],
+    )
+
+
+def status_colour(task: Subtask, today: date, due_soon_days: int = 2) -> Color:
+    """Red when overdue, yellow when due within ``due_soon_days`` days, green otherwise (grey when done)."""
+    if task.stage == "done":
+        return "grey"
+    if task.deadline < today:
+        return "red"
+    if (task.deadline - today).days <= due_soon_days:
+        return "yellow"
+    return "green"
+
+
+async def subtask_card(task: Subtask, ctx: Context) -> Card:
+    owner = await Person.get(id=task.owner_id)
+    collaborators = await Person.filter(id__in=task.collaborators or []).values_list("name", flat=True)
+    reviewer = await Person.get_or_none(id=task.reviewer_id) if task.reviewer_id else None
+    buttons = []
+    if task.acknowledged_at is None and task.stage != "done":
+        buttons.append(Button(_("Acknowledge"), "task.ack", {"code": task.code}, "primary", command=f"ack {task.code}"))
+        status: Msg = _("Waiting for {owner} to acknowledge.", owner=owner.name)
+    else:
+        status = _("Acknowledged by {owner} at {time}", owner=owner.name, time=when(task.acknowledged_at, ctx.config.bot.timezone))
+    from ..common.lookup import local_today
+
+    return Card(
+        key=f"task:{task.code}",
+        title=_("Subtask {code}: {title}", code=task.code, title=task.title),
+        fields=[
+            CardField(FIELD_LABELS["owner"], owner.name),
+            CardField(FIELD_LABELS["collaborators"], ", ".join(collaborators) or "—"),
+            CardField(FIELD_LABELS["resources"], or_dash(task.resources)),
+            CardField(FIELD_LABELS["standard"], task.delivery_standard),
+            CardField(FIELD_LABELS["deadline"], day(task.deadline)),
+            CardField(_("Stage"), SubtaskFlow.label(task.stage)),
+            CardField(_("Progress"), f"{task.progress}%"),
+            CardField(FIELD_LABELS["priority"], PRIORITIES.get(task.priority, task.priority)),
+            CardField(FIELD_LABELS["depends"], ", ".join(task.depends_on or []) or "—"),
+            CardField(FIELD_LABELS["reviewer"], reviewer.name if reviewer else "—"),
+        ],
+        buttons=buttons,
+        color=status_colour(task, local_today(ctx), ctx.config.bot.due_soon_working_days),
+        status=status,
+        mentions=[str(owner.id)],
+    )

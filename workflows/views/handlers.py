@@ -1,0 +1,97 @@
+"""Reading the records: show a collaboration, list open ones, the audit trail, who still has to confirm."""
+
+from __future__ import annotations
+
+from bot.i18n import _, join
+from bot.router import Context, Router
+from bot.types import Card, CardField, Outcome
+from storage.models import AuditEntry, Collaboration, Confirmation, Person, Subtask
+
+from ..common import lookup
+from ..common.format import day, when
+from ..requests.cards import overview_card
+from ..requests.states import CollaborationFlow
+from ..tasks.cards import status_colour
+from ..tasks.states import SubtaskFlow
+
+router = Router()
+
+_DOT = {"red": "🔴", "yellow": "🟡", "green": "🟢", "grey": "⚪"}
+
+
+@router.command("show", "view", "查看", "详情", "看板", "board")
+async def show(ctx: Context, args: str) -> Outcome:
+    collab = await lookup.collaboration(ctx, args)
+    card = await overview_card(collab, ctx)
+    card.key = None  # a snapshot, not a live copy
+    today = lookup.local_today(ctx)
+    tasks = await Subtask.filter(collaboration_id=collab.id).order_by("id").select_related("owner")
+    lines = [
+        _(
+            "{dot} {code} {title} — {owner}, {stage}, {progress}%, due {deadline}",
+            dot=_DOT[status_colour(t, today, ctx.config.bot.due_soon_working_days)],
+            code=t.code,
+            title=t.title,
+            owner=t.owner.name,
+            stage=SubtaskFlow.label(t.stage),
+            progress=t.progress,
+            deadline=day(t.deadline),
+        )
+        for t in tasks
+    ]
+    card.body = join([card.body, _("**Subtasks**") if lines else _("No subtasks yet."), *lines])
+    return Outcome().reply(card)
+
+
+@router.command("list", "ls", "列表", "协作列表", "我的协作")
+async def list_open(ctx: Context, args: str) -> Outcome:
+    show_all = args.strip().lower() in ("all", "全部", "archived", "已归档")
+    query = Collaboration.all() if show_all else Collaboration.filter(state__in=["pending", "active"])
+    rows = await query.order_by("-id").limit(30).select_related("initiator")
+    if not rows:
+        return Outcome().reply(_("No open collaborations. Start one with “new”."))
+    lines = [
+        _("{code} {title} — {state}, {initiator}, due {deadline}", code=c.code, title=c.title, state=CollaborationFlow.label(c.state), initiator=c.initiator.name, deadline=day(c.deadline))
+        for c in rows
+    ]
+    return Outcome().reply(Card(title=_("Collaborations"), body=join(lines), color="blue"))
+
+
+@router.command("log", "audit", "history", "记录", "日志", "审计")
+async def audit_log(ctx: Context, args: str) -> Outcome:
+    collab = await lookup.collaboration(ctx, args)
+    entries = await AuditEntry.filter(subject__startswith=collab.code).order_by("at", "id").select_related("actor")
+    tz = ctx.config.bot.timezone
+    lines = [
+        _(
+            "{time} {name} ({platform}:{user}) {action} {subject}",
+            time=when(e.at, tz),
+            name=e.actor.name if e.actor else _("the bot"),
+            platform=e.platform,
+            user=e.platform_user_id or "-",
+            action=e.action,
+            subject=e.subject,
+        )
+        for e in entries
+    ]
+    return Outcome().reply(Card(title=_("Audit trail of {code}", code=collab.code), body=join(lines[-60:]), color="grey"))
+
+
+@router.command("pending", "confirmations", "待确认", "确认情况")
+async def pending(ctx: Context, args: str) -> Outcome:
+    collab = await lookup.collaboration(ctx, args)
+    rows = await Confirmation.filter(subject__startswith=collab.code).exclude(state="void").order_by("id").select_related("person")
+    tz = ctx.config.bot.timezone
+    waiting = [r for r in rows if r.state == "pending"]
+    done = [r for r in rows if r.state != "pending"]
+    fields = [CardField(_("Still to confirm"), ", ".join(f"{r.person.name} ({r.subject} {r.purpose})" for r in waiting) or "—")]
+    lines = [
+        _("{name} {state} {subject} {purpose} at {time} ({platform}:{user})", name=r.person.name, state=r.state, subject=r.subject, purpose=r.purpose, time=when(r.decided_at, tz), platform=r.platform or "-", user=r.platform_user_id or "-")
+        for r in done
+    ]
+    return Outcome().reply(Card(title=_("Confirmations of {code}", code=collab.code), body=join(lines), fields=fields, color="yellow" if waiting else "green"))
+
+
+async def person_name(person_id: int | None) -> str:
+    person = await Person.get_or_none(id=person_id) if person_id else None
+    return person.name if person else "—"

@@ -18,6 +18,25 @@ router = Router()
 
 _DOT = {"red": "🔴", "yellow": "🟡", "green": "🟢", "grey": "⚪"}
 
+ACTION_LABELS = {
+    "request.created": _("raised the request"),
+    "request.accepted": _("accepted for their department"),
+    "request.declined": _("declined for their department"),
+    "request.rescoped": _("re-scoped the request"),
+    "request.rerouted": _("re-routed the request"),
+    "request.activated": _("— all departments accepted"),
+    "request.cancelled": _("cancelled the request"),
+    "task.created": _("created a subtask"),
+    "task.acknowledged": _("acknowledged the subtask"),
+    "task.progress": _("reported progress"),
+    "acceptance.submitted": _("submitted for acceptance"),
+    "acceptance.passed": _("passed the acceptance"),
+    "acceptance.failed": _("failed the acceptance"),
+    "collaboration.completed": _("completed the collaboration"),
+    "collaboration.archived": _("— archived"),
+    "group.bound": _("bound a group"),
+}
+
 
 @router.command("show", "view", "查看", "详情", "看板", "board")
 async def show(ctx: Context, args: str) -> Outcome:
@@ -64,11 +83,12 @@ async def audit_log(ctx: Context, args: str) -> Outcome:
     tz = ctx.config.bot.timezone
     lines = [
         _(
-            "{time} {name} ({platform}:{user}) {action} {subject}",
+            "{time} {name} ({platform}:{user}) {label} {subject} [{action}]",
             time=when(e.at, tz),
             name=e.actor.name if e.actor else _("the bot"),
             platform=e.platform,
             user=e.platform_user_id or "-",
+            label=ACTION_LABELS.get(e.action, ""),
             action=e.action,
             subject=e.subject,
         )

@@ -129,7 +129,7 @@ class Engine:
                 outcome.form_errors[error.field] = error.message
             if ctx.event.kind is not EventKind.TIMER:
                 outcome.reply(error.message, ephemeral=True)
-            log.info("user error %s on %s", error.message.msgid, ctx.event.delivery_id)
+            log.info("user error %s on %s", error, ctx.event.delivery_id)
         result.outcome = outcome
         result.outbox_ids = await outbox_store.commit(ctx, outcome)
         await self._audit(ctx, outcome)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import Msg
+from bot.i18n import Join, Msg
 
 
 class CollabError(Exception):
@@ -20,8 +20,8 @@ class CollabError(Exception):
 class UserError(CollabError):
     """A mistake by the person who sent the event; ``message`` tells them what and how to fix it."""
 
-    def __init__(self, message: Msg, *, field: str | None = None, **detail: Any):
-        super().__init__(message.msgid)
+    def __init__(self, message: Msg | Join, *, field: str | None = None, **detail: Any):
+        super().__init__(message.msgid if isinstance(message, Msg) else "(several lines)")
         self.message = message
         self.field = field
         self.detail = detail

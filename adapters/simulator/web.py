@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import ManualClock
+from bot.i18n import localize
 from bot.platform import Runtime
 from storage.models import Group, Identity, Person, SimulatorMessage
 
@@ -91,7 +92,7 @@ class SimulatorApi:
             {
                 "ok": True,
                 "duplicate": result.duplicate,
-                "error": None if result.error is None else result.error.message.msgid,
+                "error": None if result.error is None else str(localize(result.error.message, result.locale)),
                 "form_errors": result.form_errors,
             }
         )
@@ -160,8 +161,8 @@ class SimulatorApi:
     async def click(self, request: web.Request) -> web.Response:
         """``{"person", "message_id", "action", "platform"?, "delivery_id"?, "value"?}``: press the button with that action.
 
-        With ``value`` the click is sent even when the card no longer shows that
-        button, as a client with a stale copy of the card would.
+        With ``value`` the click carries that value, even when the card no longer
+        shows the button: what a client with a stale (or forged) copy would send.
         """
         try:
             data = await self._body(request)
@@ -172,8 +173,8 @@ class SimulatorApi:
             if "index" in data and isinstance(data["index"], int):
                 all_buttons = message.content.get("buttons") or []
                 buttons = [all_buttons[data["index"]]] if 0 <= data["index"] < len(all_buttons) else []
-            if not buttons and isinstance(data.get("value"), dict) and isinstance(action, str):
-                # a client still showing an older copy of the card: the server must re-check the click itself
+            if isinstance(data.get("value"), dict) and isinstance(action, str):
+                # a client with an older copy of the card, or a forged one: the server re-checks every click itself
                 buttons = [{"action": action, "value": data["value"]}]
             if not buttons:
                 raise inbound.BadRequest(f"message {message.id} has no button {action!r} (it may have been decided already)")

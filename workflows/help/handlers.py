@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.errors import InvalidInput
 from bot.i18n import Join, _, join
 from bot.router import Router
 from bot.types import Card, Event, Outcome
@@ -37,4 +38,4 @@ async def show_help() -> Outcome:
 @router.unhandled()
 async def unknown_command(event: Event) -> Outcome:
     word = event.text.strip().split()[0] if event.text.strip() else ""
-    return Outcome().reply(join([_("Unknown command “{word}”.", word=word[:40]), help_text()]), ephemeral=True)
+    raise InvalidInput(join([_("Unknown command “{word}”.", word=word[:40]), help_text()]))

@@ -67,7 +67,7 @@ class App:
                 platforms += built if isinstance(built, list) else [built] if built is not None else []
         self.platforms: dict[str, Platform] = {p.name: p for p in platforms}
         self.delivery = DeliveryWorker(self.platforms, self.clock)
-        self.timers = TimerRunner(self.dispatch, self.clock)
+        self.timers = TimerRunner(self.dispatch, self.clock, config=config)
         self.timer_wake = asyncio.Event()
         self.web: web.Application | None = web.Application(client_max_size=1024 * 1024)
         self.web.router.add_get("/healthz", self._health)
@@ -120,6 +120,7 @@ class App:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self.timers.release()
         await db.close()
 
     async def settle(self) -> None:

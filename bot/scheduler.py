@@ -1,77 +1,458 @@
-"""Timers: durable rows fired through ``Engine.dispatch`` as ``Event(kind=TIMER)``.
+"""Timers: durable rows fired through ``Engine.dispatch`` as ``Event(kind=TIMER)``, exactly once.
 
-A due row is claimed by compare-and-set (``pending`` → ``firing`` with a
-lease), dispatched with the delivery id ``timer:{key}:{due_at}`` (so a second
-process that fires the same row is deduped by the inbox), then marked
-``fired``. The clock that wakes this loop is only a clock: what is due lives
-in the ``timer`` table.
+What is due lives in the ``timer`` table, never in memory: every prompt, reminder, escalation and report is
+a row with a unique ``key`` (``standup:{group}:{local date}``, ``sla:request:{code}:{dept}:remind``). The
+wake-up loop (``run_forever``) is only a clock.
+
+Firing a row (``TimerRunner.run_due``):
+
+1. **Claim** due rows: ``pending`` → ``firing`` with a lease (``lease_owner``/``lease_until``). On PostgreSQL
+   ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``, so several processes share the clock and
+   never wait on each other; elsewhere a compare-and-set per row. A row whose lease expired (its process
+   died mid-fire) is claimed again.
+2. **Dispatch** it as ``Event(kind=TIMER, action=kind, delivery_id="timer:{key}:{due_at}")``. The engine's
+   inbox dedupes on that id in the same transaction that writes the outbox, so a re-claimed row whose first
+   dispatch committed does nothing: each row acts once.
+3. **Grace.** A row fired more than ``LATE_AFTER`` after its due time carries ``payload["_late_s"]`` (the
+   handler labels its message "late"). A row past its grace window (per kind, see ``GRACE``;
+   ``payload["_grace_s"]`` overrides) is not sent: it is marked ``missed`` and all such rows of one round are
+   reported once, as one ``Event(action="clock.missed", payload={"timers": [...]})``, in the same
+   transaction that marks them. Rows of one recurring series (``payload["_series"]``) that fell due
+   together are not replayed as a burst: only the newest is fired, the older ones are missed.
+
+SQLite has one writer, so one process owns the clock at a time (``ClockLease``, renewed every round);
+PostgreSQL lets every process fire (SKIP LOCKED).
+
+Recurring occurrences are written ahead of time by the ``Materializer`` (idempotent: unique keys,
+insert-or-ignore), from sources that workflow areas expose as a module-level
+``async def materialize(ctx: MaterializeContext) -> list[TimerSpec]``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import os
+import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
-from bot.types import Event, EventKind
+from bot.types import Event, EventKind, TimerSpec
 from storage.models import Timer
+
+if TYPE_CHECKING:
+    from bot.calendar import WorkCalendar
+    from bot.config import Config
 
 log = logging.getLogger("collabbot.scheduler")
 
 LEASE = timedelta(seconds=120)
+CLOCK_LEASE = timedelta(seconds=60)
+LATE_AFTER = timedelta(minutes=5)
+MISSED_KIND = "clock.missed"
+
+# Grace windows by kind: exact kind first, then the longest matching ``prefix*`` / ``*suffix``.
+GRACE: dict[str, timedelta] = {
+    "standup.prompt": timedelta(hours=2),  # the materializer narrows it to the cut-off
+    "standup.remind": timedelta(minutes=30),
+    "standup.digest": timedelta(hours=12),
+    "report.weekly.ask": timedelta(hours=6),
+    "report.weekly.compile": timedelta(hours=24),
+    "deadline.sweep": timedelta(hours=8),
+    "*.remind": timedelta(hours=4),
+    "*.escalate": timedelta(days=3),
+}
+DEFAULT_GRACE = timedelta(hours=24)
+
+
+def grace_for(kind: str, payload: dict[str, Any] | None = None) -> timedelta:
+    """How long after its due time a row of ``kind`` is still worth sending."""
+    if payload and payload.get("_grace_s") is not None:
+        return timedelta(seconds=float(payload["_grace_s"]))
+    if kind in GRACE:
+        return GRACE[kind]
+    best: tuple[int, timedelta] | None = None
+    for pattern, grace in GRACE.items():
+        matched = (pattern.endswith("*") and kind.startswith(pattern[:-1])) or (
+            pattern.startswith("*") and kind.endswith(pattern[1:])
+        )
+        if matched and (best is None or len(pattern) > best[0]):
+            best = (len(pattern), grace)
+    return best[1] if best else DEFAULT_GRACE
+
+
+def default_owner() -> str:
+    """A process identity for leases: ``COLLABBOT_INSTANCE_ID`` (e.g. the pod name) or host:pid:random."""
+    configured = os.environ.get("COLLABBOT_INSTANCE_ID")
+    if configured:
+        return configured[:64]
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _is_postgres() -> bool:
+    from storage import db
+
+    try:
+        return db.connection().capabilities.dialect == "postgres"
+    except Exception:
+        return False
+
+
+# ------------------------------------------------------------------ materializer
+
+
+@dataclass(slots=True)
+class MaterializeContext:
+    """What a materializer source gets: the window ``[since, until)`` to write occurrences for."""
+
+    config: Config
+    calendar: WorkCalendar
+    now: datetime
+    since: datetime
+    until: datetime
+
+
+Source = Callable[[MaterializeContext], Awaitable[list[TimerSpec]]]
+
+
+async def insert_timers(specs: Iterable[TimerSpec], now: datetime) -> int:
+    """Insert rows whose key does not exist yet; never touches an existing row. Returns how many are new."""
+    specs = list(specs)
+    if not specs:
+        return 0
+    keys = [s.key for s in specs]
+    existing = set(await Timer.filter(key__in=keys).values_list("key", flat=True))
+    fresh = [s for s in {s.key: s for s in specs}.values() if s.key not in existing]
+    if not fresh:
+        return 0
+    await Timer.bulk_create(
+        [Timer(key=s.key, kind=s.kind, due_at=s.due_at, payload=s.payload, created_at=now) for s in fresh],
+        ignore_conflicts=True,
+    )
+    return len(fresh)
+
+
+@dataclass
+class Materializer:
+    """Writes recurring occurrences as timer rows ahead of time. Idempotent: run it anywhere, any time.
+
+    Each source keeps a watermark (``ClockWatermark``), so after an outage the occurrences that fell due
+    meanwhile are still written (at most ``backfill`` back) — and then fired late or reported missed.
+    """
+
+    config: Config
+    calendar: WorkCalendar
+    sources: dict[str, Source] = field(default_factory=dict)
+    horizon: timedelta = timedelta(hours=36)
+    interval: timedelta = timedelta(minutes=10)
+    backfill: timedelta = timedelta(days=7)
+    last_run: datetime | None = None
+
+    @classmethod
+    def from_areas(cls, config: Config, calendar: WorkCalendar, areas: Iterable[str] | None = None) -> Materializer:
+        """Collect ``materialize`` from every workflow area module that has one."""
+        if areas is None:
+            from workflows.registry import AREAS
+
+            areas = AREAS
+        sources: dict[str, Source] = {}
+        for name in areas:
+            module = importlib.import_module(name)
+            source = getattr(module, "materialize", None)
+            if source is not None:
+                sources[name] = source
+        return cls(config, calendar, sources)
+
+    async def maybe_run(self, now: datetime) -> int:
+        if self.last_run is not None and now - self.last_run < self.interval and now >= self.last_run:
+            return 0
+        return await self.run(now)
+
+    async def run(self, now: datetime) -> int:
+        from storage.models_clocks import ClockWatermark
+
+        self.last_run = now
+        written = 0
+        until = now + self.horizon
+        for name, source in self.sources.items():
+            mark = await ClockWatermark.filter(name=name[:64]).first()
+            since = max(mark.until, now - self.backfill) if mark else now
+            try:
+                specs = await source(MaterializeContext(self.config, self.calendar, now, since, until))
+                written += await insert_timers(specs, now)
+            except Exception:
+                log.exception("materializer source %s failed", name)
+                continue
+            if mark is None:
+                try:
+                    await ClockWatermark.create(name=name[:64], until=until)
+                except IntegrityError:
+                    await ClockWatermark.filter(name=name[:64], until__lt=until).update(until=until)
+            else:
+                await ClockWatermark.filter(name=name[:64], until__lt=until).update(until=until)
+        return written
+
+
+# ------------------------------------------------------------------ runner
 
 
 @dataclass
 class TimerRunner:
+    """Fires due timer rows (see the module docstring). ``run_due`` is one round; ``settle`` loops it."""
+
     dispatch: Callable[[Event], Awaitable[object]]
     clock: Clock
-    owner: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    owner: str = field(default_factory=default_owner)
     batch: int = 100
+    config: Config | None = None
+    materializer: Materializer | None = None
+    single_owner: bool | None = None  # None: decide by database (SQLite: yes)
 
-    async def run_due(self) -> int:
-        """Fire every timer due now; returns how many fired."""
-        fired = 0
-        while True:
-            now = self.clock.now()
+    def __post_init__(self) -> None:
+        if self.materializer is None and self.config is not None:
+            from bot.calendar import WorkCalendar
+
+            self.materializer = Materializer.from_areas(self.config, WorkCalendar.from_config(self.config))
+
+    # -- clock ownership (SQLite) -------------------------------------------
+
+    async def owns_clock(self, now: datetime) -> bool:
+        """Take or renew the clock lease. Always true on PostgreSQL (rows are claimed with SKIP LOCKED)."""
+        single = self.single_owner if self.single_owner is not None else not _is_postgres()
+        if not single:
+            return True
+        from storage.models_clocks import ClockLease
+
+        until = now + CLOCK_LEASE
+        taken = await ClockLease.filter(Q(name="timers") & (Q(owner=self.owner) | Q(lease_until__lt=now) | Q(owner=None))).update(
+            owner=self.owner, lease_until=until
+        )
+        if taken:
+            return True
+        if not await ClockLease.exists(name="timers"):
+            try:
+                await ClockLease.create(name="timers", owner=self.owner, lease_until=until)
+                return True
+            except IntegrityError:
+                return False
+        return False
+
+    async def release(self) -> None:
+        """Give the clock lease back (a clean stop), so a restarted process need not wait for it to expire."""
+        from storage.models_clocks import ClockLease
+
+        try:
+            await ClockLease.filter(name="timers", owner=self.owner).update(owner=None, lease_until=None)
+            await Timer.filter(status="firing", lease_owner=self.owner).update(status="pending", lease_owner=None, lease_until=None)
+        except Exception:
+            log.debug("could not release the clock lease", exc_info=True)
+
+    # -- claiming --------------------------------------------------------------
+
+    async def claim(self, now: datetime) -> list[Timer]:
+        """Claim up to ``batch`` due rows for this process, oldest first."""
+        if _is_postgres():
+            from storage import db
+
+            rows = await db.connection().execute_query_dict(
+                "UPDATE timer SET status = 'firing', lease_until = $1, lease_owner = $2 "
+                "WHERE id IN (SELECT id FROM timer "
+                "WHERE (status = 'pending' AND due_at <= $3) OR (status = 'firing' AND lease_until < $3) "
+                "ORDER BY due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id",
+                [now + LEASE, self.owner, now, self.batch],
+            )
+            ids = [r["id"] for r in rows]
+        else:
             due = Q(status="pending", due_at__lte=now) | Q(status="firing", lease_until__lt=now)
-            candidates = await Timer.filter(due).order_by("due_at", "id").limit(self.batch).values_list("id", "status")
-            if not candidates:
-                return fired
-            for timer_id, status in candidates:
-                claimed = await Timer.filter(id=timer_id, status=status).update(
+            candidates = await Timer.filter(due).order_by("due_at", "id").limit(self.batch).values_list("id", "status", "lease_until")
+            ids = []
+            for timer_id, status, lease_until in candidates:
+                claimed = await Timer.filter(id=timer_id, status=status, lease_until=lease_until).update(
                     status="firing", lease_until=now + LEASE, lease_owner=self.owner
                 )
-                if not claimed:
+                if claimed:
+                    ids.append(timer_id)
+        if not ids:
+            return []
+        return list(await Timer.filter(id__in=ids, lease_owner=self.owner).order_by("due_at", "id"))
+
+    # -- one round -----------------------------------------------------------------
+
+    async def run_due(self) -> int:
+        """Fire every timer due now; returns how many rows were handled (fired or reported missed)."""
+        now = self.clock.now()
+        if not await self.owns_clock(now):
+            return 0
+        if self.materializer is not None:
+            await self.materializer.maybe_run(now)
+        handled = 0
+        while True:
+            rows = await self.claim(now)
+            if not rows:
+                return handled
+            newest: dict[str, Timer] = {}
+            for row in rows:
+                series = (row.payload or {}).get("_series")
+                if series and (series not in newest or row.due_at >= newest[series].due_at):
+                    newest[series] = row
+            missed: list[Timer] = []
+            for row in rows:
+                payload = dict(row.payload or {})
+                late = now - row.due_at
+                superseded = payload.get("_series") and newest[payload["_series"]] is not row
+                if late > grace_for(row.kind, payload) or superseded:
+                    missed.append(row)
                     continue
-                timer = await Timer.get(id=timer_id)
-                event = Event(
+                if late > LATE_AFTER:
+                    payload["_late_s"] = int(late.total_seconds())
+                await self.fire(row, payload, now)
+                handled += 1
+            if missed:
+                handled += await self.report_missed(missed, now)
+
+    async def fire(self, row: Timer, payload: dict[str, Any], now: datetime) -> None:
+        event = Event(
+            kind=EventKind.TIMER,
+            platform="timer",
+            delivery_id=f"timer:{row.key}:{row.due_at.isoformat()}",
+            action=row.kind,
+            timer_key=row.key,
+            payload=payload,
+        )
+        await self.dispatch(event)
+        await Timer.filter(id=row.id, status="firing", lease_owner=self.owner).update(
+            status="fired", fired_at=now, lease_until=None
+        )
+
+    async def report_missed(self, rows: list[Timer], now: datetime) -> int:
+        """Mark ``rows`` missed and dispatch one report of them, atomically."""
+        async with in_transaction("default"):
+            marked = []
+            for row in rows:
+                if await Timer.filter(id=row.id, status="firing", lease_owner=self.owner).update(
+                    status="missed", fired_at=now, lease_until=None
+                ):
+                    marked.append(row)
+            if not marked:
+                return 0
+            log.warning("%d timer(s) past their grace window marked missed: %s", len(marked), ", ".join(r.key for r in marked[:10]))
+            ids = sorted(r.id for r in marked)
+            await self.dispatch(
+                Event(
                     kind=EventKind.TIMER,
                     platform="timer",
-                    delivery_id=f"timer:{timer.key}:{timer.due_at.isoformat()}",
-                    action=timer.kind,
-                    timer_key=timer.key,
-                    payload=dict(timer.payload or {}),
+                    delivery_id=f"missed:{ids[0]}:{ids[-1]}:{len(ids)}",
+                    action=MISSED_KIND,
+                    timer_key=None,
+                    payload={
+                        "timers": [
+                            {"key": r.key, "kind": r.kind, "due_at": r.due_at.isoformat(), "payload": r.payload or {}}
+                            for r in marked
+                        ],
+                        "reported_at": now.isoformat(),
+                    },
                 )
-                await self.dispatch(event)
-                await Timer.filter(id=timer_id, status="firing").update(status="fired", fired_at=now, lease_until=None)
-                fired += 1
+            )
+        return len(marked)
 
-    async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event | None = None, idle_seconds: float = 5.0) -> None:
+    # -- the wake-up loop -----------------------------------------------------------
+
+    async def next_due(self) -> datetime | None:
+        row = await Timer.filter(status="pending").order_by("due_at").only("due_at").first()
+        return row.due_at if row else None
+
+    async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event | None = None, idle_seconds: float = 30.0) -> None:
+        """Fire due rows, then sleep until the next due row (at most ``idle_seconds``) or a ``wake``."""
         while not stop.is_set():
+            timeout = idle_seconds
             try:
                 await self.run_due()
+                upcoming = await self.next_due()
+                if upcoming is not None:
+                    timeout = min(idle_seconds, max(0.5, (upcoming - self.clock.now()).total_seconds()))
             except Exception:
                 log.exception("timer round failed")
             waiters = {asyncio.ensure_future(stop.wait())}
             if wake is not None:
                 wake.clear()
                 waiters.add(asyncio.ensure_future(wake.wait()))
-            await asyncio.wait(waiters, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for task in waiters:
                 task.cancel()
+
+
+# ------------------------------------------------------------------ SLA clocks
+
+
+@dataclass(frozen=True, slots=True)
+class SlaClock:
+    """An answer awaited by a deadline: remind before it, escalate at it, stop when answered.
+
+    ``start(...)`` gives the two ``TimerSpec`` rows (``{key}:remind`` of kind ``{kind}.remind`` and
+    ``{key}:escalate`` of kind ``{kind}.escalate``) to put in an ``Outcome``; ``stop(key)`` is the prefix to
+    cancel (``Outcome.cancel``). The deadline is counted in working days (``working_days``) or in hours
+    (``hours``); ``remind_before`` is how long before the deadline the reminder goes out.
+    """
+
+    kind: str
+    working_days: int | None = None
+    hours: float | None = None
+    remind_before: timedelta = timedelta(hours=4)
+
+    def deadline(self, start: datetime, calendar: WorkCalendar, tz: str) -> datetime:
+        if self.working_days is not None:
+            return calendar.deadline_after(start, self.working_days, tz)
+        return start + timedelta(hours=self.hours or 0)
+
+    def remind_at(self, start: datetime, calendar: WorkCalendar, tz: str) -> datetime:
+        deadline = self.deadline(start, calendar, tz)
+        return max(start, deadline - self.remind_before)
+
+    def start(self, key: str, start: datetime, calendar: WorkCalendar, tz: str, **payload: Any) -> list[TimerSpec]:
+        deadline = self.deadline(start, calendar, tz)
+        remind = self.remind_at(start, calendar, tz)
+        data = {**payload, "sla": self.kind, "started_at": start.isoformat(), "deadline": deadline.isoformat()}
+        specs = [TimerSpec(f"{key}:escalate", f"{self.kind}.escalate", deadline, dict(data))]
+        if remind < deadline:
+            specs.insert(0, TimerSpec(f"{key}:remind", f"{self.kind}.remind", remind, dict(data)))
+        return specs
+
+    @staticmethod
+    def stop(key: str) -> str:
+        return f"{key}:*"
+
+
+def sla_clocks(config: Config) -> dict[str, SlaClock]:
+    """Every SLA clock of the spec, by name."""
+    bot = config.bot
+    return {
+        # a department head answers a collaboration request
+        "request": SlaClock("sla.request", working_days=bot.request_answer_working_days, remind_before=timedelta(hours=8)),
+        # a reviewer gives a verdict on a submission
+        "review": SlaClock("sla.review", working_days=bot.review_working_days, remind_before=timedelta(hours=8)),
+        # the initiator answers a risk report
+        "risk": SlaClock("sla.risk", hours=4, remind_before=timedelta(hours=1)),
+        # meeting minutes are posted
+        "minutes": SlaClock("sla.minutes", hours=24, remind_before=timedelta(hours=4)),
+    }
+
+
+def meeting_notice_due(meeting_at: datetime, calendar: WorkCalendar, tz: str, working_days: int = 3) -> datetime:
+    """The last instant a notice for a meeting at ``meeting_at`` may go out: ``working_days`` working days
+    before the meeting's local date, same wall-clock time (UTC)."""
+    from zoneinfo import ZoneInfo
+
+    from bot.calendar import utc_at
+
+    local = meeting_at.astimezone(ZoneInfo(tz))
+    day = calendar.add_working_days(local.date(), -working_days)
+    return utc_at(day, local.time().replace(tzinfo=None), tz)

@@ -14,6 +14,8 @@ AREAS = (
     "workflows.acceptance.handlers",
     "workflows.views.handlers",
     "workflows.directory.handlers",
+    "workflows.standup.handlers",
+    "workflows.alerts.handlers",
 )
 
 

@@ -1,0 +1,1 @@
+"""Deadline colours and alerts (§4), the working-day-before delay question, and reports of missed clocks."""

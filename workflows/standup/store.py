@@ -1,0 +1,146 @@
+"""Stand-up records: who takes part, who is away, what they answered, and the timer rows of a stand-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.calendar import WorkCalendar
+from bot.types import TimerSpec
+from storage.models import Collaboration, Group, GroupBinding, Person, Subtask, Timer
+from storage.models_clocks import Standup, StandupAbsence, StandupAnswer, StandupRun
+
+from .schedule import Plan, occurrences, timer_specs
+
+CLOSED_COLLABORATION = ("completed", "archived", "cancelled")
+HORIZON = timedelta(hours=36)
+
+
+async def collaboration_ids(group_id: int) -> list[int]:
+    group = await Group.get_or_none(id=group_id)
+    ids = set(await GroupBinding.filter(group_id=group_id).values_list("collaboration_id", flat=True))
+    if group is not None and group.collaboration_id:
+        ids.add(group.collaboration_id)
+    if not ids:
+        return []
+    open_ids = await Collaboration.filter(id__in=list(ids)).exclude(state__in=CLOSED_COLLABORATION).values_list("id", flat=True)
+    return sorted(open_ids)
+
+
+async def active_owners(group_id: int) -> list[int]:
+    """Owners of open subtasks in the group's open collaborations."""
+    ids = await collaboration_ids(group_id)
+    if not ids:
+        return []
+    owners = await Subtask.filter(collaboration_id__in=ids).exclude(stage="done").values_list("owner_id", flat=True)
+    return sorted(set(owners))
+
+
+async def participants(standup: Standup) -> list[int]:
+    """The configured participants, or else the group's active subtask owners."""
+    if standup.participants:
+        return [int(p) for p in standup.participants]
+    return await active_owners(standup.group_id)
+
+
+async def absences(person_ids: list[int], day: date) -> dict[int, str]:
+    """Person id → ``skip`` / ``leave`` for those away on ``day``."""
+    if not person_ids:
+        return {}
+    rows = await StandupAbsence.filter(person_id__in=person_ids, start__lte=day, end__gte=day).order_by("id")
+    return {row.person_id: row.kind for row in rows}
+
+
+async def open_subtasks(person_id: int) -> list[Subtask]:
+    ids = await Collaboration.exclude(state__in=CLOSED_COLLABORATION).values_list("id", flat=True)
+    return list(
+        await Subtask.filter(owner_id=person_id, collaboration_id__in=list(ids)).exclude(stage="done").order_by("deadline", "code")
+    )
+
+
+async def previous_plan(person_id: int, before: date) -> str:
+    """What the person planned for "today" in their last answer before ``before`` (prefills "yesterday")."""
+    answer = (
+        await StandupAnswer.filter(person_id=person_id, status="answered", run__day__lt=before)
+        .exclude(today="")
+        .order_by("-run__day", "-id")
+        .first()
+    )
+    return answer.today if answer else ""
+
+
+@dataclass(slots=True)
+class RunState:
+    run: StandupRun
+    answers: dict[int, StandupAnswer]
+    people: dict[int, Person]
+
+    def status(self, person_id: int) -> str:
+        """answered / late / skipped / leave / missing."""
+        absent = (self.run.absent or {}).get(str(person_id))
+        answer = self.answers.get(person_id)
+        if answer is not None:
+            if answer.status == "answered":
+                return "late" if answer.late else "answered"
+            return answer.status
+        return absent or "missing"
+
+
+async def run_state(run: StandupRun) -> RunState:
+    answers = {a.person_id: a for a in await StandupAnswer.filter(run_id=run.id).order_by("id")}
+    ids = {int(p) for p in run.participants or []} | set(answers)
+    people = {p.id: p for p in await Person.filter(id__in=list(ids))}
+    return RunState(run, answers, people)
+
+
+async def current_runs(person_id: int, now: datetime, group_id: int | None = None) -> list[StandupRun]:
+    """The runs a person's answer right now belongs to: the latest run of each stand-up they were asked in,
+    if it was prompted within the last 20 hours."""
+    query = StandupRun.filter(prompted_at__lte=now, prompted_at__gte=now - timedelta(hours=20)).order_by("-day", "-id")
+    if group_id is not None:
+        query = query.filter(standup__group_id=group_id)
+    seen: set[int] = set()
+    found = []
+    for run in await query.select_related("standup"):
+        if run.standup_id in seen:
+            continue
+        seen.add(run.standup_id)
+        if person_id in [int(p) for p in run.participants or []]:
+            found.append(run)
+    return found
+
+
+# -- timer rows ------------------------------------------------------------------
+
+
+def desired_timers(standup: Standup, calendar: WorkCalendar, since: datetime, until: datetime) -> list[TimerSpec]:
+    if not standup.active:
+        return []
+    plan = Plan.of(standup)
+    cal = calendar.with_country(standup.calendar)
+    specs: list[TimerSpec] = []
+    for occ in occurrences(plan, cal, since, until):
+        specs += timer_specs(plan, occ)
+    return specs
+
+
+async def reconcile(standup: Standup, calendar: WorkCalendar, now: datetime) -> None:
+    """After a configuration change: future pending rows follow the new plan, rows no longer wanted are
+    cancelled, and occurrences whose prompt is still ahead are inserted. Rows that fired are never touched;
+    a moved row whose new time has already passed fires at once (today's digest after an earlier cut-off)."""
+    from bot.scheduler import insert_timers
+
+    specs = desired_timers(standup, calendar, now - timedelta(hours=24), now + HORIZON)
+    desired = {s.key: s for s in specs}
+    fresh_days = {s.payload["day"] for s in specs if s.kind == "standup.prompt" and s.due_at > now}
+    prefix = f"standup:{standup.group_id}:"
+    for row in await Timer.filter(key__startswith=prefix, due_at__gt=now, status__in=("pending", "cancelled")):
+        spec = desired.pop(row.key, None)
+        if spec is None:
+            if row.status == "pending":
+                await Timer.filter(id=row.id, status="pending").update(status="cancelled")
+            continue
+        await Timer.filter(id=row.id, status=row.status).update(
+            status="pending", due_at=max(spec.due_at, now), payload=spec.payload, kind=spec.kind
+        )
+    await insert_timers([s for s in desired.values() if s.payload["day"] in fresh_days], now)

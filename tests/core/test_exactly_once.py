@@ -63,8 +63,8 @@ def _crashing_router() -> Router:
     @router.command("half")
     async def half(actor: Person, now: object) -> Outcome:
         await Collaboration.create(code="XZB2099010101", title="half", initiator=actor, raised_on=date(2099, 1, 1), deadline=date(2099, 1, 2), created_at=now)
-        outcome = Outcome().reply("written").timer("t:half", "nothing", now).record("half.written", "XZB2099010101")  # type: ignore[arg-type]
-        raise RuntimeError("a bug after the first write")
+        await Timer.create(key="t:half", kind="nothing", due_at=now, created_at=now)
+        raise RuntimeError("a bug after two writes")
 
     @router.command("mistake")
     async def mistake(actor: Person, now: object) -> Outcome:

@@ -272,3 +272,7 @@ def load(path: str | Path, environ: dict[str, str] | None = None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML ({exc})"]) from exc
     return from_dict(data, environ)
+    events_path: str = Field("/slack/events", pattern=r"^/")
+    timeout: float = Field(10.0, gt=0, description="seconds for one Web API call")
+    ping_interval: float = Field(10.0, gt=0, description="Socket Mode keep-alive ping, seconds")
+    lookup_users: bool = Field(True, description="read names, e-mail and locale with users.info (scopes users:read, users:read.email)")

@@ -1,0 +1,281 @@
+"""Slack payloads → ``Event`` (pure: no I/O).
+
+Every function takes the JSON Slack sent (a slash command form, an Events
+API ``event_callback``, a ``block_actions`` or ``view_submission`` payload)
+and returns the neutral ``Event``, or ``None`` for things the bot ignores
+(bot messages, edits, joins). ``delivery_id`` is stable across Slack's
+redeliveries so the engine's inbox dedupes them: the ``event_id`` for
+events, the ``trigger_id`` for commands and modal submissions, and
+``action_ts`` + user + action for button clicks.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import replace
+from typing import Any
+
+from bot.types import Conversation, Event, EventKind
+
+PLATFORM = "slack"
+
+# A button whose click opens a form as a modal (the card's own form, or a ``Button.opens_form``).
+FORM_ACTION = "collabbot.form"
+# Suffix that keeps action_ids unique inside one actions block (``request.accept#2``).
+ACTION_SUFFIX = "#"
+
+_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+_LEADING_MENTION = re.compile(r"^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>[\s:,]*")
+_IGNORED_SUBTYPES_OK = {None, "file_share", "thread_broadcast"}
+
+
+def _replace_link(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if target.startswith("@"):  # a user: keep Slack's own form, the directory resolves it
+        return f"<{target}>"
+    if target.startswith("#"):  # a channel
+        return f"#{label}" if label else target
+    if target.startswith("!"):  # <!here>, <!channel>, <!subteam^S1|@team>
+        special = target[1:].split("^", 1)[0]
+        return label or f"@{special}"
+    if target.startswith("mailto:"):
+        return target[len("mailto:") :]
+    return target  # a URL: keep the URL itself (deliverable links must survive)
+
+
+def clean_text(text: str | None, bot_user_id: str | None = None) -> str:
+    """Slack's escaped mrkdwn → what the user typed: the bot's own leading mention removed,
+    links unwrapped to their URL, ``&amp;``/``&lt;``/``&gt;`` unescaped. User mentions stay ``<@U…>``."""
+    text = text or ""
+    while True:
+        match = _LEADING_MENTION.match(text)
+        if not match or (bot_user_id and match.group(1) != bot_user_id):
+            break
+        text = text[match.end() :]
+    text = _LINK.sub(_replace_link, text)
+    return html.unescape(text).strip()
+
+
+def is_direct(channel_id: str | None) -> bool:
+    """``D…`` channels are one-to-one DMs (``G…``/``C…`` are groups and channels)."""
+    return bool(channel_id) and str(channel_id).startswith("D")
+
+
+def base_action(action_id: str) -> str:
+    """``request.accept#2`` → ``request.accept`` (render's de-duplicating suffix removed)."""
+    head, sep, tail = action_id.rpartition(ACTION_SUFFIX)
+    return head if sep and tail.isdigit() else action_id
+
+
+def card_action(action_id: str) -> str:
+    """The card's own action of a rendered button: ``collabbot.form:request.decline#1`` → ``request.decline``."""
+    action = base_action(action_id)
+    if action.startswith(FORM_ACTION + ":"):
+        return action[len(FORM_ACTION) + 1 :]
+    return action
+
+
+def command_event(body: dict[str, Any], *, main_command: str = "/collab") -> Event:
+    """A slash command. ``/collab new …`` → text ``new …``; any other command (``/standup …``) →
+    ``standup …``, so it routes like the typed command word. An empty ``/collab`` asks for help."""
+    command = str(body.get("command") or main_command)
+    args = clean_text(body.get("text"))
+    if command.lower() == main_command.lower():
+        text = args or "help"
+    else:
+        text = f"{command.lstrip('/')} {args}".strip()
+    channel = str(body.get("channel_id") or "")
+    return Event(
+        kind=EventKind.COMMAND,
+        platform=PLATFORM,
+        delivery_id=f"cmd:{body.get('trigger_id') or body.get('command_ts') or ''}:{body.get('user_id')}",
+        conversation=Conversation(
+            PLATFORM,
+            channel,
+            is_direct=is_direct(channel),
+            name=None if body.get("channel_name") in (None, "directmessage", "privategroup") else body.get("channel_name"),
+        ),
+        actor_id=body.get("user_id"),
+        actor_name=body.get("user_name"),
+        text=text,
+        reply_to=_reply_to(body.get("response_url")),
+        raw=body,
+    )
+
+
+def message_event(body: dict[str, Any], *, bot_user_id: str | None = None) -> Event | None:
+    """An Events API ``event_callback``: ``app_mention`` in a channel or ``message`` in a DM."""
+    event = body.get("event") or {}
+    kind = event.get("type")
+    if event.get("bot_id") or event.get("subtype") not in _IGNORED_SUBTYPES_OK or not event.get("user"):
+        return None
+    if bot_user_id and event.get("user") == bot_user_id:
+        return None
+    channel = str(event.get("channel") or "")
+    direct = event.get("channel_type") == "im" or is_direct(channel)
+    if kind == "message" and not direct:
+        return None  # channel chatter: the bot answers only when mentioned
+    if kind not in ("app_mention", "message"):
+        return None
+    text = clean_text(event.get("text"), bot_user_id)
+    if kind == "app_mention" and not text:
+        text = "help"
+    thread = event.get("thread_ts")
+    return Event(
+        kind=EventKind.COMMAND if kind == "app_mention" else EventKind.MESSAGE,
+        platform=PLATFORM,
+        delivery_id=str(body.get("event_id") or f"ev:{channel}:{event.get('ts')}"),
+        conversation=Conversation(PLATFORM, channel, is_direct=direct, thread=thread if thread and not direct else None),
+        actor_id=event.get("user"),
+        text=text,
+        raw=body,
+    )
+
+
+def _reply_to(response_url: Any) -> dict[str, Any]:
+    return {"response_url": response_url} if isinstance(response_url, str) and response_url else {}
+
+
+def _channel_of(body: dict[str, Any]) -> str:
+    channel = body.get("channel") or {}
+    container = body.get("container") or {}
+    return str(channel.get("id") or container.get("channel_id") or "")
+
+
+def _user(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    user = body.get("user") or {}
+    return user.get("id"), user.get("name") or user.get("username")
+
+
+def action_event(body: dict[str, Any]) -> Event | None:
+    """The first action of a ``block_actions`` payload (a button click)."""
+    actions = body.get("actions") or []
+    if not actions:
+        return None
+    action = actions[0]
+    user_id, user_name = _user(body)
+    raw_value = action.get("value")
+    try:
+        value = json.loads(raw_value) if raw_value else {}
+    except ValueError:
+        value = {"value": raw_value}
+    if not isinstance(value, dict):
+        value = {"value": value}
+    channel = _channel_of(body)
+    message = body.get("message") or {}
+    container = body.get("container") or {}
+    thread = message.get("thread_ts")
+    reply = _reply_to(body.get("response_url"))
+    message_ts = message.get("ts") or container.get("message_ts")
+    if message_ts:
+        reply["message_ref"] = f"{channel}:{message_ts}"
+    return Event(
+        kind=EventKind.ACTION,
+        platform=PLATFORM,
+        delivery_id=f"act:{action.get('action_ts') or body.get('trigger_id')}:{user_id}:{action.get('action_id')}",
+        conversation=Conversation(PLATFORM, channel, is_direct=is_direct(channel), thread=thread if thread != message_ts else None)
+        if channel
+        else None,
+        actor_id=user_id,
+        actor_name=user_name,
+        action=card_action(str(action.get("action_id") or "")),
+        value=value,
+        reply_to=reply,
+        raw=body,
+    )
+
+
+# ---------------------------------------------------------------- modals
+
+
+def form_metadata(conversation: Conversation | None, value: dict[str, Any], reply_to: dict[str, Any] | None = None) -> str:
+    """The modal's ``private_metadata``: where the form was opened and the form's ``value``."""
+    data: dict[str, Any] = {"v": value}
+    if conversation is not None:
+        data["c"] = conversation.id
+        if conversation.thread:
+            data["t"] = conversation.thread
+    if reply_to and reply_to.get("response_url"):
+        data["r"] = reply_to["response_url"]
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if len(text) > 3000 and "r" in data:  # the response URL is a nicety; the value is not
+        del data["r"]
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text
+
+
+def _element_value(element: dict[str, Any]) -> Any:
+    kind = element.get("type")
+    if kind in ("static_select", "external_select", "radio_buttons"):
+        option = element.get("selected_option") or {}
+        return str(option.get("value") or "")
+    if kind in ("multi_static_select", "multi_external_select", "checkboxes"):
+        return [str(o.get("value")) for o in element.get("selected_options") or []]
+    if kind == "datepicker":
+        return str(element.get("selected_date") or "")
+    if kind == "users_select":
+        user = element.get("selected_user")
+        return f"<@{user}>" if user else ""
+    if kind == "multi_users_select":
+        return [f"<@{u}>" for u in element.get("selected_users") or []]
+    if kind == "conversations_select":
+        return str(element.get("selected_conversation") or "")
+    value = element.get("value")
+    return "" if value is None else str(value)
+
+
+def form_values(view: dict[str, Any]) -> dict[str, Any]:
+    """``view.state.values`` → ``{field name: value}`` (block_id is the field name)."""
+    values: dict[str, Any] = {}
+    for block_id, elements in ((view.get("state") or {}).get("values") or {}).items():
+        for element in (elements or {}).values():
+            values[str(block_id)] = _element_value(element or {})
+    return values
+
+
+def form_event(body: dict[str, Any]) -> Event:
+    """A ``view_submission``: ``Event(kind=FORM, action=<form id>, form=<fields>, value=<form value>)``."""
+    view = body.get("view") or {}
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        meta = {}
+    if not isinstance(meta, dict):
+        meta = {}
+    user_id, user_name = _user(body)
+    channel = meta.get("c")
+    conversation = Conversation(PLATFORM, str(channel), is_direct=is_direct(channel), thread=meta.get("t")) if channel else None
+    key = body.get("trigger_id") or f"{view.get('id')}:{view.get('hash')}"
+    value = meta.get("v") if isinstance(meta.get("v"), dict) else {}
+    return Event(
+        kind=EventKind.FORM,
+        platform=PLATFORM,
+        delivery_id=f"view:{key}:{user_id}",
+        conversation=conversation,
+        actor_id=user_id,
+        actor_name=user_name,
+        action=str(view.get("callback_id") or ""),
+        value=value,
+        form=form_values(view),
+        reply_to=_reply_to(meta.get("r")),
+        raw=body,
+    )
+
+
+# ---------------------------------------------------------------- people
+
+
+def with_profile(event: Event, user: dict[str, Any] | None) -> Event:
+    """Fill the actor's display name, e-mail and locale from a ``users.info`` ``user`` object."""
+    if not user:
+        return event
+    profile = user.get("profile") or {}
+    name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or event.actor_name
+    return replace(
+        event,
+        actor_name=name or event.actor_name,
+        actor_email=profile.get("email") or event.actor_email,
+        locale_hint=user.get("locale") or event.locale_hint,
+    )

@@ -1,0 +1,451 @@
+"""Slack as a platform: slack-bolt ``AsyncApp`` in, slack-sdk ``AsyncWebClient`` out.
+
+Inbound, over Socket Mode (the default: no public URL) or HTTP Events on the
+product's own aiohttp server (``/slack/events``, signing secret checked by
+Bolt: wrong signature or a timestamp older than 5 minutes → 401):
+
+- slash commands (``/collab <sub-command>``, ``/standup``), ``app_mention``
+  in channels and messages in the bot's DM are acked at once and dispatched
+  after the ack;
+- button clicks are acked at once; a button that opens a form opens it as a
+  modal straight away (``views.open`` with the click's ``trigger_id``);
+  ``Outcome.open_form`` of a command or click does the same after dispatch;
+- a modal submission is dispatched *before* the ack, so per-field errors go
+  back in the ack (``response_action: errors``) and the modal stays open.
+
+Redeliveries (``X-Slack-Retry-Num``, Socket Mode ``retry_attempt``) carry the
+same ``event_id``/``trigger_id``/``action_ts`` and are dropped by the engine's
+inbox. Outbound, ``deliver`` maps one outbox row to ``chat.postMessage``,
+``chat.update``, ``chat.postEphemeral`` (or the command's ``response_url``
+where the bot is not in the channel) and DMs via ``conversations.open``; a
+429 raises ``RateLimited(retry_after)`` so the outbox reschedules the row
+(the SDK's own retry is off), and ``pace`` keeps about one message per
+second per channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.config import Config, SlackSection
+from bot.errors import AuthExpired, PermanentError, RateLimited, TransientError
+from bot.i18n import from_json, localize
+from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
+from bot.types import Card, Event, Form, Text
+
+from . import inbound, render
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.engine import DispatchResult
+
+log = logging.getLogger("collabbot.slack")
+
+# Slack error codes (https://api.slack.com/methods/chat.postMessage#errors …) by what retrying can do.
+_AUTH_ERRORS = {"invalid_auth", "not_authed", "token_expired", "token_revoked", "account_inactive", "ekm_access_denied"}
+_TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+_NOT_THERE = {"not_in_channel", "channel_not_found"}
+# A view submission's errors must reach Slack in the ack, within 3 s; past this the modal just closes.
+VIEW_ACK_BUDGET = 2.5
+PROFILE_TTL = 3600.0
+PROFILE_TIMEOUT = 2.0
+
+
+class SlackError(PermanentError):
+    """A Slack ``ok: false`` that retrying cannot fix; ``error`` is Slack's code."""
+
+    def __init__(self, error: str, *, status: int | None = None):
+        super().__init__(f"slack error: {error}", status=status)
+        self.error = error
+
+
+def split_ref(message_ref: str) -> tuple[str, str]:
+    """``"C123:1700000000.000100"`` → ``("C123", "1700000000.000100")``."""
+    channel, sep, ts = message_ref.partition(":")
+    if not sep or not channel or not ts:
+        raise SlackError(f"bad message_ref {message_ref!r}")
+    return channel, ts
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    for key, value in dict(headers).items():
+        if str(key).lower() == name.lower():
+            return str(value)
+    return None
+
+
+def platform_error(exc: SlackApiError) -> Exception:
+    """Map a Slack Web API failure onto the outbox's retry policy."""
+    response = exc.response
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    data = getattr(response, "data", None)
+    error = data.get("error") if isinstance(data, dict) else None
+    if status == 429 or error == "ratelimited":
+        retry_after = _header(getattr(response, "headers", None), "Retry-After")
+        try:
+            seconds = max(1.0, float(retry_after)) if retry_after else 1.0
+        except ValueError:
+            seconds = 1.0
+        return RateLimited(f"slack rate limited ({error or status})", retry_after=seconds)
+    if (status is not None and status >= 500) or error in _TRANSIENT_ERRORS:
+        return TransientError(f"slack {status}: {error or 'server error'}", status=status)
+    if error in _AUTH_ERRORS:
+        return AuthExpired(f"slack rejected the bot token: {error}", status=status)
+    return SlackError(str(error or f"http {status}"), status=status)
+
+
+class SlackPlatform:
+    """One Slack workspace (single-team app, bot token + app token or signing secret)."""
+
+    capabilities = Capabilities(
+        cards=True, card_update=True, forms=True, ephemeral=True, direct_messages=True, threads=True, markdown=True
+    )
+
+    def __init__(self, config: SlackSection, *, name: str = inbound.PLATFORM, default_locale: str = "zh_CN"):
+        self.config = config
+        self.name = name
+        self.default_locale = default_locale
+        # No SDK retries: a 429 or a 5xx goes back to the outbox, which reschedules without holding a lease.
+        self.client = AsyncWebClient(
+            token=config.bot_token, base_url=config.api_url, timeout=config.timeout, retry_handlers=[]
+        )
+        self.runtime: Runtime | None = None
+        self.bolt: AsyncApp | None = None
+        self.socket: AsyncSocketModeHandler | None = None
+        self.bot_user_id: str | None = None
+        self.team_id: str | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._connect_task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._dm_channels: dict[str, str] = {}
+        self._profiles: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self.handled = 0  # events dispatched (including duplicates the inbox dropped)
+
+    # -- lifecycle -------------------------------------------------------
+
+    async def start(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.timeout))
+        self.client.session = self._session
+        await self._auth_test()
+        self.bolt = self._build_bolt()
+        if self.config.mode == "http":
+            if runtime.web is None:
+                raise RuntimeError("slack mode = 'http' needs the built-in HTTP server")
+            runtime.web.router.add_post(self.config.events_path, self._http)
+            log.info("slack: HTTP events at %s", self.config.events_path)
+        else:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self.socket = AsyncSocketModeHandler(
+                self.bolt, app_token=self.config.app_token, web_client=self.client, ping_interval=self.config.ping_interval
+            )
+            # The SDK keeps (re)connecting by itself; don't hold up the rest of the bot meanwhile.
+            self._connect_task = asyncio.create_task(self.socket.connect_async())
+
+    async def _auth_test(self) -> None:
+        try:
+            response = await self.client.auth_test()
+        except SlackApiError as exc:
+            error = platform_error(exc)
+            if isinstance(error, AuthExpired | SlackError):
+                raise RuntimeError(f"Slack rejected slack.bot_token ({error}); check the token in the config") from exc
+            log.warning("slack auth.test failed (%s); continuing, Bolt retries on the first request", error)
+            return
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("slack auth.test unreachable (%r); continuing", exc)
+            return
+        self.bot_user_id = response.get("user_id")
+        self.team_id = response.get("team_id")
+        log.info("slack: connected as %s in team %s", self.bot_user_id, self.team_id)
+
+    async def stop(self) -> None:
+        if self.socket is not None:
+            with contextlib.suppress(Exception):
+                await self.socket.close_async()
+        if self._connect_task is not None:
+            self._connect_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._connect_task
+        await self.idle(within=3.0)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def idle(self, within: float = 5.0) -> bool:
+        """Wait until no inbound event is being worked on; False if ``within`` seconds passed first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self._inflight:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            await asyncio.wait(set(self._inflight), timeout=remaining)
+        return True
+
+    # -- inbound ---------------------------------------------------------
+
+    def _build_bolt(self) -> AsyncApp:
+        http = self.config.mode == "http"
+        app = AsyncApp(
+            client=self.client,
+            signing_secret=self.config.signing_secret if http else "",
+            request_verification_enabled=http,
+            logger=logging.getLogger("collabbot.slack.bolt"),
+        )
+        app.command(re.compile(r".*"))(self._on_command)
+        app.event("app_mention")(self._on_event)
+        app.event("message")(self._on_event)
+        app.action(re.compile(r".*"))(self._on_action)
+        app.view(re.compile(r".*"))(self._on_view)
+        return app
+
+    async def _http(self, request: web.Request) -> web.Response:
+        """Bolt's aiohttp adapter on our own server: Bolt verifies the signature and the 5-minute window."""
+        assert self.bolt is not None
+        body = await request.text()
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+
+    def _track(self) -> Callable[[], None]:
+        task = asyncio.current_task()
+        if task is None:
+            return lambda: None
+        self._inflight.add(task)
+        return lambda: self._inflight.discard(task)
+
+    async def _on_command(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+        done = self._track()
+        try:
+            await ack()
+            event = inbound.command_event(body, main_command=self.config.command)
+            await self._work(event, trigger_id=body.get("trigger_id"))
+        finally:
+            done()
+
+    async def _on_event(self, body: dict[str, Any]) -> None:  # Bolt acked the event already
+        done = self._track()
+        try:
+            event = inbound.message_event(body, bot_user_id=self.bot_user_id)
+            if event is not None:
+                await self._work(event)
+        finally:
+            done()
+
+    async def _on_action(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+        done = self._track()
+        try:
+            await ack()
+            event = inbound.action_event(body)
+            if event is None:
+                return
+            raw_action = str((body.get("actions") or [{}])[0].get("action_id") or "")
+            # A form button opens its form at once; if the card is gone, the workflow gets the plain click.
+            if raw_action.startswith(inbound.FORM_ACTION) and await self._open_card_form(event, raw_action, body):
+                return
+            await self._work(event, trigger_id=body.get("trigger_id"))
+        finally:
+            done()
+
+    async def _on_view(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+        done = self._track()
+        try:
+            event = inbound.form_event(body)
+            task = asyncio.ensure_future(self._dispatch(await self._with_profile(event)))
+            finished, _ = await asyncio.wait({task}, timeout=VIEW_ACK_BUDGET)
+            if not finished:  # too slow for the ack: close the modal, the outcome still arrives as messages
+                await ack()
+                await task
+                return
+            result = task.result()
+            errors = result.form_errors if result is not None else {}
+            if errors:
+                await ack(response_action="errors", errors=render.modal_errors(body.get("view") or {}, errors))
+            else:
+                await ack()
+        finally:
+            done()
+
+    async def _work(self, event: Event, *, trigger_id: str | None = None) -> None:
+        event = await self._with_profile(event)
+        result = await self._dispatch(event)
+        if result is not None and result.open_form is not None and trigger_id:
+            form = _localized_form(result.open_form, result.locale)
+            await self._open_modal(trigger_id, form, result.locale, event)
+
+    async def _dispatch(self, event: Event) -> DispatchResult | None:
+        assert self.runtime is not None
+        try:
+            return await self.runtime.dispatch(event)
+        except Exception:
+            log.exception("slack event %s could not be dispatched", event.delivery_id)
+            return None
+        finally:
+            self.handled += 1
+
+    async def _with_profile(self, event: Event) -> Event:
+        """Display name, e-mail and locale from ``users.info`` (cached; skipped when Slack is slow)."""
+        user_id = event.actor_id
+        if not user_id or not self.config.lookup_users:
+            return event
+        now = time.monotonic()
+        cached = self._profiles.get(user_id)
+        if cached is None or cached[0] < now:
+            user: dict[str, Any] | None = None
+            try:
+                response = await asyncio.wait_for(self.client.users_info(user=user_id, include_locale=True), PROFILE_TIMEOUT)
+                user = response.get("user")
+            except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.info("slack users.info %s failed: %r", user_id, exc)
+            cached = (now + (PROFILE_TTL if user else 60.0), user)
+            self._profiles[user_id] = cached
+        return inbound.with_profile(event, cached[1])
+
+    # -- modals ----------------------------------------------------------
+
+    async def _open_modal(self, trigger_id: str, form: Form, locale: str, event: Event) -> None:
+        metadata = inbound.form_metadata(event.conversation, form.value, event.reply_to)
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=render.render_modal(form, locale, metadata))
+        except SlackApiError as exc:
+            log.warning("slack views.open for form %s failed: %s", form.id, platform_error(exc))
+
+    async def _open_card_form(self, event: Event, raw_action: str, body: dict[str, Any]) -> bool:
+        """A click on a form button: open the form the card holds as a modal. False if it is gone."""
+        ref = (event.reply_to or {}).get("message_ref")
+        trigger_id = body.get("trigger_id")
+        if not ref or not trigger_id:
+            return False
+        found = await self._stored_card(ref)
+        if found is None:
+            return False
+        card, locale = found
+        wanted = inbound.card_action(raw_action)
+        if wanted == inbound.FORM_ACTION:
+            form = card.form
+        else:
+            form = next((b.opens_form for b in card.buttons if b.action == wanted and b.opens_form), None)
+        if form is None:
+            return False
+        await self._open_modal(trigger_id, form, locale, event)
+        return True
+
+    async def _stored_card(self, message_ref: str) -> tuple[Card, str] | None:
+        """The localized card behind a posted message (its newest version), from the outbox records."""
+        from storage.models import CardPost, CardRecord, OutboxMessage
+
+        post = await CardPost.filter(platform=self.name, message_ref=message_ref).first()
+        if post is not None:
+            record = await CardRecord.get_or_none(id=post.card_id)
+            if record is not None:
+                return _localized_card(record.content, post.locale), post.locale
+        row = await OutboxMessage.filter(platform=self.name, message_ref=message_ref, post_id=None).first()
+        if row is not None and (row.payload or {}).get("type") == "card":
+            return _localized_card(row.payload, row.locale), row.locale
+        return None
+
+    # -- outbound --------------------------------------------------------
+
+    def pace(self, delivery: Delivery) -> list[Pace]:
+        if delivery.kind == "edit":
+            return [Pace(f"{self.name}:chat.update", 50, 60.0)]  # Tier 3
+        if isinstance(delivery.content, Text) and delivery.content.ephemeral and not delivery.conversation.is_direct:
+            return [Pace(f"{self.name}:chat.postEphemeral", 100, 60.0)]  # Tier 4
+        target = delivery.recipient if delivery.conversation.is_direct and delivery.recipient else delivery.conversation.id
+        # chat.postMessage: "one message per second per channel, short bursts allowed"
+        return [Pace(f"{self.name}:channel:{target}", 3, 3.0)]
+
+    async def deliver(self, delivery: Delivery) -> Receipt:
+        payload = render.render(delivery.content, delivery.mentions, delivery.locale)
+        if delivery.kind == "edit":
+            if not delivery.message_ref:
+                raise SlackError("edit without message_ref")
+            channel, ts = split_ref(delivery.message_ref)
+            await self._call("chat_update", channel=channel, ts=ts, **payload)
+            return Receipt(delivery.message_ref)
+        channel = await self._channel_for(delivery)
+        thread = delivery.conversation.thread
+        extra: dict[str, Any] = {"thread_ts": thread} if thread else {}
+        response_url = (delivery.reply_to or {}).get("response_url")
+        content = delivery.content
+        if isinstance(content, Text) and content.ephemeral and not delivery.conversation.is_direct and delivery.recipient:
+            try:
+                await self._call("chat_postEphemeral", channel=channel, user=delivery.recipient, **payload, **extra)
+            except SlackError as exc:
+                if exc.error not in _NOT_THERE or not response_url:
+                    raise
+                await self._respond(response_url, payload)  # the bot is not in that channel: the command's URL still works
+            return Receipt(None)
+        try:
+            response = await self._call("chat_postMessage", channel=channel, unfurl_links=False, **payload, **extra)
+        except SlackError as exc:
+            if exc.error != "not_in_channel" or delivery.conversation.is_direct:
+                raise
+            await self._call("conversations_join", channel=channel)  # public channels only; raises otherwise
+            response = await self._call("chat_postMessage", channel=channel, unfurl_links=False, **payload, **extra)
+        return Receipt(f"{response.get('channel') or channel}:{response['ts']}")
+
+    async def _channel_for(self, delivery: Delivery) -> str:
+        """Where to post: a DM goes to the bot's own DM with the recipient, opened once per user."""
+        conversation = delivery.conversation
+        if not conversation.is_direct or not delivery.recipient:
+            return conversation.id
+        user = delivery.recipient
+        if user not in self._dm_channels:
+            response = await self._call("conversations_open", users=user)
+            self._dm_channels[user] = str((response.get("channel") or {}).get("id") or conversation.id)
+        return self._dm_channels[user]
+
+    async def _respond(self, response_url: str, payload: dict[str, Any]) -> None:
+        webhook = AsyncWebhookClient(response_url, session=self._session, timeout=int(self.config.timeout))
+        try:
+            response = await webhook.send_dict({**payload, "response_type": "ephemeral", "replace_original": False})
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientError(f"slack response_url: {exc!r}") from exc
+        if response.status_code == 429:
+            raise RateLimited("slack response_url rate limited", retry_after=1.0)
+        if response.status_code >= 500:
+            raise TransientError(f"slack response_url {response.status_code}", status=response.status_code)
+        if response.status_code != 200:
+            raise SlackError(f"response_url {response.status_code}: {response.body[:100]}", status=response.status_code)
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return await getattr(self.client, method)(**kwargs)
+        except SlackApiError as exc:
+            raise platform_error(exc) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientError(f"slack {method}: {exc!r}") from exc
+
+
+def _localized_form(form: Form, locale: str) -> Form:
+    return Form.from_json(localize(from_json(form.to_json()), locale))
+
+
+def _localized_card(data: dict[str, Any], locale: str) -> Card:
+    return Card.from_json(localize(from_json(data), locale))
+
+
+def build(config: Config) -> SlackPlatform | None:
+    """The Slack platform, or None when ``[slack]`` is absent or ``enabled = false``."""
+    if config.slack is None or not config.slack.enabled:
+        return None
+    return SlackPlatform(config.slack, default_locale=config.bot.locale)

@@ -78,7 +78,7 @@ class App:
 
     async def dispatch(self, event: Event) -> DispatchResult:
         result = await self.engine.dispatch(event)
-        if result.outbox_ids:
+        if result.queued:
             self.delivery.kick()
         return result
 

@@ -41,7 +41,7 @@ class DispatchResult:
     locale: str = "zh_CN"
     outcome: Outcome | None = None
     error: UserError | None = None
-    outbox_ids: list[int] = field(default_factory=list)
+    queued: int = 0  # outbox rows this event wrote
 
     @property
     def form_errors(self) -> dict[str, str]:
@@ -93,13 +93,12 @@ class Engine:
         ctx = Context(event=event, config=self.config, clock=self.clock, now=now, locale=self.config.bot.locale)
         ctx.services = {**self.services, "engine": self}
         try:
-            async with in_transaction("default"):
-                try:
-                    async with in_transaction("default"):
-                        await InboxEntry.create(platform=event.platform, delivery_id=event.delivery_id, received_at=now)
-                except IntegrityError as exc:
-                    raise _Duplicate from exc
-                return await self._handle(ctx)
+            try:
+                async with in_transaction("default"):
+                    await self._claim(event, now)
+                    return await self._handle(ctx)
+            except UserError as error:  # everything the handler wrote is rolled back; say what was wrong
+                return await self._refuse(ctx, error)
         except _Duplicate:
             log.info("duplicate delivery %s/%s ignored", event.platform, event.delivery_id)
             return DispatchResult(duplicate=True, locale=ctx.locale)
@@ -110,30 +109,39 @@ class Engine:
             log.exception("event %s/%s failed (incident %s)", event.platform, event.delivery_id, incident)
             return await self._apologize(ctx, incident)
 
+    @staticmethod
+    async def _claim(event: Event, now: Any) -> None:
+        """The inbox row is the transaction's first write (SQLite then never upgrades a read lock)."""
+        try:
+            await InboxEntry.create(platform=event.platform, delivery_id=event.delivery_id, received_at=now)
+        except IntegrityError as exc:
+            raise _Duplicate from exc
+
     async def _handle(self, ctx: Context) -> DispatchResult:
         for middleware in self.middleware:
             await middleware(ctx, self)
-        result = DispatchResult(locale=ctx.locale)
-        try:
-            async with in_transaction("default"):
-                limit = self.config.bot.max_text_length
-                if len(ctx.event.text) > limit:
-                    raise InvalidInput(
-                        _("Your message is too long ({length} characters, the limit is {limit}). Shorten it or split it into several messages.", length=len(ctx.event.text), limit=limit)
-                    )
-                outcome = await self._route(ctx)
-        except UserError as error:
-            result.error = error
-            outcome = Outcome()
-            if ctx.event.kind is EventKind.FORM and error.field:
-                outcome.form_errors[error.field] = error.message
-            if ctx.event.kind is not EventKind.TIMER:
-                outcome.reply(error.message, ephemeral=True)
-            log.info("user error %s on %s", error, ctx.event.delivery_id)
-        result.outcome = outcome
-        result.outbox_ids = await outbox_store.commit(ctx, outcome)
+        limit = self.config.bot.max_text_length
+        if len(ctx.event.text) > limit:
+            raise InvalidInput(
+                _("Your message is too long ({length} characters, the limit is {limit}). Shorten it or split it into several messages.", length=len(ctx.event.text), limit=limit)
+            )
+        outcome = await self._route(ctx)
+        result = DispatchResult(locale=ctx.locale, outcome=outcome)
+        result.queued = await outbox_store.commit(ctx, outcome)
         await self._audit(ctx, outcome)
         return result
+
+    async def _refuse(self, ctx: Context, error: UserError) -> DispatchResult:
+        log.info("user error %s on %s", error, ctx.event.delivery_id)
+        outcome = Outcome()
+        if ctx.event.kind is EventKind.FORM and error.field:
+            outcome.form_errors[error.field] = error.message
+        if ctx.event.kind is not EventKind.TIMER:
+            outcome.reply(error.message, ephemeral=True)
+        async with in_transaction("default"):
+            await self._claim(ctx.event, ctx.now)
+            ids = await outbox_store.commit(ctx, outcome)
+        return DispatchResult(locale=ctx.locale, outcome=outcome, error=error, queued=ids)
 
     async def _route(self, ctx: Context) -> Outcome:
         route = self.router.route_for(ctx)
@@ -189,9 +197,9 @@ class Engine:
             )
         try:
             async with in_transaction("default"):
-                await InboxEntry.create(platform=event.platform, delivery_id=event.delivery_id, received_at=ctx.now)
+                await self._claim(event, ctx.now)
                 ids = await outbox_store.commit(ctx, outcome)
-        except IntegrityError:
+        except _Duplicate:
             return DispatchResult(duplicate=True, locale=ctx.locale)
-        return DispatchResult(locale=ctx.locale, outcome=outcome, outbox_ids=ids)
+        return DispatchResult(locale=ctx.locale, outcome=outcome, queued=ids)
 

@@ -103,8 +103,8 @@ async def _upsert_card(card: Card, now: datetime) -> CardRecord:
     return record
 
 
-async def commit(ctx: Context, outcome: Outcome) -> list[int]:
-    """Write the outcome's messages, card updates and timers; return the new outbox row ids."""
+async def commit(ctx: Context, outcome: Outcome) -> int:
+    """Write the outcome's messages, card updates and timers; return how many outbox rows were queued."""
     now = ctx.now
     base_key = f"{ctx.event.platform}:{ctx.event.delivery_id}"
     rows: list[OutboxMessage] = []
@@ -168,11 +168,9 @@ async def commit(ctx: Context, outcome: Outcome) -> list[int]:
             existing.kind, existing.due_at, existing.payload, existing.status = spec.kind, spec.due_at, spec.payload, "pending"
             await existing.save(update_fields=["kind", "due_at", "payload", "status"])
 
-    if not rows:
-        return []
-    await OutboxMessage.bulk_create(rows, ignore_conflicts=True)
-    keys = [r.dedupe_key for r in rows]
-    return [r.id for r in await OutboxMessage.filter(dedupe_key__in=keys).only("id")]
+    if rows:
+        await OutboxMessage.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
 
 
 async def enqueue_edit_if_behind(post: CardPost, record: CardRecord, now: datetime) -> None:

@@ -1,0 +1,170 @@
+"""Benchmark: in-process ``Engine.dispatch`` of a realistic mix of commands and clicks on SQLite WAL.
+
+    python bench/bench_dispatch.py [--events 5000] [--stored 10000]
+
+Three runs in the same process, on the same machine state:
+  * floor-ack   — a bare coroutine that only acknowledges the event (no framework, no database);
+  * floor-engine — the same events through Engine.dispatch with handlers that do nothing
+    (dedupe insert, person/group/locale middleware, one commit);
+  * full        — the real workflows: create, accept, subtask, progress, acceptance, pass, help.
+It prints events per second, p50/p99 latency per event (database work committed), the ratios
+between the runs, and the peak RSS with ``--stored`` collaborations in the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tomllib
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.cli import DEMO_CONFIG  # noqa: E402
+from bot.clock import ManualClock  # noqa: E402
+from bot.config import Config, from_dict  # noqa: E402
+from bot.engine import Engine  # noqa: E402
+from bot.router import Router  # noqa: E402
+from bot.types import Conversation, Event, EventKind, Outcome  # noqa: E402
+from storage import db  # noqa: E402
+from storage.models import Collaboration, Person  # noqa: E402
+from workflows.directory.sync import sync_directory  # noqa: E402
+from workflows.registry import build_router  # noqa: E402
+
+GROUP = Conversation("simulator", "launch")
+
+
+def config(url: str) -> Config:
+    with DEMO_CONFIG.open("rb") as handle:
+        data = tomllib.load(handle)
+    data["database"] = {"url": url}
+    return from_dict(data, environ={})
+
+
+class Mix:
+    """A realistic cycle of ten events per collaboration, in the order people would send them."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def _id(self) -> str:
+        self.n += 1
+        return f"bench-{self.n}"
+
+    def command(self, person: str, text: str, conversation: Conversation = GROUP) -> Event:
+        return Event(EventKind.COMMAND, "simulator", self._id(), conversation, actor_id=person, actor_name=person, text=text)
+
+    def click(self, person: str, action: str, value: dict) -> Event:
+        dm = Conversation("simulator", f"dm:{person}", is_direct=True)
+        return Event(EventKind.ACTION, "simulator", self._id(), dm, actor_id=person, actor_name=person, action=action, value=value)
+
+    def cycle(self, index: int, day: date) -> list[Event]:
+        code = f"XZB{day:%Y%m%d}{index + 1:02d}"
+        sub = f"{code}-01"
+        return [
+            self.command("lilei", f"新建协作\n标题：物料{index}\n目标：按时完成\n协作部门：设计部\n截止：2026-12-20\n优先级：高"),
+            self.click("liuyang", "request.accept", {"code": code, "dept": "design", "round": 1}),
+            self.command("lilei", f"任务 {code}\n标题：海报\n负责人：hanmei\n交付标准：300DPI\n截止：2026-12-10"),
+            self.click("hanmei", "task.ack", {"code": sub}),
+            self.command("hanmei", f"进度 {sub} 30% 已完成：草图"),
+            self.command("hanmei", f"进度 {sub} 80% 已完成：初稿 问题：无"),
+            self.command("hanmei", f"提交验收 {sub} 交付物：海报 https://files.example/{sub} v1"),
+            self.click("wangfang", "acceptance.pass", {"code": sub, "attempt": 1}),
+            self.command("hanmei", "帮助"),
+            self.command("lilei", f"查看 {code}"),
+        ]
+
+
+async def store_collaborations(count: int, now: datetime) -> None:
+    initiator = await Person.get(handle="lilei")
+    async with db.transaction():
+        await Collaboration.bulk_create(
+            [
+                Collaboration(
+                    code=f"OLD{i:010d}", title=f"archived {i}", goal="x", raised_on=date(2025, 1, 1),
+                    deadline=date(2025, 2, 1), initiator=initiator, state="archived", created_at=now,
+                )
+                for i in range(count)
+            ],
+            batch_size=1000,
+        )
+
+
+async def timed(dispatch, events: list[Event]) -> tuple[float, list[float]]:
+    latencies = []
+    start = time.perf_counter()
+    for event in events:
+        t0 = time.perf_counter()
+        await dispatch(event)
+        latencies.append(time.perf_counter() - t0)
+    return time.perf_counter() - start, latencies
+
+
+def describe(name: str, total: float, latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    row = {"rate": len(latencies) / total, "p50": statistics.median(ordered) * 1000, "p99": p99 * 1000}
+    print(f"{name:13s} {row['rate']:10.0f} ev/s   p50 {row['p50']:7.2f} ms   p99 {row['p99']:7.2f} ms")
+    return row
+
+
+async def run(events: int, stored: int) -> None:
+    folder = tempfile.mkdtemp(prefix="collabbot-bench-")
+    url = f"sqlite://{folder}/bench.db"
+    clock = ManualClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
+    cfg = config(url)
+    await db.connect(url)
+    await sync_directory(cfg, clock.now())
+    await store_collaborations(stored, clock.now())
+    mix = Mix()
+    cycles = events // 10
+    full_events = [e for i in range(cycles) for e in mix.cycle(i, date(2026, 11, 23))]
+    floor_events = [e for i in range(cycles) for e in mix.cycle(i, date(2026, 11, 23))]
+
+    async def ack(event: Event) -> None:
+        return None
+
+    floor_router = Router()
+
+    @floor_router.command("noop")
+    async def noop() -> Outcome:
+        return Outcome()
+
+    for word in ("新建协作", "任务", "进度", "提交验收", "帮助", "查看"):
+        floor_router.canonical[word] = "noop"
+    for action in ("request.accept", "task.ack", "acceptance.pass"):
+        floor_router.action(action)(noop)
+
+    full_engine = Engine(build_router(), cfg, clock)
+    floor_engine = Engine(floor_router, cfg, clock)
+    print(f"collabbot dispatch benchmark — {len(full_events)} events, {stored} stored collaborations, SQLite WAL")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    ack_row = describe("floor-ack", *await timed(ack, full_events))
+    floor_row = describe("floor-engine", *await timed(floor_engine.dispatch, floor_events))
+    full_row = describe("full", *await timed(full_engine.dispatch, full_events))
+    failures = await Collaboration.filter(state="active").count()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"ratio full / floor-engine throughput: {full_row['rate'] / floor_row['rate']:.2f}")
+    print(f"ratio full / floor-ack throughput:    {full_row['rate'] / ack_row['rate']:.5f}")
+    print(f"collaborations completed the cycle:    {await Collaboration.filter(code__startswith='XZB', state='active').count() + failures * 0}")
+    print(f"peak RSS: {rss_mb:.0f} MB")
+    await db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--stored", type=int, default=10000)
+    args = parser.parse_args()
+    asyncio.run(run(args.events, args.stored))
+
+
+if __name__ == "__main__":
+    main()

@@ -120,7 +120,7 @@ def button_element(button: Button, action_id: str) -> dict[str, Any]:
         "text": plain(button.label, MAX_BUTTON_LABEL),
         "action_id": action_id[:MAX_ACTION_ID],
     }
-    if button.opens_form is None and button.value:
+    if button.value:  # a form button keeps it too: if its card is gone, the click goes to the workflow
         value = json.dumps(button.value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         if len(value) > MAX_BUTTON_VALUE:
             raise ValueError(f"button {button.action!r}: value is {len(value)} characters, Slack allows {MAX_BUTTON_VALUE}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from storage.models import Identity, InboxEntry, OutboxMessage, Person
@@ -200,3 +201,16 @@ async def test_posts_to_one_channel_are_paced_to_about_one_per_second(database_u
         await world.mention("U6ANNA", "C1LAUNCH", "help", settle=False)
         await world.app.settle()
         assert len(world.fake.in_channel("C1LAUNCH")) == 1
+
+
+async def test_a_form_button_whose_card_is_unknown_goes_to_the_workflow_which_opens_the_form(database_url, clock):
+    async with SlackWorld.open(database_url, clock) as world:
+        await world.command(
+            "U1LI", "C2GLOBAL", "new\ntitle: T\ngoal: G\ndepartments: rd\ndeadline: 2026-12-20"
+        )
+        card = next(m for m in world.fake.dms("U4CHEN") if "collabbot.form:request.decline" in json.dumps(m["blocks"]))
+        stranger = {**card, "ts": "1600000000.000001"}  # e.g. a copy posted before the database was restored
+        await world.click("U4CHEN", stranger, "request.decline")
+        assert world.platform.handled == 2  # the click was dispatched, not answered from the stored card
+        assert world.last_view["callback_id"] == "request.decline"
+        assert json.loads(world.last_view["private_metadata"])["v"]["dept"] == "rd"

@@ -10,10 +10,12 @@ bot to finish the work it does after the ack, then delivers the outbox.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from adapters.slack.inbound import FORM_ACTION
@@ -146,7 +148,7 @@ class SlackWorld:
 
     async def click(self, user: str, message: dict[str, Any], action: str, *, settle: bool = True) -> dict[str, Any]:
         """Press a button; a button that opens a form returns once the modal is open (see ``last_view``)."""
-        payload = self.fake.click(user, message, action)
+        payload = self.fake.click(user, message, button_id(message, action))
         action_id = payload["actions"][0]["action_id"]
         before, views = self.platform.handled, len(self.fake.views)
         ack = await self.send("interactive", payload)
@@ -208,5 +210,46 @@ def text_of(message: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def button_id(message: dict[str, Any], action: str) -> str:
+    """The action_id of the button for ``action`` (a form button is ``collabbot.form:<action>``, repeats get ``#n``)."""
+    for action_id in buttons_of(message):
+        bare = action_id.split("#", 1)[0]
+        if bare == action or bare.endswith(":" + action):
+            return action_id
+    raise AssertionError(f"no {action!r} button in {buttons_of(message)}")
+
+
+def card_with(messages: list[dict[str, Any]], action: str) -> dict[str, Any]:
+    """The newest message with a button for ``action``."""
+    for message in reversed(messages):
+        if any(a.split("#", 1)[0] in (action, f"{FORM_ACTION}:{action}") for a in buttons_of(message)):
+            return message
+    raise AssertionError(f"no message with a {action!r} button among {len(messages)}")
+
+
 def buttons_of(message: dict[str, Any]) -> list[str]:
     return [e["action_id"] for b in message.get("blocks") or [] if b.get("type") == "actions" for e in b.get("elements", [])]
+
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def snapshot_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """What a snapshot keeps of a message or modal: the Block Kit, without ids the fake or Slack made up."""
+    volatile = {"id", "hash", "trigger_id", "private_metadata", "state", "team_id", "app_id", "bot_id", "channel", "ts", "edits", "thread_ts", "as_user", "unfurl_links"}
+    return {k: v for k, v in payload.items() if k not in volatile and k != "token"}
+
+
+def assert_snapshot(name: str, payload: dict[str, Any]) -> None:
+    """Compare with ``snapshots/<name>.json``; ``COLLABBOT_UPDATE_SNAPSHOTS=1`` (re)writes it."""
+    path = SNAPSHOTS / f"{name}.json"
+    data = snapshot_payload(payload)
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("COLLABBOT_UPDATE_SNAPSHOTS") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"no snapshot {path.name}; run with COLLABBOT_UPDATE_SNAPSHOTS=1 to create it"
+    assert json.loads(path.read_text(encoding="utf-8")) == json.loads(text), (
+        f"Block Kit of {name} changed; if intended, rerun with COLLABBOT_UPDATE_SNAPSHOTS=1 and review the diff"
+    )

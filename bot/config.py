@@ -142,6 +142,9 @@ class DingTalkSection(Section):
     robot_code: str | None = None
     card_template_id: str | None = None
     openapi_url: str = "https://api.dingtalk.com"
+    messages_per_minute: int = Field(20, ge=2, le=1000, description="robot messages per group (or person) a minute")
+    watchdog_seconds: float = Field(90.0, gt=0, description="reconnect the Stream after this long without a frame or pong")
+    timeout: float = Field(10.0, gt=0, description="seconds for one OpenAPI call")
 
 
 class WeComSection(Section):

@@ -17,6 +17,8 @@ import pytest
 from bot.app import App
 from bot.clock import ManualClock
 from bot.config import from_dict
+from storage import db
+from tests.conftest import PG_URL, _truncate_pg
 
 CHROMIUM = os.environ.get("COLLABBOT_CHROMIUM", "/usr/bin/chromium")
 DEMO = Path(__file__).resolve().parents[2] / "bot" / "demo.toml"
@@ -41,6 +43,10 @@ async def demo_app(database_url: str, clock: ManualClock) -> AsyncIterator[App]:
     data["database"] = {"url": database_url}
     data["server"] = {"host": "127.0.0.1", "port": 0}
     data["simulator"]["manual_clock"] = True
+    if PG_URL:  # one PostgreSQL database for the whole run: empty it first
+        await db.connect(database_url, run_migrations=False)
+        await _truncate_pg()
+        await db.close()
     app = App(from_dict(data, environ={}), clock=clock)
     await app.start(background=False)
     try:

@@ -53,8 +53,15 @@ async def test_page_sends_as_the_chosen_person_and_shows_private_replies(demo_ap
     mine = page.locator(".msg.mine").last
     await expect(mine).to_contain_text("帮助")
     await expect(mine.locator(".sender")).to_have_text("李雷")
+    help_card = page.locator(".msg.from-bot .card").last
+    await expect(help_card.locator(".card-title")).not_to_be_empty()
+    await expect(help_card.locator(".card-body li").first).to_be_visible()  # "- " lines became a list
+
+    # a mistake is answered privately
+    await send(page, "zzz-not-a-command")
     reply = page.locator(".msg.from-bot").last
     await expect(reply.locator(".badge")).to_contain_text("only visible to you")
+    await expect(reply).to_contain_text("zzz-not-a-command")
 
     # user text is shown as text, never as markup
     await send(page, '<img src=x onerror="document.title=1"> **not bold**')

@@ -578,7 +578,7 @@ function buildForm(form, { messageId, action, onCancel = null, keepAfterSubmit =
       note.textContent = "请修改标红的字段 / fix the fields marked in red";
     } else if (result.error) {
       note.className = "form-note bad";
-      note.textContent = "机器人拒绝了提交，见它的回复 / the bot refused it: see its reply";
+      note.textContent = result.error; // localized for the person; the bot's private reply says it too
     } else {
       clearError();
       markErrors({});

@@ -1,0 +1,1 @@
+"""DingTalk (钉钉): a Stream-mode robot with interactive cards. See docs/dingtalk.md."""

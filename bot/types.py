@@ -291,9 +291,10 @@ class ToConversation:
 
 @dataclass(frozen=True, slots=True)
 class ToCollaboration:
-    """Every group bound to a collaboration, on every platform."""
+    """Every group bound to a collaboration, on every platform; ``or_person`` (a DM) when it is bound to none."""
 
     collaboration_id: int
+    or_person: int | None = None
 
 
 Audience = Reply | ToPerson | ToConversation | ToCollaboration

@@ -47,9 +47,21 @@ def model_modules() -> list[str]:
     return ["storage.models", *sorted(f"storage.{p.stem}" for p in folder.glob("models_*.py"))]
 
 
+def connection_config(url: str) -> str | dict[str, Any]:
+    """PostgreSQL by URL; SQLite through ``storage.sqlite_inline`` (statements on the loop's thread)."""
+    url = normalize_url(url)
+    if not is_sqlite(url):
+        return url
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    expanded = expand_db_url(url)
+    expanded["engine"] = "storage.sqlite_inline"
+    return expanded
+
+
 def tortoise_config(url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": normalize_url(url)},
+        "connections": {"default": connection_config(url)},
         "apps": {
             "models": {
                 "models": model_modules(),

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tortoise.expressions import F
+
 from bot.i18n import normalize_locale
 from bot.types import Card, Outgoing, Reply, Text, ToCollaboration, ToConversation, ToPerson
 from storage.models import CardPost, CardRecord, Group, GroupBinding, Identity, OutboxMessage, Person, Timer
@@ -87,6 +89,8 @@ async def targets_for(ctx: Context, message: Outgoing) -> list[Target]:
         return [Target(conv.platform, conv.id, locale or default, conv.is_direct, thread=conv.thread)]
     if isinstance(audience, ToCollaboration):
         bindings = await GroupBinding.filter(collaboration_id=audience.collaboration_id).select_related("group").order_by("id")
+        if not bindings and audience.or_person is not None:
+            return await targets_for(ctx, Outgoing(ToPerson(audience.or_person), message.content))
         return [group_target(b.group, default) for b in bindings]
     raise TypeError(f"unknown audience {audience!r}")
 
@@ -99,7 +103,7 @@ async def _upsert_card(card: Card, now: datetime) -> CardRecord:
     record.content = content
     record.version += 1
     record.updated_at = now
-    await record.save(update_fields=["content", "version", "updated_at"])
+    await CardRecord.filter(id=record.id).update(content=content, version=F("version") + 1, updated_at=now)
     return record
 
 

@@ -12,17 +12,15 @@ from tortoise.expressions import F
 from bot.errors import NotAllowed
 from bot.i18n import _
 from bot.router import Context
-from bot.types import Audience, ToCollaboration, ToPerson
-from storage.models import Collaboration, Confirmation, GroupBinding, Person, Sequence
+from bot.types import Audience, ToCollaboration
+from storage.models import Collaboration, Confirmation, Person, Sequence
 
 from .format import when
 
 
 async def announce_to(collab: Collaboration) -> Audience:
     """The collaboration's groups, or its initiator when it is bound to none."""
-    if await GroupBinding.filter(collaboration_id=collab.id).exists():
-        return ToCollaboration(collab.id)
-    return ToPerson(collab.initiator_id)
+    return ToCollaboration(collab.id, or_person=collab.initiator_id)
 
 
 async def next_number(name: str) -> int:

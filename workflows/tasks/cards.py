@@ -72,9 +72,11 @@ def status_colour(task: Subtask, today: date, due_soon_days: int = 2) -> Color:
 
 
 async def subtask_card(task: Subtask, ctx: Context) -> Card:
-    owner = await Person.get(id=task.owner_id)
-    collaborators = await Person.filter(id__in=task.collaborators or []).values_list("name", flat=True)
-    reviewer = await Person.get_or_none(id=task.reviewer_id) if task.reviewer_id else None
+    wanted = {task.owner_id, *(task.collaborators or []), *([task.reviewer_id] if task.reviewer_id else [])}
+    people = {p.id: p for p in await Person.filter(id__in=list(wanted))}
+    owner = people[task.owner_id]
+    collaborators = [people[pid].name for pid in task.collaborators or [] if pid in people]
+    reviewer = people.get(task.reviewer_id) if task.reviewer_id else None
     buttons = []
     if task.acknowledged_at is None and task.stage != "done":
         buttons.append(Button(_("Acknowledge"), "task.ack", {"code": task.code}, "primary", command=f"ack {task.code}"))

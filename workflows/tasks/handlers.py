@@ -241,9 +241,10 @@ async def progress(ctx: Context, args: str) -> Outcome:
     if percent > 0 and stage == "not_started":
         stage = "in_progress"
     if stage != task.stage:
-        await SubtaskFlow.fire(task, "start", task.code)
-    await Subtask.filter(id=task.id).update(progress=percent, updated_at=ctx.now, version=task.version + 1)
-    task.progress, task.updated_at, task.version = percent, ctx.now, task.version + 1
+        await SubtaskFlow.fire(task, "start", task.code, progress=percent, updated_at=ctx.now)
+    else:
+        await Subtask.filter(id=task.id).update(progress=percent, updated_at=ctx.now, version=task.version + 1)
+        task.progress, task.updated_at, task.version = percent, ctx.now, task.version + 1
     await ProgressUpdate.create(
         subtask=task,
         author=actor,

@@ -159,6 +159,15 @@ class WeComSection(Section):
     agent_id: int | None = None
     corp_secret: str | None = None
     api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    bot_name: str | None = Field(None, description="the robot's name as members @-mention it (else the first @word is taken)")
+    callback_path: str = Field("/wecom/callback", pattern=r"^/")
+    app_token: str | None = Field(None, description="the self-built app's callback Token (receives its messages and clicks)")
+    app_encoding_aes_key: str | None = None
+    app_callback_path: str = Field("/wecom/app/callback", pattern=r"^/")
+    direct_messages: Literal["bot", "app"] = Field("bot", description="send personal messages through the robot or the self-built app")
+    card_url: str = Field("https://work.weixin.qq.com/", description="where a tap on a notice card leads")
+    heartbeat_seconds: float = Field(30.0, gt=0)
+    reconnect_max_seconds: float = Field(30.0, gt=0)
 
     @model_validator(mode="after")
     def _mode_needs(self) -> WeComSection:
@@ -166,8 +175,17 @@ class WeComSection(Section):
             raise ValueError("long_connection mode needs bot_id and secret of the intelligent robot")
         if self.mode == "api" and not (self.token and self.encoding_aes_key):
             raise ValueError("api mode needs token and encoding_aes_key (43 characters)")
-        if self.encoding_aes_key is not None and len(self.encoding_aes_key) != 43:
-            raise ValueError("encoding_aes_key must be exactly 43 characters")
+        for name in ("encoding_aes_key", "app_encoding_aes_key"):
+            value = getattr(self, name)
+            if value is not None and len(value) != 43:
+                raise ValueError(f"{name} must be exactly 43 characters")
+        app = (self.corp_id, self.corp_secret, self.agent_id)
+        if self.direct_messages == "app" and not all(app):
+            raise ValueError("direct_messages = \"app\" needs corp_id, corp_secret and agent_id of the self-built app")
+        if bool(self.app_token) != bool(self.app_encoding_aes_key):
+            raise ValueError("the app callback needs both app_token and app_encoding_aes_key")
+        if self.app_token and not self.corp_id:
+            raise ValueError("the app callback needs corp_id (it is the receive id of the app's callbacks)")
         return self
 
 

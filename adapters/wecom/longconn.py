@@ -1,0 +1,268 @@
+"""The intelligent robot's long connection, spoken directly on aiohttp.
+
+Frames are JSON ``{"cmd", "headers": {"req_id"}, "body"}``; the server answers every
+client frame with ``{"headers": {"req_id": <same>}, "errcode", "errmsg"}``. After
+connecting we send ``aibot_subscribe`` with the bot id and secret, then a ``ping``
+every ``heartbeat`` seconds; two pings without an answer mean the connection is dead.
+
+The official SDK (``aibot``) speaks the same frames but stops reconnecting after
+``max_reconnect_attempts`` (10 by default) and cancels its own reconnect task when the
+connection drops. This client reconnects forever with capped exponential backoff and
+jitter, and resets the backoff after every successful subscription. Replies that share
+a ``req_id`` are sent one at a time, because the answer is matched by ``req_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+from .client import WeComAPIError
+
+log = logging.getLogger("collabbot.wecom.ws")
+
+SUBSCRIBE = "aibot_subscribe"
+PING = "ping"
+RESPOND = "aibot_respond_msg"
+RESPOND_WELCOME = "aibot_respond_welcome_msg"
+RESPOND_UPDATE = "aibot_respond_update_msg"
+SEND = "aibot_send_msg"
+MSG_CALLBACK = "aibot_msg_callback"
+EVENT_CALLBACK = "aibot_event_callback"
+
+FrameHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class NotConnected(ConnectionError):
+    """The long connection is down (reconnecting)."""
+
+
+def new_req_id(prefix: str) -> str:
+    return f"{prefix}_{int(time.time() * 1000)}_{os.urandom(4).hex()}"
+
+
+class LongConnection:
+    def __init__(
+        self,
+        url: str,
+        bot_id: str,
+        secret: str,
+        on_frame: FrameHandler,
+        *,
+        heartbeat: float = 30.0,
+        reconnect_base: float = 1.0,
+        reconnect_max: float = 30.0,
+        ack_timeout: float = 5.0,
+    ):
+        self.url = url
+        self.bot_id = bot_id
+        self.secret = secret
+        self.on_frame = on_frame
+        self.heartbeat = heartbeat
+        self.reconnect_base = reconnect_base
+        self.reconnect_max = reconnect_max
+        self.ack_timeout = ack_timeout
+        self.ready = asyncio.Event()
+        self.subscriptions = 0  # successful subscriptions so far (1 + reconnects)
+        self.failures = 0  # consecutive failed attempts
+        self.handled = 0  # callbacks handled so far (tests wait on it)
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._missed_pings = 0
+        self._closing = False
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def start(self) -> None:
+        self._closing = False
+        self._session = aiohttp.ClientSession()
+        self._task = asyncio.create_task(self._run(), name="wecom-long-connection")
+
+    async def stop(self) -> None:
+        self._closing = True
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        for task in list(self._handlers):
+            task.cancel()
+        if self._handlers:
+            await asyncio.gather(*self._handlers, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+        self._fail_pending("the bot is stopping")
+
+    def backoff(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` consecutive failures: doubling, capped, with jitter."""
+        delay = min(self.reconnect_max, self.reconnect_base * 2 ** max(0, failures - 1))
+        return delay * random.uniform(0.5, 1.0)
+
+    async def _run(self) -> None:
+        assert self._session is not None
+        while not self._closing:
+            try:
+                async with self._session.ws_connect(self.url, heartbeat=None, autoping=True, max_msg_size=8 * 1024 * 1024) as ws:
+                    self._ws = ws
+                    reader = asyncio.create_task(self._read(ws))
+                    try:
+                        if await self._subscribe(ws):
+                            self.failures = 0
+                            self.subscriptions += 1
+                            self._missed_pings = 0
+                            self.ready.set()
+                            log.info("WeCom long connection subscribed (%d)", self.subscriptions)
+                            pinger = asyncio.create_task(self._ping(ws))
+                            try:
+                                await reader
+                            finally:
+                                pinger.cancel()
+                                with contextlib.suppress(asyncio.CancelledError):
+                                    await pinger
+                    finally:
+                        reader.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await reader
+            except asyncio.CancelledError:
+                raise
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.warning("WeCom long connection failed: %s", exc)
+            except Exception:
+                log.exception("WeCom long connection broke")
+            finally:
+                self.ready.clear()
+                self._ws = None
+                self._fail_pending("the WeCom long connection dropped")
+            if self._closing:
+                return
+            self.failures += 1
+            delay = self.backoff(self.failures)
+            log.info("reconnecting to WeCom in %.1f s (attempt %d)", delay, self.failures)
+            await asyncio.sleep(delay)
+
+    async def _subscribe(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
+        req_id = new_req_id(SUBSCRIBE)
+        try:
+            ack = await self._exchange(ws, {"cmd": SUBSCRIBE, "headers": {"req_id": req_id}, "body": {"bot_id": self.bot_id, "secret": self.secret}})
+        except TimeoutError:
+            log.warning("WeCom did not answer the subscription within %.0f s", self.ack_timeout)
+            await ws.close()
+            return False
+        except NotConnected:
+            return False
+        if ack.get("errcode", 0) != 0:
+            log.error("WeCom refused the subscription (errcode %s: %s): check bot_id and secret", ack.get("errcode"), ack.get("errmsg"))
+            await ws.close()
+            return False
+        return True
+
+    async def _ping(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        while not ws.closed:
+            await asyncio.sleep(self.heartbeat)
+            if self._missed_pings >= 2:
+                log.warning("two WeCom heartbeats unanswered: reconnecting")
+                await ws.close()
+                return
+            self._missed_pings += 1
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(json.dumps({"cmd": PING, "headers": {"req_id": new_req_id(PING)}}))
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        try:
+            await self._read_frames(ws)
+        finally:
+            self._fail_pending("the WeCom long connection closed")
+
+    async def _read_frames(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in ws:
+            if message.type is not aiohttp.WSMsgType.TEXT:
+                if message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                    return
+                continue
+            try:
+                frame = json.loads(message.data)
+            except ValueError:
+                log.warning("WeCom sent a frame that is not JSON")
+                continue
+            if not isinstance(frame, dict):
+                continue
+            cmd = frame.get("cmd")
+            if cmd in (MSG_CALLBACK, EVENT_CALLBACK):
+                task = asyncio.create_task(self._handle(frame))
+                self._handlers.add(task)
+                task.add_done_callback(self._handlers.discard)
+                continue
+            req_id = str((frame.get("headers") or {}).get("req_id") or "")
+            future = self._pending.get(req_id)
+            if future is not None and not future.done():
+                future.set_result(frame)
+            elif req_id.startswith(PING):
+                self._missed_pings = 0
+            else:
+                log.debug("WeCom frame not awaited: %s", req_id)
+
+    async def _handle(self, frame: dict[str, Any]) -> None:
+        try:
+            await self.on_frame(frame)
+        except Exception:
+            log.exception("handling a WeCom callback failed")
+        finally:
+            self.handled += 1
+
+    def _fail_pending(self, reason: str) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(NotConnected(reason))
+        self._pending.clear()
+
+    # -- requests ----------------------------------------------------------
+
+    async def _exchange(self, ws: aiohttp.ClientWebSocketResponse, frame: dict[str, Any]) -> dict[str, Any]:
+        req_id = frame["headers"]["req_id"]
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[req_id] = future
+        try:
+            try:
+                await ws.send_str(json.dumps(frame, ensure_ascii=False))
+            except (ConnectionError, RuntimeError) as exc:
+                raise NotConnected(str(exc)) from exc
+            return await asyncio.wait_for(future, self.ack_timeout)
+        finally:
+            if self._pending.get(req_id) is future:
+                del self._pending[req_id]
+
+    async def request(self, cmd: str, req_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Send one frame and wait for WeCom's answer; ``WeComAPIError`` on a non-zero errcode."""
+        lock, users = self._locks.get(req_id) or (asyncio.Lock(), 0)
+        self._locks[req_id] = (lock, users + 1)
+        try:
+            async with lock:
+                ws = self._ws
+                if ws is None or ws.closed or not self.ready.is_set():
+                    raise NotConnected("the WeCom long connection is down (reconnecting)")
+                ack = await self._exchange(ws, {"cmd": cmd, "headers": {"req_id": req_id}, "body": body})
+        finally:
+            lock, users = self._locks[req_id]
+            if users <= 1:
+                del self._locks[req_id]
+            else:
+                self._locks[req_id] = (lock, users - 1)
+        errcode = int(ack.get("errcode") or 0)
+        if errcode:
+            raise WeComAPIError(errcode, str(ack.get("errmsg", "")))
+        return ack

@@ -90,7 +90,8 @@ async def connect(url: str, *, run_migrations: bool = True) -> None:
     if run_migrations:
         await upgrade(url)
         await Tortoise.close_connections()
-    await Tortoise.init(config=tortoise_config(url))
+    # global fallback: tasks and threads started before or outside this one (SDK callbacks) see the connection too
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
 
 
 async def close() -> None:

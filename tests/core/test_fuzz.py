@@ -35,10 +35,7 @@ APOLOGY = "Something went wrong on our side"
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[asyncio.AbstractEventLoop, Engine]]:
     loop = asyncio.new_event_loop()
-    if PG_URL:
-        url = PG_URL
-    else:
-        url = f"sqlite://{tmp_path_factory.mktemp('fuzz')}/fuzz.db"
+    url = PG_URL or f"sqlite://{tmp_path_factory.mktemp('fuzz')}/fuzz.db"
     config = from_dict(demo_config(url), environ={})
 
     async def open_world() -> Engine:

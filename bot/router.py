@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.types import Conversation, Event
     from storage.models import Group, Identity, Person
 
-Handler = Callable[..., Awaitable[Outcome]]
+Handler = Callable[..., Awaitable[Outcome | None]]
 
 
 @dataclass(slots=True)

@@ -80,7 +80,7 @@ async def targets_for(ctx: Context, message: Outgoing) -> list[Target]:
         person = await Person.get_or_none(id=audience.person_id)
         target = await person_target(person, default) if person else None
         if target and ctx.event.conversation and target.platform == ctx.event.platform and target.recipient == ctx.event.actor_id:
-            target.locale = normalize_locale(person.locale) if person and person.locale else ctx.locale
+            target.locale = (normalize_locale(person.locale) if person and person.locale else None) or ctx.locale
         return [target] if target else []
     if isinstance(audience, ToConversation):
         conv = audience.conversation

@@ -60,7 +60,7 @@ class InlineConnection:
         finally:
             cursor.close()
 
-    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> _Cursor:
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> _Cursor:
         return _Cursor(self._conn.executemany(sql, parameters))
 
     async def executescript(self, script: str) -> _Cursor:

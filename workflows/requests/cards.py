@@ -116,7 +116,7 @@ def _department_line(answer: RequestedDepartment, dept: Department, decider: Per
             reason=answer.reason,
             counter=counter,
         )
-    return _("⏳ {dept}: waiting for {head}", dept=dept.name, head=dept.head.name if dept.head else "?")  # type: ignore[attr-defined]
+    return _("⏳ {dept}: waiting for {head}", dept=dept.name, head=dept.head.name if dept.head else "?")
 
 
 async def department_lines(collab: Collaboration, ctx: Context) -> list[Msg]:

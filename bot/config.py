@@ -125,6 +125,10 @@ class SlackSection(Section):
     api_url: str = "https://slack.com/api/"
     command: str = "/collab"
     standup_command: str = "/standup"
+    events_path: str = Field("/slack/events", pattern=r"^/")
+    timeout: float = Field(10.0, gt=0, description="seconds for one Web API call")
+    ping_interval: float = Field(10.0, gt=0, description="Socket Mode keep-alive ping, seconds")
+    lookup_users: bool = Field(True, description="read names, e-mail and locale with users.info (scopes users:read, users:read.email)")
 
     @model_validator(mode="after")
     def _mode_needs(self) -> SlackSection:
@@ -190,7 +194,7 @@ class WeComSection(Section):
 
 
 class Config(Section):
-    bot: BotSection = Field(default_factory=BotSection)  # type: ignore[arg-type]
+    bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     server: ServerSection = Field(default_factory=ServerSection)
     simulator: SimulatorSection = Field(default_factory=SimulatorSection)
@@ -293,7 +297,3 @@ def load(path: str | Path, environ: dict[str, str] | None = None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML ({exc})"]) from exc
     return from_dict(data, environ)
-    events_path: str = Field("/slack/events", pattern=r"^/")
-    timeout: float = Field(10.0, gt=0, description="seconds for one Web API call")
-    ping_interval: float = Field(10.0, gt=0, description="Socket Mode keep-alive ping, seconds")
-    lookup_users: bool = Field(True, description="read names, e-mail and locale with users.info (scopes users:read, users:read.email)")

@@ -82,7 +82,7 @@ def _english(text: str, today: date) -> date | None:
         "DATE_ORDER": "YMD",
         "REQUIRE_PARTS": ["day"],
     }
-    parsed = dateparser.parse(text, settings=settings, languages=["en", "zh"])  # type: ignore[arg-type]
+    parsed = dateparser.parse(text, settings=settings, languages=["en", "zh"])
     return parsed.date() if parsed else None
 
 

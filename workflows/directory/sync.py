@@ -8,6 +8,7 @@ updated in place; nothing the config does not mention is deleted.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from bot.config import Config, DepartmentEntry, GroupEntry, PersonEntry
 from storage.db import transaction
@@ -24,7 +25,7 @@ async def _department(entry: DepartmentEntry) -> Department:
 
 
 async def _person(entry: PersonEntry, departments: dict[str, Department], now: datetime) -> Person:
-    values = {
+    values: dict[str, Any] = {
         "name": entry.name,
         "email": entry.email,
         "locale": entry.locale,
@@ -50,7 +51,7 @@ async def _person(entry: PersonEntry, departments: dict[str, Department], now: d
 
 async def _group(entry: GroupEntry, now: datetime) -> None:
     group = await Group.filter(platform=entry.platform, conversation_id=entry.id).first()
-    values = {"name": entry.name, "locale": entry.locale, "timezone": entry.timezone}
+    values: dict[str, Any] = {"name": entry.name, "locale": entry.locale, "timezone": entry.timezone}
     if group is None:
         await Group.create(platform=entry.platform, conversation_id=entry.id, created_at=now, **values)
     else:

@@ -54,6 +54,8 @@ def clean_text(text: str | None, bot_user_id: str | None = None) -> str:
         if not match or (bot_user_id and match.group(1) != bot_user_id):
             break
         text = text[match.end() :]
+    if bot_user_id:  # "hey @collabbot help": the bot's name anywhere is not part of the command
+        text = re.sub(rf"\s*<@{re.escape(bot_user_id)}(?:\|[^>]*)?>\s*", " ", text).strip()
     text = _LINK.sub(_replace_link, text)
     return html.unescape(text).strip()
 
@@ -248,7 +250,8 @@ def form_event(body: dict[str, Any]) -> Event:
     channel = meta.get("c")
     conversation = Conversation(PLATFORM, str(channel), is_direct=is_direct(channel), thread=meta.get("t")) if channel else None
     key = body.get("trigger_id") or f"{view.get('id')}:{view.get('hash')}"
-    value = meta.get("v") if isinstance(meta.get("v"), dict) else {}
+    raw_value = meta.get("v")
+    value: dict[str, Any] = raw_value if isinstance(raw_value, dict) else {}
     return Event(
         kind=EventKind.FORM,
         platform=PLATFORM,

@@ -125,7 +125,7 @@ class SlackPlatform:
         self.default_locale = default_locale
         # No SDK retries: a 429 or a 5xx goes back to the outbox, which reschedules without holding a lease.
         self.client = AsyncWebClient(
-            token=config.bot_token, base_url=config.api_url, timeout=config.timeout, retry_handlers=[]
+            token=config.bot_token, base_url=config.api_url, timeout=max(1, round(config.timeout)), retry_handlers=[]
         )
         self.runtime: Runtime | None = None
         self.bolt: AsyncApp | None = None

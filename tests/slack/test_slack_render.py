@@ -161,6 +161,7 @@ def test_clean_text_unwraps_what_slack_escaped():
         "提交验收 X-01 交付物：https://files.example/p?a=1&b=2 <v2> a@b.c #launch @here owner: <@U5HAN>"
     )
     assert inbound.clean_text("<@UOTHER> hi", "UBOT") == "<@UOTHER> hi"  # someone else's mention is kept
+    assert inbound.clean_text("帮助 <@UBOT|collabbot>", "UBOT") == "帮助"
 
 
 def test_slash_commands_become_command_text():

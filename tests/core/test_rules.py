@@ -214,3 +214,22 @@ async def test_stranger_clicks_and_forged_values_cannot_crash_the_bot(database_u
         r = await sim.click("someone-new", card["id"], "request.accept", value=card["content"]["buttons"][0]["value"])
         assert r["ok"] and r["error"]
         assert await snapshot() == before
+
+
+async def test_decline_without_a_form_asks_for_the_reason_and_languages_switch(database_url, clock):
+    async with running(database_url, clock) as (_app, sim):
+        await sim.say("lilei", NEW_ZH, "launch")
+        card = next(m for m in await sim.messages(person="liuyang") if "request.decline" in buttons(m))
+        r = await sim.click("liuyang", card["id"], "request.decline")
+        assert r["error"] is None
+        prompt = [m for m in await sim.messages(person="liuyang") if m["sender"] == "bot"][-1]
+        assert prompt["content"]["form"]["id"] == "request.decline" and "拒绝 XZB2026112301 原因：" in body_text(prompt)
+        assert (await sim.say("liuyang", "拒绝 XZB2026112301 原因：人手不够 改期：12月28日", "launch"))["error"] is None
+        assert (await RequestedDepartment.get()).state == "declined"
+        await sim.say("wangfang", "lang group en", "launch")
+        await sim.say("wangfang", "查看 XZB2026112301", "launch")
+        shown = [m for m in await sim.messages("launch", person="wangfang") if m["sender"] == "bot"][-1]
+        assert "查看" not in body_text(shown) and "协作需求" in body_text(shown)  # she wrote Chinese: her reply stays Chinese
+        await sim.say("lilei", NEW_ZH, "launch")
+        group_card = next(m for m in await sim.messages("launch") if m["sender"] == "bot" and m["content"].get("key") == "req:XZB2026112302")
+        assert "Collaboration request XZB2026112302" in body_text(group_card)  # new posts to the group are in English

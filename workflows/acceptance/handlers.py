@@ -156,7 +156,8 @@ async def submit(ctx: Context, args: str) -> Outcome:
     return outcome
 
 
-async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: bool, comments: str) -> Outcome:
+async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple[Subtask, Collaboration, AcceptanceRequest]:
+    """The pending acceptance the actor may judge now, or why not (own work, not the reviewer, decided, stale)."""
     task = await lookup.subtask(ctx, code_text, lock=True)
     collab = await Collaboration.get(id=task.collaboration_id)
     ensure_open(collab)
@@ -175,6 +176,12 @@ async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: boo
         raise TransitionNotAllowed(
             _("Attempt {attempt} of {code} was already {state}. Nothing was changed.", attempt=latest.attempt, code=task.code, state=AcceptanceFlow.label(latest.state))
         )
+    return task, collab, latest
+
+
+async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: bool, comments: str) -> Outcome:
+    task, collab, latest = await _judgeable(ctx, code_text, attempt)
+    actor = require_actor(ctx)
     if not passed and not comments.strip():
         raise InvalidInput(_("Failing needs comments saying what must change, e.g. “fail {code} comments: 主色调与VI不符”.", code=task.code), field="comments")
     await AcceptanceFlow.fire(latest, "pass" if passed else "fail", task.code, reviewer_id=actor.id, decided_at=ctx.now, comments=comments.strip())
@@ -217,11 +224,7 @@ async def pass_clicked(ctx: Context, event: Any) -> Outcome:
 @router.action("acceptance.fail")
 async def fail_clicked(ctx: Context, event: Any) -> Outcome:
     """Without a form (platforms without modals): check the reviewer, then ask for comments."""
-    task = await lookup.subtask(ctx, str(event.value.get("code", "")))
-    latest = await AcceptanceRequest.filter(subtask_id=task.id).order_by("-attempt").first()
-    actor = require_actor(ctx)
-    if latest is None or latest.state != "pending" or actor.id != task.reviewer_id:
-        return await verdict(ctx, task.code, _attempt(event.value.get("attempt")), False, "?")
+    task, _collab, latest = await _judgeable(ctx, str(event.value.get("code", "")), _attempt(event.value.get("attempt")))
     form = _fail_form(latest, task.code)
     outcome = Outcome().reply(Card(title=form.title, body=join([_("What must change? Fill in the form or reply:"), form.template]), form=form))
     outcome.open_form = form

@@ -8,7 +8,7 @@ from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import SUPPORTED_LOCALES, _, join, normalize_locale
 from bot.router import Context, Router
 from bot.types import Outcome
-from storage.models import Department, GroupBinding, Identity, Person
+from storage.models import Department, Group, GroupBinding, Identity, Person
 
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields
@@ -38,10 +38,19 @@ async def whoami(ctx: Context) -> Outcome:
 
 @router.command("lang", "language", "语言", "切换语言")
 async def set_language(ctx: Context, args: str) -> Outcome:
+    """``lang en`` sets your own language; ``lang group en`` / ``语言 本群 英文`` sets this group's."""
     actor = require_actor(ctx)
-    locale = normalize_locale(args)
+    words = args.split()
+    for_group = bool(words) and words[0].lower() in ("group", "群", "本群", "群组")
+    locale = normalize_locale(" ".join(words[1:] if for_group else words))
     if locale is None:
-        raise InvalidInput(_("Choose a language: {list} (e.g. “lang en” or “语言 中文”).", list=", ".join(SUPPORTED_LOCALES)))
+        raise InvalidInput(_("Choose a language: {list} (e.g. “lang en” or “语言 中文”; “lang group en” for this group).", list=", ".join(SUPPORTED_LOCALES)))
+    if for_group:
+        if ctx.group is None:
+            raise InvalidInput(_("Use “lang group …” in the group whose language should change."))
+        await Group.filter(id=ctx.group.id).update(locale=locale)
+        ctx.locale = locale
+        return Outcome().record("group.locale", ctx.group.conversation_id, locale=locale).reply(_("This group now gets my messages in English."))
     await Person.filter(id=actor.id).update(locale=locale)
     ctx.locale = locale
     return Outcome().record("person.locale", actor.handle, locale=locale).reply(_("From now on I answer you in English."), ephemeral=True)

@@ -186,7 +186,8 @@ def _authorize_head(ctx: Context, dept: Department, head: Person | None) -> None
         )
 
 
-async def decide(ctx: Context, code_text: str, dept_code: str | None, round_: int | None, accept: bool, reason: str = "", counter: str = "") -> Outcome:
+async def _decidable(ctx: Context, code_text: str, dept_code: str | None, round_: int | None) -> tuple[Collaboration, Department, RequestedDepartment]:
+    """The department answer the actor may give now, or the reason they may not (wrong head, decided, stale card)."""
     collab = await lookup.collaboration(ctx, code_text, lock=True)
     dept, answer = await _answer_for(ctx, collab, dept_code)
     head = await Person.get_or_none(id=dept.head_id) if dept.head_id else None
@@ -204,6 +205,11 @@ async def decide(ctx: Context, code_text: str, dept_code: str | None, round_: in
         raise TransitionNotAllowed(
             _("{dept} already answered {code}: {state} by {name}. Nothing was changed.", dept=dept.name, code=collab.code, state=DepartmentAnswerFlow.label(answer.state), name=decider.name if decider else "?")
         )
+    return collab, dept, answer
+
+
+async def decide(ctx: Context, code_text: str, dept_code: str | None, round_: int | None, accept: bool, reason: str = "", counter: str = "") -> Outcome:
+    collab, dept, answer = await _decidable(ctx, code_text, dept_code, round_)
     counter_date = None
     if not accept:
         if not reason.strip():
@@ -265,12 +271,7 @@ async def accept_clicked(ctx: Context, event: Any) -> Outcome:
 async def decline_clicked(ctx: Context, event: Any) -> Outcome:
     """A click without the form (platforms without modals): validate, then ask for the reason."""
     value = event.value
-    collab = await lookup.collaboration(ctx, str(value.get("code", "")))
-    dept, answer = await _answer_for(ctx, collab, value.get("dept"))
-    head = await Person.get_or_none(id=dept.head_id) if dept.head_id else None
-    _authorize_head(ctx, dept, head)
-    if answer.state != "pending" or collab.state != "pending":
-        return await decide(ctx, collab.code, dept.code, _int(value.get("round")), False, "?")
+    collab, dept, answer = await _decidable(ctx, str(value.get("code", "")), value.get("dept"), _int(value.get("round")))
     form = decline_form(collab, dept, answer.round)
     outcome = Outcome().reply(Card(title=form.title, body=join([_("Why do you decline? Fill in the form or reply:"), form.template]), form=form), ephemeral=False)
     outcome.open_form = form

@@ -125,17 +125,21 @@ async def department_lines(collab: Collaboration, ctx: Context) -> list[Msg]:
 
 
 def request_fields(collab: Collaboration, initiator: Person) -> list[CardField]:
+    """The request's fields; optional ones only when filled in."""
+    optional = [
+        (FIELD_LABELS["background"], collab.background),
+        (FIELD_LABELS["scope"], collab.scope_in),
+        (FIELD_LABELS["out_of_scope"], collab.scope_out),
+        (FIELD_LABELS["start"], day(collab.start_date) if collab.start_date else ""),
+        (FIELD_LABELS["deliverables"], collab.deliverables),
+        (FIELD_LABELS["remarks"], collab.remarks),
+    ]
     return [
         CardField(_("Initiator"), initiator.name),
         CardField(FIELD_LABELS["goal"], or_dash(collab.goal)),
-        CardField(FIELD_LABELS["background"], or_dash(collab.background)),
-        CardField(FIELD_LABELS["scope"], or_dash(collab.scope_in)),
-        CardField(FIELD_LABELS["out_of_scope"], or_dash(collab.scope_out)),
-        CardField(FIELD_LABELS["start"], day(collab.start_date)),
         CardField(FIELD_LABELS["deadline"], day(collab.deadline)),
         CardField(FIELD_LABELS["priority"], PRIORITIES.get(collab.priority, collab.priority)),
-        CardField(FIELD_LABELS["deliverables"], or_dash(collab.deliverables)),
-        CardField(FIELD_LABELS["remarks"], or_dash(collab.remarks)),
+        *(CardField(label, value) for label, value in optional if value and value.strip()),
     ]
 
 

@@ -119,9 +119,9 @@ async def create_request(ctx: Context, values: dict[str, Any]) -> Outcome:
         deadline=deadline.isoformat(),
         priority=priority,
     )
+    answers = [await RequestedDepartment.create(collaboration=collab, department=dept, round=1) for dept in departments]
     outcome.send(await announce_to(collab), await overview_card(collab, ctx))
-    for dept in departments:
-        answer = await RequestedDepartment.create(collaboration=collab, department=dept, round=1)
+    for dept, answer in zip(departments, answers, strict=True):
         await _ask_head(ctx, outcome, collab, dept, answer)
     if ctx.group is None:
         outcome.reply(_("Request {code} created and sent to the department heads.", code=code))

@@ -58,6 +58,17 @@ class BotSection(Section):
     _loc = field_validator("locale")(_check_locale)
 
 
+class ClocksSection(Section):
+    """The clocks' knobs (stand-ups themselves are set per group with the ``standup`` command)."""
+
+    alert_time: str = Field("09:00", pattern=r"^\d{1,2}:\d{2}$", description="local time (bot.timezone) of the daily deadline check")
+    alert_repeat_working_days: int = Field(2, ge=1, le=30, description="the same alert goes to the same recipient at most once per this many working days")
+    alert_ladder: list[int] = Field(default_factory=lambda: [1, 2, 3], min_length=3, max_length=3, description="working days overdue when the owner, then the group, then the initiator and the owner's head are alerted")
+    weekly_report_weekday: int = Field(5, ge=1, le=7, description="ISO weekday the weekly report is asked for (5 = Friday)")
+    weekly_report_time: str = Field("17:00", pattern=r"^\d{1,2}:\d{2}$")
+    weekly_report_compile_minutes: int = Field(60, ge=0, le=1440, description="minutes between the question and the compiled report")
+
+
 class DatabaseSection(Section):
     url: str = "sqlite://collabbot.db"
 
@@ -196,6 +207,7 @@ class WeComSection(Section):
 class Config(Section):
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
+    clocks: ClocksSection = Field(default_factory=ClocksSection)
     server: ServerSection = Field(default_factory=ServerSection)
     simulator: SimulatorSection = Field(default_factory=SimulatorSection)
     departments: list[DepartmentEntry] = Field(default_factory=list)

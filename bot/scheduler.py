@@ -141,6 +141,25 @@ async def insert_timers(specs: Iterable[TimerSpec], now: datetime) -> int:
     return len(fresh)
 
 
+async def reconcile_timers(prefix: str, desired: Iterable[TimerSpec], now: datetime, *, insert: Iterable[str] | None = None) -> None:
+    """Make the future rows under ``prefix`` match ``desired`` after a schedule change.
+
+    Pending or cancelled rows due after ``now`` take the desired time and payload (a row whose new time has
+    already passed fires at once) or are cancelled when no longer desired; missing rows are inserted —
+    only those whose key is in ``insert`` when it is given. Rows that fired are never touched.
+    """
+    wanted = {spec.key: spec for spec in desired}
+    allowed = set(insert) if insert is not None else None
+    for row in await Timer.filter(key__startswith=prefix, due_at__gt=now, status__in=("pending", "cancelled")):
+        spec = wanted.pop(row.key, None)
+        if spec is None:
+            if row.status == "pending":
+                await Timer.filter(id=row.id, status="pending").update(status="cancelled")
+            continue
+        await Timer.filter(id=row.id, status=row.status).update(status="pending", due_at=max(spec.due_at, now), payload=spec.payload, kind=spec.kind)
+    await insert_timers([s for s in wanted.values() if allowed is None or s.key in allowed], now)
+
+
 @dataclass
 class Materializer:
     """Writes recurring occurrences as timer rows ahead of time. Idempotent: run it anywhere, any time.
@@ -397,16 +416,18 @@ class TimerRunner:
 class SlaClock:
     """An answer awaited by a deadline: remind before it, escalate at it, stop when answered.
 
-    ``start(...)`` gives the two ``TimerSpec`` rows (``{key}:remind`` of kind ``{kind}.remind`` and
-    ``{key}:escalate`` of kind ``{kind}.escalate``) to put in an ``Outcome``; ``stop(key)`` is the prefix to
-    cancel (``Outcome.cancel``). The deadline is counted in working days (``working_days``) or in hours
-    (``hours``); ``remind_before`` is how long before the deadline the reminder goes out.
+    ``start(...)`` gives the ``TimerSpec`` rows to put in an ``Outcome`` (``{key}:remind`` of kind
+    ``{kind}.remind`` and ``{key}:escalate`` of kind ``{kind}.escalate``); ``stop(key)`` is the prefix to cancel
+    (``Outcome.cancel``) the moment the answer arrives. The deadline is ``working_days`` working days after
+    the start (same local wall-clock time, ``WorkCalendar.deadline_after``) or ``hours`` after it. The reminder
+    goes ``remind_working_days`` working days before the deadline, else ``remind_before`` before it.
     """
 
     kind: str
     working_days: int | None = None
     hours: float | None = None
-    remind_before: timedelta = timedelta(hours=4)
+    remind_before: timedelta = timedelta(hours=1)
+    remind_working_days: int | None = None
 
     def deadline(self, start: datetime, calendar: WorkCalendar, tz: str) -> datetime:
         if self.working_days is not None:
@@ -415,14 +436,17 @@ class SlaClock:
 
     def remind_at(self, start: datetime, calendar: WorkCalendar, tz: str) -> datetime:
         deadline = self.deadline(start, calendar, tz)
+        if self.remind_working_days:
+            return max(start, calendar.deadline_after(deadline, -self.remind_working_days, tz))
         return max(start, deadline - self.remind_before)
 
     def start(self, key: str, start: datetime, calendar: WorkCalendar, tz: str, **payload: Any) -> list[TimerSpec]:
-        deadline = self.deadline(start, calendar, tz)
-        remind = self.remind_at(start, calendar, tz)
-        data = {**payload, "sla": self.kind, "started_at": start.isoformat(), "deadline": deadline.isoformat()}
+        return self.between(key, start, self.remind_at(start, calendar, tz), self.deadline(start, calendar, tz), **payload)
+
+    def between(self, key: str, start: datetime, remind: datetime | None, deadline: datetime, **payload: Any) -> list[TimerSpec]:
+        data = {**payload, "sla": self.kind, "started_at": start.isoformat(), "due": deadline.isoformat()}
         specs = [TimerSpec(f"{key}:escalate", f"{self.kind}.escalate", deadline, dict(data))]
-        if remind < deadline:
+        if remind is not None and start < remind < deadline:
             specs.insert(0, TimerSpec(f"{key}:remind", f"{self.kind}.remind", remind, dict(data)))
         return specs
 
@@ -432,27 +456,31 @@ class SlaClock:
 
 
 def sla_clocks(config: Config) -> dict[str, SlaClock]:
-    """Every SLA clock of the spec, by name."""
+    """Every answer-by clock of the spec, by name (the meeting notice is ``meeting_notice_timers``)."""
     bot = config.bot
     return {
-        # a department head answers a collaboration request
-        "request": SlaClock("sla.request", working_days=bot.request_answer_working_days, remind_before=timedelta(hours=8)),
-        # a reviewer gives a verdict on a submission
-        "review": SlaClock("sla.review", working_days=bot.review_working_days, remind_before=timedelta(hours=8)),
+        # a department head accepts or declines a collaboration request
+        "request": SlaClock("sla.request", working_days=bot.request_answer_working_days, remind_working_days=1),
+        # a reviewer passes or fails a submission
+        "review": SlaClock("sla.review", working_days=bot.review_working_days, remind_working_days=1),
         # the initiator answers a risk report
         "risk": SlaClock("sla.risk", hours=4, remind_before=timedelta(hours=1)),
-        # meeting minutes are posted
+        # the minutes of a meeting are posted
         "minutes": SlaClock("sla.minutes", hours=24, remind_before=timedelta(hours=4)),
     }
 
 
 def meeting_notice_due(meeting_at: datetime, calendar: WorkCalendar, tz: str, working_days: int = 3) -> datetime:
     """The last instant a notice for a meeting at ``meeting_at`` may go out: ``working_days`` working days
-    before the meeting's local date, same wall-clock time (UTC)."""
-    from zoneinfo import ZoneInfo
+    before the meeting's local date, at the same wall-clock time (UTC)."""
+    return calendar.deadline_after(meeting_at, -working_days, tz)
 
-    from bot.calendar import utc_at
 
-    local = meeting_at.astimezone(ZoneInfo(tz))
-    day = calendar.add_working_days(local.date(), -working_days)
-    return utc_at(day, local.time().replace(tzinfo=None), tz)
+def meeting_notice_timers(
+    key: str, meeting_at: datetime, now: datetime, calendar: WorkCalendar, tz: str, *, kind: str = "sla.notice", working_days: int = 3, **payload: Any
+) -> list[TimerSpec]:
+    """A meeting notice must go out ``working_days`` working days ahead: remind the organiser one working
+    day before that, escalate when it passes. Cancel with ``SlaClock.stop(key)`` when the notice is sent."""
+    deadline = meeting_notice_due(meeting_at, calendar, tz, working_days)
+    remind = calendar.deadline_after(deadline, -1, tz)
+    return SlaClock(kind).between(key, now, remind, deadline, meeting_at=meeting_at.isoformat(), **payload)

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from bot.calendar import WorkCalendar
 from bot.types import TimerSpec
-from storage.models import Collaboration, Group, GroupBinding, Person, Subtask, Timer
+from storage.models import Collaboration, Group, GroupBinding, Person, Subtask
 from storage.models_clocks import Standup, StandupAbsence, StandupAnswer, StandupRun
 
 from .schedule import Plan, occurrences, timer_specs
@@ -125,22 +125,11 @@ def desired_timers(standup: Standup, calendar: WorkCalendar, since: datetime, un
 
 
 async def reconcile(standup: Standup, calendar: WorkCalendar, now: datetime) -> None:
-    """After a configuration change: future pending rows follow the new plan, rows no longer wanted are
-    cancelled, and occurrences whose prompt is still ahead are inserted. Rows that fired are never touched;
-    a moved row whose new time has already passed fires at once (today's digest after an earlier cut-off)."""
-    from bot.scheduler import insert_timers
+    """After a configuration change: future rows follow the new plan; occurrences whose prompt is still
+    ahead are inserted (a stand-up set up at 10:00 with a 09:30 prompt starts tomorrow)."""
+    from bot.scheduler import reconcile_timers
 
     specs = desired_timers(standup, calendar, now - timedelta(hours=24), now + HORIZON)
-    desired = {s.key: s for s in specs}
     fresh_days = {s.payload["day"] for s in specs if s.kind == "standup.prompt" and s.due_at > now}
-    prefix = f"standup:{standup.group_id}:"
-    for row in await Timer.filter(key__startswith=prefix, due_at__gt=now, status__in=("pending", "cancelled")):
-        spec = desired.pop(row.key, None)
-        if spec is None:
-            if row.status == "pending":
-                await Timer.filter(id=row.id, status="pending").update(status="cancelled")
-            continue
-        await Timer.filter(id=row.id, status=row.status).update(
-            status="pending", due_at=max(spec.due_at, now), payload=spec.payload, kind=spec.kind
-        )
-    await insert_timers([s for s in desired.values() if s.payload["day"] in fresh_days], now)
+    fresh = [s.key for s in specs if s.payload["day"] in fresh_days]
+    await reconcile_timers(f"standup:{standup.group_id}:", specs, now, insert=fresh)

@@ -83,7 +83,7 @@ class Connection:
         self.ws = ws
         self.number = number
         self.last_activity = asyncio.get_running_loop().time()
-        self.had_frame = False
+        self.proved = False  # a frame or a pong came back: the connection worked
         self.replace = asyncio.Event()
         self.closed = asyncio.Event()
         self.reader: asyncio.Task[None] | None = None
@@ -169,7 +169,7 @@ class StreamRunner:
                 self.queue.put_nowait((previous, None))  # closed by the worker after its queued frames
             await self._until_replace_or_closed(connection)
             if connection.closed.is_set():
-                failures = 0 if connection.had_frame else failures + 1
+                failures = 0 if connection.proved else failures + 1
                 if not self._stop.is_set():
                     log.warning("dingtalk stream: connection %d lost, reconnecting", connection.number)
                 await self._pause(backoff(failures))
@@ -218,7 +218,7 @@ class StreamRunner:
         try:
             async for raw in connection.ws:
                 connection.touch()
-                connection.had_frame = True
+                connection.proved = True
                 try:
                     frame = json.loads(raw)
                 except (TypeError, ValueError):
@@ -303,7 +303,7 @@ class StreamRunner:
             idle = loop.time() - connection.last_activity
             if idle > self.watchdog_seconds:
                 log.warning(
-                    "dingtalk stream: no frame and no pong on connection %d for %.0fs, reconnecting",
+                    "dingtalk stream: no frame and no pong on connection %d for %.1fs, reconnecting",
                     connection.number,
                     idle,
                 )
@@ -318,6 +318,7 @@ class StreamRunner:
             pong = await asyncio.wait_for(connection.ws.ping(), self.watchdog_seconds)
             await asyncio.wait_for(pong, self.watchdog_seconds)
             connection.touch()
+            connection.proved = True
 
 
 def _ack(message_id: str | None, code: int, message: str) -> AckMessage:

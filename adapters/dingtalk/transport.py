@@ -24,7 +24,8 @@ Pacing: DingTalk throttles a robot at 20 messages a minute per group and
 then blocks it for 10 minutes. ``pace`` gives each group (and each person)
 a bucket of ``messages_per_minute / 2`` tokens refilled at the same number a
 minute, so no 60-second window ever holds more than ``messages_per_minute``
-messages. Once half of that has been sent within a minute, ``deliver`` folds:
+messages. Once a quarter of that has been sent within a minute (a burst is
+under way), ``deliver`` folds:
 the text messages queued behind the one being sent (same conversation, up
 to the next card) go out inside it as one message, and their outbox rows are
 marked sent. Nothing is dropped: a folded row is claimed before the send and
@@ -88,11 +89,13 @@ class DingTalkPlatform:
             markdown=True,
         )
         self.burst = max(1, config.messages_per_minute // 2)
+        self.fold_after = max(1, self.burst // 2)
         self.runtime: Runtime | None = None
         self.stream: StreamRunner | None = None
         self.names: dict[str, str] = {}  # staff id → the name DingTalk showed for it
         self._api: OpenApi | None = None
         self._sent: dict[str, deque[datetime]] = {}
+        self._folded: set[int] = set()  # outbox rows sent inside another one, still in the worker's batch
         self.handled = 0  # frames dispatched (duplicates included)
 
     # -- lifecycle -------------------------------------------------------------
@@ -192,6 +195,8 @@ class DingTalkPlatform:
         return f"dingtalk:group:{delivery.conversation.id}"
 
     def pace(self, delivery: Delivery) -> list[Pace]:
+        if delivery.outbox_id in self._folded:
+            return []  # nothing will be sent for it
         paces = [Pace("dingtalk:app", APP_CALLS_PER_SECOND, 1.0)]
         if delivery.kind != "edit" or not self._updates_in_place(delivery):
             paces.append(Pace(self.conversation_key(delivery), self.burst, 60.0))
@@ -247,7 +252,7 @@ class DingTalkPlatform:
         now = self.now()
         key = self.conversation_key(delivery)
         folded: list[tuple[OutboxMessage, str, str | None]] = []
-        if len(self._recent(key, now)) >= self.burst:
+        if len(self._recent(key, now)) >= self.fold_after:
             folded = await self._claim_queued(delivery, now)
         title, text = render.text_markdown(content, delivery.mentions)
         at = self._at(delivery)
@@ -269,11 +274,15 @@ class DingTalkPlatform:
                 lease_until=None,
                 last_error=f"folded into outbox {delivery.outbox_id}",
             )
+            self._folded.update(row.id for row, _, _ in folded if row.status == "sending")
             log.info("dingtalk: folded %d queued messages into outbox %s", len(folded), delivery.outbox_id)
         self._recent(key, now).append(now)
         return Receipt("md:" + ref)
 
     async def _already_folded(self, delivery: Delivery) -> bool:
+        if delivery.outbox_id in self._folded:
+            self._folded.discard(delivery.outbox_id)
+            return True
         rows = await OutboxMessage.filter(id=delivery.outbox_id).values("status")
         return bool(rows) and rows[0]["status"] == "sent"
 

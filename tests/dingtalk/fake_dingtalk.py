@@ -48,6 +48,9 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
+CALL = web.RequestKey("call", Call)
+
+
 @dataclass
 class Sent:
     """A message as a person would see it: where it went and its markdown."""
@@ -64,6 +67,7 @@ class Fault:
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    after: bool = False  # do the work, then answer with the fault (a response lost on the way back)
 
 
 @dataclass
@@ -72,6 +76,7 @@ class FakeConnection:
     ws: web.WebSocketResponse
     transport: Any
     muted: bool = False
+    lose_acks: bool = False  # acks arrive but are "lost": the frames count as unacked
     open: bool = True
     acks: list[dict[str, Any]] = field(default_factory=list)
 
@@ -163,7 +168,7 @@ class FakeDingTalk:
         self.loop.close()
 
     async def _serve(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._faults])
         app.router.add_post("/v1.0/gateway/connections/open", self._open)
         app.router.add_get("/connect", self._connect)
         app.router.add_post("/v1.0/oauth2/accessToken", self._token)
@@ -200,13 +205,15 @@ class FakeDingTalk:
         *,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        after: bool = False,
     ) -> None:
-        """The next ``times`` calls to ``method path`` answer ``status`` with ``body``."""
+        """The next ``times`` calls to ``method path`` answer ``status`` with ``body`` (``after``: once the work is done)."""
         queue = self.faults.setdefault((method.upper(), path), deque())
         for _ in range(times):
-            queue.append(
-                Fault(status, body or {"code": f"fault{status}", "message": "injected"}, headers or {})
+            fault = Fault(
+                status, body or {"code": f"fault{status}", "message": "injected"}, headers or {}, after
             )
+            queue.append(fault)
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -367,18 +374,27 @@ class FakeDingTalk:
 
     # -- the server (runs in the fake's thread) ------------------------------
 
-    async def _record(self, request: web.Request) -> tuple[Call, web.Response | None]:
-        try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            body = None
+    @web.middleware
+    async def _faults(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Record every call; answer with an injected fault before (or after) doing the work."""
+        body: Any = None
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except (ValueError, UnicodeDecodeError):
+                body = None
         call = Call(request.method, request.path, dict(request.query), dict(request.headers), body)
-        self.calls.append(call)
+        request[CALL] = call
+        if request.path != "/connect":
+            self.calls.append(call)
         queue = self.faults.get((request.method, request.path))
-        if queue:
-            fault = queue.popleft()
-            return call, web.json_response(fault.body, status=fault.status, headers=fault.headers)
-        return call, None
+        fault = queue.popleft() if queue else None
+        if fault is not None and not fault.after:
+            return web.json_response(fault.body, status=fault.status, headers=fault.headers)
+        response = await handler(request)
+        if fault is not None:
+            return web.json_response(fault.body, status=fault.status, headers=fault.headers)
+        return response
 
     def _authorized(self, call: Call) -> web.Response | None:
         token = call.headers.get("x-acs-dingtalk-access-token")
@@ -389,11 +405,9 @@ class FakeDingTalk:
         return None
 
     async def _open(self, request: web.Request) -> web.Response:
-        call, fault = await self._record(request)
+        call: Call = request[CALL]
         if self.hang_open:
             await asyncio.Event().wait()
-        if fault is not None:
-            return fault
         body = call.body or {}
         if body.get("clientId") != self.app_key or body.get("clientSecret") != self.app_secret:
             return web.json_response({"code": "invalidClientId", "message": "bad credentials"}, status=401)
@@ -425,7 +439,7 @@ class FakeDingTalk:
                     ack = json.loads(message.data)
                     connection.acks.append(ack)
                     message_id = (ack.get("headers") or {}).get("messageId")
-                    if message_id and not connection.muted:
+                    if message_id and not connection.muted and not connection.lose_acks:
                         self.acks.setdefault(message_id, []).append(ack)
                 elif message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
                     break
@@ -434,9 +448,7 @@ class FakeDingTalk:
         return ws
 
     async def _token(self, request: web.Request) -> web.Response:
-        call, fault = await self._record(request)
-        if fault is not None:
-            return fault
+        call: Call = request[CALL]
         body = call.body or {}
         if body.get("appKey") != self.app_key or body.get("appSecret") != self.app_secret:
             return web.json_response(
@@ -451,9 +463,7 @@ class FakeDingTalk:
         self.messages.append(Sent(conversation, data.get("title", ""), data.get("text", ""), via, at or []))
 
     async def _group_send(self, request: web.Request) -> web.Response:
-        call, fault = await self._record(request)
-        if fault is not None:
-            return fault
+        call: Call = request[CALL]
         denied = self._authorized(call)
         if denied is not None:
             return denied
@@ -464,9 +474,7 @@ class FakeDingTalk:
         return web.json_response({"processQueryKey": f"pqk-{next(self._counter)}"})
 
     async def _oto_send(self, request: web.Request) -> web.Response:
-        call, fault = await self._record(request)
-        if fault is not None:
-            return fault
+        call: Call = request[CALL]
         denied = self._authorized(call)
         if denied is not None:
             return denied
@@ -482,9 +490,7 @@ class FakeDingTalk:
         )
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        call, fault = await self._record(request)
-        if fault is not None:
-            return fault
+        call: Call = request[CALL]
         session = self.sessions.get(request.query.get("session", ""))
         if session is None:
             return web.json_response({"errcode": 300001, "errmsg": "session not found"})
@@ -497,9 +503,7 @@ class FakeDingTalk:
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _create_card(self, request: web.Request) -> web.Response:
-        call, fault = await self._record(request)
-        if fault is not None:
-            return fault
+        call: Call = request[CALL]
         denied = self._authorized(call)
         if denied is not None:
             return denied
@@ -538,9 +542,7 @@ class FakeDingTalk:
         )
 
     async def _update_card(self, request: web.Request) -> web.Response:
-        call, fault = await self._record(request)
-        if fault is not None:
-            return fault
+        call: Call = request[CALL]
         denied = self._authorized(call)
         if denied is not None:
             return denied

@@ -17,6 +17,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from bot.i18n import normalize_locale
 from bot.types import Conversation, Event, EventKind
 
 PLATFORM = "slack"
@@ -29,6 +30,14 @@ ACTION_SUFFIX = "#"
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _LEADING_MENTION = re.compile(r"^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>[\s:,]*")
 _IGNORED_SUBTYPES_OK = {None, "file_share", "thread_broadcast"}
+# Words the adapter types on the user's behalf (an empty /collab, the /standup command itself), in the
+# language of their Slack client: the bot answers in the language it was spoken to in.
+_OWN_WORDS = {"zh_CN": {"help": "帮助", "standup": "站会"}}
+
+
+def own_word(word: str, locale: str | None) -> str:
+    """``help`` → ``帮助`` for a Chinese Slack client; unchanged otherwise."""
+    return _OWN_WORDS.get(normalize_locale(locale) or "", {}).get(word, word)
 
 
 def _replace_link(match: re.Match[str]) -> str:
@@ -79,15 +88,16 @@ def card_action(action_id: str) -> str:
     return action
 
 
-def command_event(body: dict[str, Any], *, main_command: str = "/collab") -> Event:
+def command_event(body: dict[str, Any], *, main_command: str = "/collab", locale: str | None = None) -> Event:
     """A slash command. ``/collab new …`` → text ``new …``; any other command (``/standup …``) →
-    ``standup …``, so it routes like the typed command word. An empty ``/collab`` asks for help."""
+    ``standup …``, so it routes like the typed command word. An empty ``/collab`` asks for help.
+    ``locale`` is the user's Slack locale: the words the adapter adds are in that language."""
     command = str(body.get("command") or main_command)
     args = clean_text(body.get("text"))
     if command.lower() == main_command.lower():
-        text = args or "help"
+        text = args or own_word("help", locale)
     else:
-        text = f"{command.lstrip('/')} {args}".strip()
+        text = f"{own_word(command.lstrip('/').lower(), locale)} {args}".strip()
     channel = str(body.get("channel_id") or "")
     return Event(
         kind=EventKind.COMMAND,
@@ -107,7 +117,7 @@ def command_event(body: dict[str, Any], *, main_command: str = "/collab") -> Eve
     )
 
 
-def message_event(body: dict[str, Any], *, bot_user_id: str | None = None) -> Event | None:
+def message_event(body: dict[str, Any], *, bot_user_id: str | None = None, locale: str | None = None) -> Event | None:
     """An Events API ``event_callback``: ``app_mention`` in a channel or ``message`` in a DM."""
     event = body.get("event") or {}
     kind = event.get("type")
@@ -123,7 +133,7 @@ def message_event(body: dict[str, Any], *, bot_user_id: str | None = None) -> Ev
         return None
     text = clean_text(event.get("text"), bot_user_id)
     if kind == "app_mention" and not text:
-        text = "help"
+        text = own_word("help", locale)
     thread = event.get("thread_ts")
     return Event(
         kind=EventKind.COMMAND if kind == "app_mention" else EventKind.MESSAGE,

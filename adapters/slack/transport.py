@@ -236,17 +236,19 @@ class SlackPlatform:
         done = self._track()
         try:
             await ack()
-            event = inbound.command_event(body, main_command=self.config.command)
-            await self._work(event, trigger_id=body.get("trigger_id"))
+            user = await self._profile(body.get("user_id"))
+            event = inbound.command_event(body, main_command=self.config.command, locale=(user or {}).get("locale"))
+            await self._work(inbound.with_profile(event, user), trigger_id=body.get("trigger_id"))
         finally:
             done()
 
     async def _on_event(self, body: dict[str, Any]) -> None:  # Bolt acked the event already
         done = self._track()
         try:
-            event = inbound.message_event(body, bot_user_id=self.bot_user_id)
+            user = await self._profile((body.get("event") or {}).get("user"))
+            event = inbound.message_event(body, bot_user_id=self.bot_user_id, locale=(user or {}).get("locale"))
             if event is not None:
-                await self._work(event)
+                await self._work(inbound.with_profile(event, user))
         finally:
             done()
 
@@ -261,7 +263,7 @@ class SlackPlatform:
             # A form button opens its form at once; if the card is gone, the workflow gets the plain click.
             if raw_action.startswith(inbound.FORM_ACTION) and await self._open_card_form(event, raw_action, body):
                 return
-            await self._work(event, trigger_id=body.get("trigger_id"))
+            await self._work(await self._with_profile(event), trigger_id=body.get("trigger_id"))
         finally:
             done()
 
@@ -285,7 +287,6 @@ class SlackPlatform:
             done()
 
     async def _work(self, event: Event, *, trigger_id: str | None = None) -> None:
-        event = await self._with_profile(event)
         result = await self._dispatch(event)
         if result is not None and result.open_form is not None and trigger_id:
             form = _localized_form(result.open_form, result.locale)
@@ -302,10 +303,12 @@ class SlackPlatform:
             self.handled += 1
 
     async def _with_profile(self, event: Event) -> Event:
-        """Display name, e-mail and locale from ``users.info`` (cached; skipped when Slack is slow)."""
-        user_id = event.actor_id
+        return inbound.with_profile(event, await self._profile(event.actor_id))
+
+    async def _profile(self, user_id: str | None) -> dict[str, Any] | None:
+        """The ``users.info`` user (name, e-mail, locale); cached, and skipped when Slack is slow."""
         if not user_id or not self.config.lookup_users:
-            return event
+            return None
         now = time.monotonic()
         cached = self._profiles.get(user_id)
         if cached is None or cached[0] < now:
@@ -317,7 +320,7 @@ class SlackPlatform:
                 log.info("slack users.info %s failed: %r", user_id, exc)
             cached = (now + (PROFILE_TTL if user else 60.0), user)
             self._profiles[user_id] = cached
-        return inbound.with_profile(event, cached[1])
+        return cached[1]
 
     # -- modals ----------------------------------------------------------
 

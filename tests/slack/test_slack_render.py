@@ -229,3 +229,11 @@ def test_profile_fills_name_email_and_locale():
     event = inbound.command_event({"command": "/collab", "text": "help", "user_id": "U9", "user_name": "sam", "channel_id": "C1", "trigger_id": "t"})
     enriched = inbound.with_profile(event, {"locale": "zh-CN", "profile": {"display_name": "", "real_name": "Sam N", "email": "s@x"}})
     assert (enriched.actor_name, enriched.actor_email, enriched.locale_hint) == ("Sam N", "s@x", "zh-CN")
+
+
+def test_words_the_adapter_adds_follow_the_slack_client_language():
+    body = {"command": "/standup", "text": "", "user_id": "U1", "channel_id": "C1", "trigger_id": "t"}
+    assert inbound.command_event(body, locale="zh-CN").text == "站会"
+    assert inbound.command_event(body, locale="en-US").text == "standup"
+    assert inbound.command_event({**body, "command": "/collab"}, locale="zh-CN").text == "帮助"
+    assert inbound.command_event({**body, "command": "/collab", "text": "help"}, locale="zh-CN").text == "help"  # typed: kept

@@ -214,3 +214,12 @@ async def test_a_form_button_whose_card_is_unknown_goes_to_the_workflow_which_op
         assert world.platform.handled == 2  # the click was dispatched, not answered from the stored card
         assert world.last_view["callback_id"] == "request.decline"
         assert json.loads(world.last_view["private_metadata"])["v"]["dept"] == "rd"
+
+
+async def test_a_bare_slash_command_answers_in_the_language_of_the_slack_client(database_url, clock):
+    async with SlackWorld.open(database_url, clock) as world:
+        await world.command("U9NEW", "C1LAUNCH", "")  # Slack client in English
+        assert "collaboration" in text_of(world.fake.in_channel("C1LAUNCH")[-1])
+        world.fake.users["U8ZH"] = {"name": "xiao.zhang", "real_name": "小张", "locale": "zh-CN"}
+        await world.command("U8ZH", "C1LAUNCH", "")
+        assert "协作" in text_of(world.fake.in_channel("C1LAUNCH")[-1])

@@ -14,7 +14,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.config import from_dict
 from storage import db
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Timer
 from tests.conftest import PG_URL, _truncate_pg
 from tests.slack.fake_slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
@@ -182,6 +182,17 @@ class SlackWorld:
             else:
                 self.clock.advance(timedelta(seconds=1))
         raise AssertionError("the outbox never drained")
+
+    async def run_until(self, until: datetime) -> None:
+        """Let product time pass until ``until``, stopping at every due timer and delivering what it sends."""
+        await self.settle()
+        while self.clock.now() < until:
+            upcoming = await Timer.filter(status="pending", due_at__gt=self.clock.now()).order_by("due_at").first()
+            target = min(until, self.clock.now() + timedelta(hours=1))
+            if upcoming is not None and upcoming.due_at < target:
+                target = upcoming.due_at
+            self.clock.set(target)
+            await self.settle()
 
     # -- reading what users see ------------------------------------------
 

@@ -149,6 +149,8 @@ class WeComPlatform:
         self.used: _Bounded = _Bounded(50_000)  # req_ids, response_urls and response_codes already spent
         self.slots: dict[str, asyncio.Future[dict[str, Any]]] = {}  # API mode: req_id → passive reply
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        # conversation → messages not yet answered by req_id: [(via, req_id, received at)]
+        self.unanswered: dict[str, list[tuple[str, str, float]]] = {}
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -215,11 +217,46 @@ class WeComPlatform:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    def _remember_click(self, item: parse.Inbound, via: str, **extra: str) -> None:
+    def _remember_click(self, item: parse.Inbound, via: str, *, response_code: str = "", response_url: str = "") -> None:
         if not item.task_id:
             return
-        click = Click(via=via, task_id=item.task_id, at=self.epoch(), userid=item.actor or "", req_id=item.req_id, **extra)
+        click = Click(
+            via=via,
+            task_id=item.task_id,
+            at=self.epoch(),
+            userid=item.actor or "",
+            req_id=item.req_id,
+            response_code=response_code,
+            response_url=response_url,
+        )
         self.clicks.put(task_base(item.task_id), click)
+
+    def _remember_message(self, item: parse.Inbound, via: str) -> None:
+        """A member's message that WeCom waits to see answered (it keeps at most three open per member)."""
+        conversation = item.event.conversation if item.event else None
+        if conversation is None or not item.req_id:
+            return
+        now = self.epoch()
+        waiting = [w for w in self.unanswered.get(conversation.id, []) if now - w[2] <= REPLY_WINDOW and w[1] not in self.used]
+        self.unanswered[conversation.id] = [*waiting[-9:], (via, item.req_id, now)]
+        if len(self.unanswered) > 10_000:
+            self.unanswered.pop(next(iter(self.unanswered)))
+
+    def _answerable(self, delivery: Delivery, reply_to: dict[str, Any], via: str) -> dict[str, Any]:
+        """``reply_to`` if it can be answered by req_id, else the oldest unanswered message in the same conversation.
+
+        A command's result often goes to the group as a new message (``ToCollaboration``) rather
+        than as a reply: it still answers the member's message there, which WeCom waits for.
+        """
+        if reply_to.get("via") == via and reply_to.get("kind") in ("msg", "welcome") and str(reply_to.get("req_id") or "") not in self.used:
+            return reply_to
+        now = self.epoch()
+        waiting = [w for w in self.unanswered.get(delivery.conversation.id, []) if now - w[2] <= REPLY_WINDOW and w[1] not in self.used]
+        self.unanswered[delivery.conversation.id] = waiting
+        for w_via, req_id, at in waiting:
+            if w_via == via:
+                return {"via": via, "kind": "msg", "req_id": req_id, "at": at}
+        return reply_to
 
     async def _dispatch(self, item: parse.Inbound) -> Any:
         event = item.event
@@ -241,6 +278,8 @@ class WeComPlatform:
             return
         if item.kind == "card":
             self._remember_click(item, "ws")
+        elif item.kind == "msg":
+            self._remember_message(item, "ws")
         try:
             await self._dispatch(item)
         except OperationalError:
@@ -333,6 +372,7 @@ class WeComPlatform:
             raise TransientError(f"WeCom did not acknowledge {cmd} within {self.ws.ack_timeout:.0f} s") from exc
 
     async def _ws_post(self, delivery: Delivery, rendered: Rendered, reply_to: dict[str, Any]) -> None:
+        reply_to = self._answerable(delivery, reply_to, "ws")
         kind, req_id = reply_to.get("kind"), str(reply_to.get("req_id") or "")
         if reply_to.get("via") == "ws" and req_id and kind in ("msg", "welcome"):
             window = REPLY_WINDOW if kind == "msg" else WELCOME_WINDOW
@@ -371,6 +411,9 @@ class WeComPlatform:
                 raise classify(again) from again
 
     async def _api_post(self, delivery: Delivery, rendered: Rendered, reply_to: dict[str, Any]) -> None:
+        if reply_to.get("kind") != "card":
+            answer = self._answerable(delivery, reply_to, "api")
+            reply_to = {**answer, "response_url": reply_to.get("response_url") or ""} if answer is not reply_to else reply_to
         kind, req_id = reply_to.get("kind"), str(reply_to.get("req_id") or "")
         if reply_to.get("via") == "api":
             slot = self.slots.get(req_id)
@@ -573,6 +616,8 @@ class WeComPlatform:
             return web.Response(text="")
         if item.kind == "card":
             self._remember_click(item, "api", response_url=str(body.get("response_url") or ""))
+        elif item.kind == "msg":
+            self._remember_message(item, "api")
         slot: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.slots[req_id] = slot
         try:

@@ -63,6 +63,7 @@ class Callback:
     kind: str  # "msg" | "card" | "welcome" | "other"
     at: datetime
     task_id: str | None = None
+    chat: str = ""  # the group chatid, or the member's userid for a single chat
 
 
 @dataclass
@@ -85,7 +86,8 @@ class FakeWeCom:
     update_window: float = UPDATE_WINDOW
     received: list[Received] = field(default_factory=list)
     http: list[Received] = field(default_factory=list)
-    callbacks: dict[str, Callback] = field(default_factory=dict)
+    callbacks: dict[str, Callback] = field(default_factory=dict)  # the ones that may still be answered
+    history: dict[str, Callback] = field(default_factory=dict)  # every callback pushed
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     connections: list[Connection] = field(default_factory=list)
     subscriptions: int = 0
@@ -246,7 +248,8 @@ class FakeWeCom:
     async def push(self, cmd: str, body: dict[str, Any], kind: str, task_id: str | None = None) -> str:
         conn = await self.wait_for(lambda: self.live)
         req_id = f"{cmd}_{os.urandom(6).hex()}"
-        self.callbacks[req_id] = Callback(cmd, kind, self.clock.now(), task_id)
+        chat = str(body.get("chatid") or (body.get("from") or {}).get("userid") or "")
+        self.callbacks[req_id] = self.history[req_id] = Callback(cmd, kind, self.clock.now(), task_id, chat)
         await conn.ws.send_json({"cmd": cmd, "headers": {"req_id": req_id}, "body": body})
         return req_id
 
@@ -331,14 +334,17 @@ class FakeWeCom:
     def frames(self, *cmds: str, ok: bool | None = None) -> list[Received]:
         return [r for r in self.received if (not cmds or r.cmd in cmds) and (ok is None or (r.errcode == 0) == ok)]
 
+    def chat_of(self, frame: Received) -> str:
+        """Where a message the robot posted appears: the send's chatid, or the answered callback's chat."""
+        if frame.cmd == "aibot_send_msg":
+            return str(frame.body.get("chatid") or "")
+        callback = self.history.get(frame.req_id)
+        return callback.chat if callback else ""
+
     def messages(self, chatid: str | None = None) -> list[Received]:
-        """Everything the robot posted (answers and sends) that WeCom accepted."""
-        result = []
-        for r in self.frames("aibot_respond_msg", "aibot_respond_welcome_msg", "aibot_send_msg", ok=True):
-            if chatid is not None and r.cmd == "aibot_send_msg" and r.body.get("chatid") != chatid:
-                continue
-            result.append(r)
-        return result
+        """Everything the robot posted (answers and sends) that WeCom accepted, in ``chatid`` if given."""
+        posted = self.frames("aibot_respond_msg", "aibot_respond_welcome_msg", "aibot_send_msg", ok=True)
+        return [r for r in posted if chatid is None or self.chat_of(r) == chatid]
 
     def card(self, task_id: str) -> dict[str, Any]:
         return self.tasks[task_id]["card"]
@@ -379,8 +385,8 @@ class FakeWeCom:
         answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": os.urandom(8).hex()}
         if body.get("msgtype") == "template_card":
             card = body.get("template_card") or {}
-            task_id = card.get("task_id")
-            if task_id in self.tasks:
+            task_id = str(card.get("task_id") or "")
+            if not task_id or task_id in self.tasks:
                 self._record_http("message/send", body, DUPLICATE_TASK)
                 return web.json_response({"errcode": DUPLICATE_TASK, "errmsg": "task_id already used"})
             code = f"rc-{os.urandom(8).hex()}"

@@ -140,10 +140,11 @@ async def test_a_personal_message_goes_to_the_members_single_chat(harness: Harne
 
 
 async def test_enter_chat_is_welcomed_with_the_help(harness: Harness) -> None:
-    assert harness.platform.ws is not None
-    before = harness.platform.ws.handled
+    ws = harness.platform.ws
+    assert ws is not None
+    before = ws.handled
     req_id = await harness.fake.enter_chat("hanmeimei")
-    await harness.fake.wait_for(lambda: harness.platform.ws.handled > before)  # type: ignore[union-attr]
+    await harness.fake.wait_for(lambda: ws.handled > before)
     await harness.app.settle()
     [welcome] = harness.answers(req_id)
     assert welcome.cmd == "aibot_respond_welcome_msg" and welcome.body["msgtype"] == "text"

@@ -16,6 +16,7 @@ AREAS = (
     "workflows.directory.handlers",
     "workflows.standup.handlers",
     "workflows.alerts.handlers",
+    "workflows.reports.handlers",
 )
 
 

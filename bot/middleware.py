@@ -38,6 +38,9 @@ async def resolve_person(ctx: Context, engine: Engine) -> None:
     if identity is None:
         handle = f"{event.platform}:{event.actor_id}"[:64]
         person = await Person.filter(handle=handle).first()
+        if person is None and event.actor_email:  # the platform's verified e-mail matches a directory entry
+            taken = await Identity.filter(platform=event.platform).values_list("person_id", flat=True)
+            person = await Person.filter(email__iexact=event.actor_email.strip()).exclude(id__in=list(taken)).first()
         if person is None:
             person = await Person.create(
                 handle=handle,

@@ -223,3 +223,15 @@ async def test_a_bare_slash_command_answers_in_the_language_of_the_slack_client(
         world.fake.users["U8ZH"] = {"name": "xiao.zhang", "real_name": "小张", "locale": "zh-CN"}
         await world.command("U8ZH", "C1LAUNCH", "")
         assert "协作" in text_of(world.fake.in_channel("C1LAUNCH")[-1])
+
+
+async def test_a_slack_user_missing_from_the_directory_is_matched_by_e_mail(database_url, clock):
+    org = {
+        "departments": [{"code": "rd", "name": "研发部", "head": "chenjie"}],
+        "people": [{"id": "chenjie", "name": "陈杰", "department": "rd", "email": "ChenJie@example.com"}],  # no Slack id
+    }
+    async with SlackWorld.open(database_url, clock, org=org) as world:
+        await world.mention("U4CHEN", "C2GLOBAL", "help")
+        identity = await Identity.get(platform="slack", platform_user_id="U4CHEN").prefetch_related("person")
+        assert identity.person.handle == "chenjie"
+        assert await Person.all().count() == 1

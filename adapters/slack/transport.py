@@ -137,6 +137,7 @@ class SlackPlatform:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._dm_channels: dict[str, str] = {}
         self._profiles: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self.received = 0  # requests that reached a listener (commands, events, clicks, submissions)
         self.handled = 0  # events dispatched (including duplicates the inbox dropped)
 
     # -- lifecycle -------------------------------------------------------
@@ -226,6 +227,7 @@ class SlackPlatform:
         return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
 
     def _track(self) -> Callable[[], None]:
+        self.received += 1
         task = asyncio.current_task()
         if task is None:
             return lambda: None

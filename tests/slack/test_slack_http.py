@@ -36,7 +36,7 @@ async def test_a_wrong_secret_or_a_stale_timestamp_gets_401_and_changes_nothing(
         assert status == 401
 
         assert await world.platform.idle()
-        assert world.platform.handled == 0
+        assert world.platform.received == 0 and world.platform.handled == 0
         assert await InboxEntry.all().count() == 0 and await OutboxMessage.all().count() == 0
         assert world.fake.calls[calls:] == []
 

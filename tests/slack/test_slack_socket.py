@@ -63,6 +63,7 @@ async def test_bot_messages_and_edits_are_ignored(database_url, clock):
         )
         for payload in (bot_post, edit):
             await world.send("event", payload)
+        await world.fake.until(lambda: world.platform.received == 2, what="both events reached the listener")
         assert await world.platform.idle()
         assert world.platform.handled == 0
         assert await InboxEntry.all().count() == 0

@@ -7,7 +7,7 @@ import re
 
 from adapters.slack.inbound import FORM_ACTION
 from storage.models import AuditEntry, Collaboration
-from tests.slack.world import SlackWorld, assert_snapshot, buttons_of, card_with, text_of
+from tests.slack.world import SlackWorld, buttons_of, capture_card, card_with, text_of
 
 GROUP = "C1LAUNCH"
 LI, WANG, LIU, CHEN, HAN = "U1LI", "U2WANG", "U3LIU", "U4CHEN", "U5HAN"
@@ -22,9 +22,8 @@ async def test_whole_lifecycle_over_socket_mode(database_url, clock):
         modal = world.last_view
         assert modal["callback_id"] == "request.new"
         assert [b["block_id"] for b in modal["blocks"]][:3] == ["title", "background", "goal"]
-        assert_snapshot("modal_request_new", modal)
         prompt = card_with(fake.in_channel(GROUP), FORM_ACTION)  # the card's own form
-        assert_snapshot("card_form_prompt", prompt)
+        await capture_card("card_form_prompt", prompt)
 
         request = {
             "title": "新品发布物料",
@@ -51,19 +50,19 @@ async def test_whole_lifecycle_over_socket_mode(database_url, clock):
         code = re.search(r"XZB\d{10}", text_of(overview)).group(0)
         assert code == "XZB2026112301"
         assert overview["blocks"][0]["text"]["text"].startswith("🟡")
-        assert_snapshot("card_request_overview_pending", overview)
+        await capture_card("card_request_overview_pending", overview)
 
         # 2. each head got a decision card by DM (conversations.open), with Accept and a Decline that opens a form
         liu_card = card_with(fake.dms(LIU), "request.accept")
         assert buttons_of(liu_card) == ["request.accept", "collabbot.form:request.decline"]
-        assert_snapshot("card_decision_pending", liu_card)
+        await capture_card("card_decision_pending", liu_card)
         opened = {c.args["users"] for c in fake.calls_to("conversations.open")}
         assert {LIU, CHEN} <= opened
 
         await world.click(LIU, liu_card, "request.accept")
         assert liu_card["edits"] == 1 and buttons_of(liu_card) == []  # chat.update removed the buttons
         assert "刘洋" in text_of(liu_card)
-        assert_snapshot("card_decision_accepted", liu_card)
+        await capture_card("card_decision_accepted", liu_card)
         assert overview["edits"] >= 1 and "刘洋" in text_of(overview)
 
         # 3. 陈杰 declines through the modal: a missing reason is shown on the field, then a counter date
@@ -71,12 +70,12 @@ async def test_whole_lifecycle_over_socket_mode(database_url, clock):
         await world.click(CHEN, chen_card, "request.decline")
         decline = world.last_view
         assert decline["callback_id"] == "request.decline"
-        assert_snapshot("modal_request_decline", decline)
         ack = await world.submit(CHEN, decline, {"reason": "", "counter_date": "2026-12-01"})
         assert ack["response_action"] == "errors" and "reason" in ack["errors"]
         ack = await world.submit(CHEN, decline, {"reason": "当前人力饱和", "counter_date": "2026-12-01"})
         assert ack == {}
         assert buttons_of(chen_card) == [] and "当前人力饱和" in text_of(chen_card)
+        await capture_card("card_decision_declined", chen_card)
         assert "2026-12-01" in text_of(overview)
         assert code in text_of(fake.dms(LI)[-1])  # the initiator is told
 
@@ -87,7 +86,7 @@ async def test_whole_lifecycle_over_socket_mode(database_url, clock):
             assert '"round":2' in card["blocks"][-1]["elements"][0]["value"]
             await world.click(head, card, "request.accept")
         assert overview["blocks"][0]["text"]["text"].startswith("🟢")
-        assert_snapshot("card_request_overview_active", overview)
+        await capture_card("card_request_overview_active", overview)
         assert any(code in text_of(m) for m in fake.in_channel(GROUP) if m is not overview)
 
         # 5. a subtask with the five elements; the owner is named with a Slack mention and acknowledges the card
@@ -98,9 +97,10 @@ async def test_whole_lifecycle_over_socket_mode(database_url, clock):
         await world.command(LI, GROUP, task_text)
         task_card = card_with(fake.dms(HAN), "task.ack")
         assert "300DPI, 750×1500px" in text_of(task_card)
-        assert_snapshot("card_task_pending", task_card)
+        await capture_card("card_task_pending", task_card)
         await world.click(HAN, task_card, "task.ack")
         assert buttons_of(task_card) == []
+        await capture_card("card_task_acknowledged", task_card)
         sub = f"{code}-01"
 
         # 6. progress by @-mention in the channel
@@ -112,11 +112,12 @@ async def test_whole_lifecycle_over_socket_mode(database_url, clock):
         await world.command(HAN, GROUP, submit)
         review = card_with(fake.dms(WANG), "acceptance.fail")
         assert "https://files.example/poster" in text_of(review)
-        assert_snapshot("card_acceptance_pending", review)
+        await capture_card("card_acceptance_pending", review)
         await world.click(WANG, review, "acceptance.fail")
         assert world.last_view["callback_id"] == "acceptance.fail"
         await world.submit(WANG, world.last_view, {"comments": "海报色彩与品牌VI不符，需调整主色调"})
         assert buttons_of(review) == []
+        await capture_card("card_acceptance_failed", review)
         assert "海报色彩与品牌VI不符" in text_of(fake.dms(HAN)[-1])
 
         await world.command(HAN, GROUP, submit.replace("v1", "v2-修改后"))

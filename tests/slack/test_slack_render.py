@@ -11,7 +11,7 @@ from adapters.slack import inbound, render
 from bot.platform import Mention
 from bot.types import Button, Card, CardField, Choice, EventKind, Form, FormField, Text
 from tests.slack.limits import message_problems, view_problems
-from tests.slack.world import assert_snapshot
+from tests.slack.world import CARD_INPUTS, assert_snapshot
 
 LONG_PARAGRAPH = "背景说明：" + "本次发布涉及海报、落地页、线下物料与渠道投放，需要多部门协同推进。" * 20
 
@@ -89,6 +89,26 @@ def test_every_card_shape_snapshot():
         payload = render.render_card(card, [], "en")
         assert message_problems(payload) == [], name
         assert_snapshot(name, payload)
+
+
+def test_every_workflow_card_type_renders_to_its_snapshot():
+    """Cards the workflows really produced (captured from the Slack lifecycle and stand-up tests), and the modals of
+    their forms, as Block Kit."""
+    inputs = sorted(CARD_INPUTS.glob("*.card.json"))
+    assert len(inputs) >= 10, "capture the cards: COLLABBOT_UPDATE_SNAPSHOTS=1 pytest tests/slack"
+    for path in inputs:
+        name = path.name.removesuffix(".card.json")
+        data = json.loads(path.read_text(encoding="utf-8"))
+        card = Card.from_json(data["card"])
+        mentions = [Mention(m["platform_user_id"], m["name"]) for m in data["mentions"]]
+        payload = render.render_card(card, mentions, data["locale"])
+        assert message_problems(payload) == [], name
+        assert_snapshot(name, payload)
+        forms = ([card.form] if card.form else []) + [b.opens_form for b in card.buttons if b.opens_form]
+        for form in forms:
+            view = render.render_modal(form, data["locale"], inbound.form_metadata(None, form.value))
+            assert view_problems(view) == [], (name, form.id)
+            assert_snapshot(f"{name}.modal.{form.id}", view)
 
 
 def every_field_form() -> Form:

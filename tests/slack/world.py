@@ -23,8 +23,9 @@ from adapters.slack.transport import SlackPlatform
 from bot.app import App
 from bot.clock import ManualClock
 from bot.config import from_dict
+from bot.i18n import from_json, localize
 from storage import db
-from storage.models import OutboxMessage, Timer
+from storage.models import CardPost, CardRecord, Identity, OutboxMessage, Person, Timer
 from tests.conftest import PG_URL, _truncate_pg
 from tests.slack.fake_slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
@@ -264,3 +265,30 @@ def assert_snapshot(name: str, payload: dict[str, Any]) -> None:
     assert json.loads(path.read_text(encoding="utf-8")) == json.loads(text), (
         f"Block Kit of {name} changed; if intended, rerun with COLLABBOT_UPDATE_SNAPSHOTS=1 and review the diff"
     )
+
+
+CARD_INPUTS = SNAPSHOTS / "cards"
+
+
+async def capture_card(name: str, message: dict[str, Any]) -> None:
+    """With ``COLLABBOT_UPDATE_SNAPSHOTS=1``: save the neutral card behind a posted message (as the workflow made it,
+    localized) to ``snapshots/cards/<name>.card.json``. ``test_slack_render`` renders every saved card and compares the
+    Block Kit with its snapshot, so wording changes in the workflows do not break the Slack tests until captured again."""
+    if os.environ.get("COLLABBOT_UPDATE_SNAPSHOTS") != "1":
+        return
+    ref = f"{message['channel']}:{message['ts']}"
+    post = await CardPost.filter(platform="slack", message_ref=ref).first()
+    if post is not None:
+        record = await CardRecord.get(id=post.card_id)
+        content, locale = record.content, post.locale
+    else:
+        row = await OutboxMessage.get(platform="slack", message_ref=ref)
+        content, locale = row.payload, row.locale
+    mentions = []
+    for person_id in content.get("mentions") or []:
+        person = await Person.get(id=int(person_id))
+        identity = await Identity.filter(person_id=person.id, platform="slack").first()
+        mentions.append({"platform_user_id": identity.platform_user_id if identity else "", "name": person.name})
+    data = {"locale": locale, "mentions": mentions, "card": localize(from_json(content), locale)}
+    CARD_INPUTS.mkdir(parents=True, exist_ok=True)
+    (CARD_INPUTS / f"{name}.card.json").write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from adapters.slack.inbound import FORM_ACTION
 from bot.clock import ManualClock
-from tests.slack.world import SlackWorld, card_with, text_of
+from tests.slack.world import SlackWorld, capture_card, card_with, text_of
 
 GROUP = "C1LAUNCH"
 
@@ -18,6 +18,7 @@ async def test_standup_set_up_prompted_answered_and_digested(database_url):
         fake = world.fake
         await world.command("U2WANG", GROUP, "set", command="/standup")
         setup = card_with(fake.in_channel(GROUP), FORM_ACTION)
+        await capture_card("card_standup_setup", setup)
         await world.click("U2WANG", setup, FORM_ACTION)
         assert world.last_view["callback_id"] == "standup.setup"
         ack = await world.submit("U2WANG", world.last_view, {"time": "09:30", "cutoff": "11:00", "participants": "lilei, hanmei", "mode": "dm"})
@@ -25,6 +26,7 @@ async def test_standup_set_up_prompted_answered_and_digested(database_url):
 
         await world.run_until(datetime(2026, 11, 23, 1, 31, tzinfo=UTC))  # 09:31 in Shanghai
         li_prompt = card_with(fake.dms("U1LI"), FORM_ACTION)
+        await capture_card("card_standup_prompt", li_prompt)
         assert card_with(fake.dms("U5HAN"), FORM_ACTION)
 
         await world.click("U1LI", li_prompt, FORM_ACTION)
@@ -36,3 +38,4 @@ async def test_standup_set_up_prompted_answered_and_digested(database_url):
         await world.run_until(datetime(2026, 11, 23, 3, 1, tzinfo=UTC))  # 11:01: the digest
         digest = "\n".join(text_of(m) for m in fake.in_channel(GROUP))
         assert "等法务确认" in digest and "设计评审" in digest
+        await capture_card("card_standup_digest", card_with(fake.in_channel(GROUP), "standup.raise_risk"))

@@ -56,7 +56,7 @@ async def _audiences(payload: dict[str, Any]) -> tuple[list[Audience], str]:
     if payload.get("collaboration"):
         return [ToCollaboration(int(payload["collaboration"]))], ""
     admins = await Person.filter(is_admin=True).order_by("id").values_list("id", flat=True)
-    return [ToPerson(pid) for pid in admins], ""
+    return [ToPerson(int(pid)) for pid in admins], ""
 
 
 @router.timer(MISSED_KIND)

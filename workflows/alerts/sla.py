@@ -83,6 +83,8 @@ async def request_remind(ctx: Context) -> Outcome:
     if found is None or found[1].head_id is None:
         return Outcome()
     collab, dept, _answer = found
+    head_id = dept.head_id
+    assert head_id is not None
     card = Card(
         title=_("Reminder: request {code} awaits your answer", code=collab.code),
         body=join(
@@ -94,7 +96,7 @@ async def request_remind(ctx: Context) -> Outcome:
         ),
         color="yellow",
     )
-    return Outcome().send(ToPerson(dept.head_id), card).record("sla.request.reminded", collab.code, dept=dept.code)
+    return Outcome().send(ToPerson(head_id), card).record("sla.request.reminded", collab.code, dept=dept.code)
 
 
 @router.timer("sla.request.escalate")
@@ -146,6 +148,8 @@ async def review_remind(ctx: Context) -> Outcome:
     if found is None or found[0].reviewer_id is None:
         return Outcome()
     task, request, _collab = found
+    reviewer_id = task.reviewer_id
+    assert reviewer_id is not None
     card = Card(
         title=_("Reminder: {code} awaits your verdict", code=task.code),
         body=join(
@@ -157,7 +161,7 @@ async def review_remind(ctx: Context) -> Outcome:
         ),
         color="yellow",
     )
-    return Outcome().send(ToPerson(task.reviewer_id), card).record("sla.review.reminded", task.code, attempt=request.attempt)
+    return Outcome().send(ToPerson(reviewer_id), card).record("sla.review.reminded", task.code, attempt=request.attempt)
 
 
 @router.timer("sla.review.escalate")

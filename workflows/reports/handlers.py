@@ -15,6 +15,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise.exceptions import ConfigurationError
+
 from bot.calendar import WorkCalendar, utc_at
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import _, join
@@ -165,7 +167,7 @@ async def ask(ctx: Context) -> Outcome:
         report = await WeeklyReport.filter(collaboration_id=collab.id, week=week).first()
         if report is not None and report.asked_at is not None:
             continue  # asked through another of its groups
-        owners = sorted(set(await Subtask.filter(collaboration_id=collab.id).exclude(stage="done").values_list("owner_id", flat=True)))
+        owners = sorted({int(o) for o in await Subtask.filter(collaboration_id=collab.id).exclude(stage="done").values_list("owner_id", flat=True)})
         if report is None:
             report = await WeeklyReport.create(collaboration=collab, week=week, asked_at=ctx.now, asked=owners)
         else:
@@ -198,11 +200,11 @@ async def save_answer(ctx: Context, code: str, week: str | None, values: dict[st
         week = latest.week if latest else iso_week(ctx.now.astimezone(ZoneInfo(ctx.config.bot.timezone)).date())
     completion = _percent(values.get("completion", ""))
     answer = await WeeklyAnswer.filter(collaboration_id=collab.id, person_id=ctx.actor.id, week=week).first()
-    fields = {"completion": completion, "risks": (values.get("risks") or "").strip(), "support": (values.get("support") or "").strip(), "answered_at": ctx.now}
+    risks, support = (values.get("risks") or "").strip(), (values.get("support") or "").strip()
     if answer is None:
-        answer = await WeeklyAnswer.create(collaboration=collab, person=ctx.actor, week=week, **fields)
+        answer = await WeeklyAnswer.create(collaboration=collab, person=ctx.actor, week=week, completion=completion, risks=risks, support=support, answered_at=ctx.now)
     else:
-        answer.update_from_dict(fields)
+        answer.completion, answer.risks, answer.support, answer.answered_at = completion, risks, support, ctx.now
         await answer.save()
     outcome = Outcome().record("report.answer", collab.code, week=week, completion=completion)
     report = await WeeklyReport.filter(collaboration_id=collab.id, week=week).first()
@@ -290,16 +292,15 @@ async def report_card(collab: Collaboration, week: str, ctx: Context, posted_at:
 
 
 async def _open_risks(collab: Collaboration) -> list[str]:
-    """Open risk reports, when the risk workflow's table exists (``storage.models_risks.Risk``)."""
+    """Risk reports not yet answered, when the risk workflow's table exists (``RiskReport``)."""
     try:
-        from storage.models_risks import Risk  # type: ignore[import-not-found]
-    except ImportError:
+        from storage.models_workflows import RiskReport  # type: ignore[import-not-found,unused-ignore]
+
+        query = RiskReport.filter(collaboration_id=collab.id).exclude(state="responded").order_by("id")
+    except (ImportError, ConfigurationError):  # the risk workflow is not installed in this build
         return []
-    try:
-        rows = await Risk.filter(collaboration_id=collab.id).exclude(state__in=("closed", "resolved", "done")).order_by("id")
-    except Exception:
-        return []
-    return [f"- {getattr(r, 'code', '') or r.id} {getattr(r, 'title', '') or getattr(r, 'description', '')}" for r in rows]
+    rows = await query
+    return [f"- {r.code} [{r.level}] {r.description}".replace("\n", " ") for r in rows]
 
 
 @router.timer("report.weekly.compile")
@@ -340,7 +341,11 @@ async def report_command(ctx: Context, args: str, calendar: WorkCalendar) -> Out
         if not outcome.messages:
             outcome.reply(_("No open collaboration is shown in this group."), ephemeral=True)
         return outcome
-    weekday, at, compile_after, tz, active = await _schedule(ctx.group, ctx.config)
+    return await schedule_card(ctx, ctx.group)
+
+
+async def schedule_card(ctx: Context, group: Group) -> Outcome:
+    weekday, at, compile_after, tz, active = await _schedule(group, ctx.config)
     names = ("", _("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
     return Outcome().reply(
         Card(
@@ -388,7 +393,7 @@ async def set_schedule(ctx: Context, group: Group, text: str, calendar: WorkCale
     await row.save()
     specs = await group_specs(group, ctx.config, calendar, ctx.now, ctx.now + timedelta(days=8))
     await reconcile_timers(f"report:{group.id}:", specs, ctx.now)
-    return (await report_command(ctx, "", calendar)).record("report.schedule", f"group:{group.id}", weekday=row.weekday, time=row.time)
+    return (await schedule_card(ctx, group)).record("report.schedule", f"group:{group.id}", weekday=row.weekday, time=row.time)
 
 
 def _percent_like(text: str) -> int:

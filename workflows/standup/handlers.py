@@ -15,7 +15,7 @@ from typing import Any
 from bot.calendar import WorkCalendar
 from bot.dates import parse_date
 from bot.errors import InvalidInput, NotFound
-from bot.i18n import Msg, _, join
+from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.scheduler import MaterializeContext
 from bot.types import (
@@ -151,7 +151,7 @@ def _calendar(value: str) -> str | None:
     return code
 
 
-def days_text(days: list[int]) -> Msg | str:
+def days_text(days: list[int]) -> Any:
     if not days:
         return _("every working day")
     names = ("", _("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
@@ -424,11 +424,11 @@ async def leave(ctx: Context, rest: str) -> Outcome:
         raise InvalidInput(_("Give the dates of your leave, e.g. “standup leave 2026-12-01 to 2026-12-05”."))
     tokens = _RANGE_SPLIT.sub(" ", text).split()
     start = parse_date(tokens[0], today)
-    end, rest = start, tokens[1:]
-    if rest:
+    end, words = start, tokens[1:]
+    if words:
         with contextlib.suppress(InvalidInput):
-            end, rest = parse_date(rest[0], today), rest[1:]
-    reason = " ".join(rest)
+            end, words = parse_date(words[0], today), words[1:]
+    reason = " ".join(words)
     if end < start:
         raise InvalidInput(_("The leave ends ({end}) before it starts ({start}).", end=end.isoformat(), start=start.isoformat()))
     if (end - start).days > 366:
@@ -564,7 +564,10 @@ async def record_answer(ctx: Context, run: StandupRun, person: Person, values: d
     closed = run.state == "closed"
     answer = await StandupAnswer.filter(run_id=run.id, person_id=person.id).first()
     if answer is None:
-        answer = await StandupAnswer.create(run=run, person=person, status="answered", late=closed, answered_at=ctx.now, updated_at=ctx.now, **values)
+        answer = await StandupAnswer.create(
+            run=run, person=person, status="answered", late=closed, answered_at=ctx.now, updated_at=ctx.now,
+            yesterday=values["yesterday"], today=values["today"], blockers=values["blockers"],
+        )
         edited = False
     else:
         edited = answer.status == "answered"
@@ -656,7 +659,7 @@ async def raise_risk(ctx: Context) -> Outcome:
     if answer is None:
         raise NotFound(_("This stand-up answer no longer exists."))
     try:
-        from workflows.risks import from_blocker  # type: ignore[import-not-found,attr-defined]
+        from workflows.risks import from_blocker
     except ImportError:
         return Outcome().reply(
             _(
@@ -666,7 +669,7 @@ async def raise_risk(ctx: Context) -> Outcome:
             ),
             ephemeral=True,
         )
-    return await from_blocker(ctx, answer)  # type: ignore[no-any-return]
+    return await from_blocker(ctx, answer)
 
 
 # ---------------------------------------------------------------- participation

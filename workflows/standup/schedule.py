@@ -81,8 +81,8 @@ def occurrence(plan: Plan, day: date) -> Occurrence:
     cutoff_at = utc_at(day, parse_hhmm(plan.cutoff), plan.timezone)
     if cutoff_at <= prompt_at:  # a DST gap can squeeze them together: keep the digest after the prompt
         cutoff_at = prompt_at + timedelta(minutes=30)
-    remind_at = utc_at(day, parse_hhmm(plan.remind), plan.timezone) if plan.remind else cutoff_at - DEFAULT_REMIND_BEFORE
-    if not prompt_at < remind_at < cutoff_at:
+    remind_at: datetime | None = utc_at(day, parse_hhmm(plan.remind), plan.timezone) if plan.remind else cutoff_at - DEFAULT_REMIND_BEFORE
+    if remind_at is not None and not prompt_at < remind_at < cutoff_at:
         remind_at = None
     return Occurrence(day, prompt_at, remind_at, cutoff_at)
 

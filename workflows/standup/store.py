@@ -18,13 +18,13 @@ HORIZON = timedelta(hours=36)
 
 async def collaboration_ids(group_id: int) -> list[int]:
     group = await Group.get_or_none(id=group_id)
-    ids = set(await GroupBinding.filter(group_id=group_id).values_list("collaboration_id", flat=True))
+    ids = {int(i) for i in await GroupBinding.filter(group_id=group_id).values_list("collaboration_id", flat=True)}
     if group is not None and group.collaboration_id:
         ids.add(group.collaboration_id)
     if not ids:
         return []
     open_ids = await Collaboration.filter(id__in=list(ids)).exclude(state__in=CLOSED_COLLABORATION).values_list("id", flat=True)
-    return sorted(open_ids)
+    return sorted(int(i) for i in open_ids)
 
 
 async def active_owners(group_id: int) -> list[int]:
@@ -33,7 +33,7 @@ async def active_owners(group_id: int) -> list[int]:
     if not ids:
         return []
     owners = await Subtask.filter(collaboration_id__in=ids).exclude(stage="done").values_list("owner_id", flat=True)
-    return sorted(set(owners))
+    return sorted({int(o) for o in owners})
 
 
 async def participants(standup: Standup) -> list[int]:

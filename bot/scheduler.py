@@ -389,7 +389,7 @@ class TimerRunner:
         row = await Timer.filter(status="pending").order_by("due_at").only("due_at").first()
         return row.due_at if row else None
 
-    async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event | None = None, idle_seconds: float = 30.0) -> None:
+    async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event | None = None, idle_seconds: float = 5.0) -> None:
         """Fire due rows, then sleep until the next due row (at most ``idle_seconds``) or a ``wake``."""
         while not stop.is_set():
             timeout = idle_seconds

@@ -20,9 +20,15 @@ def day_label(day: date) -> Msg:
     return _("{date} ({weekday})", date=day.isoformat(), weekday=WEEKDAYS[day.weekday()])
 
 
-def local_time(moment: datetime, tz: str) -> str:
+def local_time(moment: datetime, tz: str, person_tz: str | None = None) -> str:
+    """``11:00 CST``; with a person in another timezone also their wall time: ``11:00 CST / 04:00 CET``."""
     local = moment.astimezone(ZoneInfo(tz))
-    return f"{local:%H:%M} {local.tzname()}"
+    text = f"{local:%H:%M} {local.tzname()}"
+    if person_tz and person_tz != tz:
+        theirs = moment.astimezone(ZoneInfo(person_tz))
+        if theirs.utcoffset() != local.utcoffset():
+            text += f" / {theirs:%H:%M} {theirs.tzname()}"
+    return text
 
 
 def late_note(late_seconds: int | None) -> Msg | None:
@@ -69,7 +75,7 @@ def prompt_card(
             "Stand-up for **{group}** on {day}. Answer by {cutoff}; you can edit your answer until then.",
             group=group.name or group.conversation_id,
             day=day_label(run.day),
-            cutoff=local_time(run.cutoff_at, standup.timezone),
+            cutoff=local_time(run.cutoff_at, standup.timezone, person.timezone),
         ),
     ]
     if tasks:
@@ -105,7 +111,7 @@ def reminder_card(standup: Standup, run: StandupRun, person: Person, yesterday: 
     return Card(
         title=_("Reminder: stand-up · {day}", day=day_label(run.day)),
         key=f"standup-remind:{run.id}:{person.id}",
-        body=_("Your stand-up answer is still missing. The digest goes to the group at {cutoff}.", cutoff=local_time(run.cutoff_at, standup.timezone)),
+        body=_("Your stand-up answer is still missing. The digest goes to the group at {cutoff}.", cutoff=local_time(run.cutoff_at, standup.timezone, person.timezone)),
         form=answer_form(run, yesterday, today),
         buttons=[Button(_("Skip today"), "standup.skip", {"run": run.id}, command="standup skip")],
         color="yellow",

@@ -329,7 +329,7 @@ async def summary_card(standup: Standup, group: Group, calendar: WorkCalendar, n
         CardField(_("Holidays"), standup.calendar or calendar.country),
     ]
     if first is not None:
-        fields.append(CardField(_("Next"), local_time(first.due_at, standup.timezone) + " " + first.payload["day"]))
+        fields.append(CardField(_("Next"), first.payload["day"] + " " + local_time(first.due_at, standup.timezone)))
     status = None if standup.active else _("Paused")
     return Card(title=_("Daily stand-up · {group}", group=group.name or group.conversation_id), fields=fields, status=status, color="blue" if standup.active else "grey")
 
@@ -596,7 +596,7 @@ async def record_answer(ctx: Context, run: StandupRun, person: Person, values: d
     if not reply:
         return outcome
     return outcome.reply(
-        _("Thanks, your stand-up for {day} is recorded. You can change it until {cutoff}.", day=day_label(run.day), cutoff=local_time(run.cutoff_at, standup.timezone)),
+        _("Thanks, your stand-up for {day} is recorded. You can change it until {cutoff}.", day=day_label(run.day), cutoff=local_time(run.cutoff_at, standup.timezone, person.timezone)),
         ephemeral=True,
     )
 

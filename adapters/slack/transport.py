@@ -119,10 +119,9 @@ class SlackPlatform:
         cards=True, card_update=True, forms=True, ephemeral=True, direct_messages=True, threads=True, markdown=True
     )
 
-    def __init__(self, config: SlackSection, *, name: str = inbound.PLATFORM, default_locale: str = "zh_CN"):
+    def __init__(self, config: SlackSection, *, name: str = inbound.PLATFORM):
         self.config = config
         self.name = name
-        self.default_locale = default_locale
         # No SDK retries: a 429 or a 5xx goes back to the outbox, which reschedules without holding a lease.
         self.client = AsyncWebClient(
             token=config.bot_token, base_url=config.api_url, timeout=max(1, round(config.timeout)), retry_handlers=[]
@@ -184,7 +183,7 @@ class SlackPlatform:
                 await self.socket.close_async()
         if self._connect_task is not None:
             self._connect_task.cancel()
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._connect_task
         await self.idle(within=3.0)
         if self._session is not None:
@@ -248,7 +247,10 @@ class SlackPlatform:
         done = self._track()
         try:
             user = await self._profile((body.get("event") or {}).get("user"))
-            event = inbound.message_event(body, bot_user_id=self.bot_user_id, locale=(user or {}).get("locale"))
+            bot_user_id = self.bot_user_id or next(
+                (a.get("user_id") for a in body.get("authorizations") or [] if a.get("is_bot")), None
+            )
+            event = inbound.message_event(body, bot_user_id=bot_user_id, locale=(user or {}).get("locale"))
             if event is not None:
                 await self._work(inbound.with_profile(event, user))
         finally:
@@ -453,4 +455,4 @@ def build(config: Config) -> SlackPlatform | None:
     """The Slack platform, or None when ``[slack]`` is absent or ``enabled = false``."""
     if config.slack is None or not config.slack.enabled:
         return None
-    return SlackPlatform(config.slack, default_locale=config.bot.locale)
+    return SlackPlatform(config.slack)

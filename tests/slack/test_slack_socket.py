@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from storage.models import Identity, InboxEntry, OutboxMessage, Person
 from tests.slack.world import SlackWorld, text_of
 
@@ -236,3 +238,16 @@ async def test_a_slack_user_missing_from_the_directory_is_matched_by_e_mail(data
         identity = await Identity.get(platform="slack", platform_user_id="U4CHEN").prefetch_related("person")
         assert identity.person.handle == "chenjie"
         assert await Person.all().count() == 1
+
+
+async def test_a_rejected_bot_token_stops_the_start_with_a_clear_message(database_url, clock):
+    with pytest.raises(RuntimeError, match=r"slack\.bot_token"):
+        async with SlackWorld.open(database_url, clock, prepare=lambda fake: fake.fail("auth.test", status=200, error="invalid_auth")):
+            pass
+
+
+async def test_slack_unreachable_at_start_does_not_stop_the_bot(database_url, clock):
+    async with SlackWorld.open(database_url, clock, prepare=lambda fake: fake.fail("auth.test", status=503)) as world:
+        assert world.platform.bot_user_id is None
+        await world.mention("U6ANNA", "C2GLOBAL", "help")  # the bot's id comes with the event's authorizations
+        assert "collaboration" in text_of(world.fake.in_channel("C2GLOBAL")[-1])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,9 +81,19 @@ class SlackWorld:
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, database_url: str, clock: ManualClock, *, mode: str = "socket", org: dict[str, Any] | None = None, **slack: Any
+        cls,
+        database_url: str,
+        clock: ManualClock,
+        *,
+        mode: str = "socket",
+        org: dict[str, Any] | None = None,
+        prepare: Callable[[FakeSlack], None] | None = None,
+        **slack: Any,
     ) -> AsyncIterator[SlackWorld]:
+        """``prepare`` arranges the fake Slack before the bot starts (inject failures into ``auth.test`` …)."""
         fake = await FakeSlack(users=dict(USERS)).start()
+        if prepare is not None:
+            prepare(fake)
         section: dict[str, Any] = {"mode": mode, "bot_token": BOT_TOKEN, "api_url": fake.base_url, **slack}
         if mode == "socket":
             section["app_token"] = APP_TOKEN

@@ -64,6 +64,7 @@ _NOT_THERE = {"not_in_channel", "channel_not_found"}
 # A view submission's errors must reach Slack in the ack, within 3 s; past this the modal just closes.
 VIEW_ACK_BUDGET = 2.5
 PROFILE_TTL = 3600.0
+METADATA_EVENT = "collabbot_outbox"
 PROFILE_TIMEOUT = 2.0
 
 
@@ -401,6 +402,12 @@ class SlackPlatform:
                     raise
                 await self._respond(response_url, payload)  # the bot is not in that channel: the command's URL still works
             return Receipt(None)
+        if delivery.attempt > 0:  # an earlier try failed ambiguously (5xx, timeout, lost lease): did it post?
+            posted = await self._find_posted(channel, delivery.dedupe_key)
+            if posted is not None:
+                return Receipt(f"{channel}:{posted}")
+        # The outbox key travels in the message metadata, so a retry can recognise its own earlier post.
+        extra["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": delivery.dedupe_key}}
         try:
             response = await self._call("chat_postMessage", channel=channel, unfurl_links=False, **payload, **extra)
         except SlackError as exc:
@@ -409,6 +416,20 @@ class SlackPlatform:
             await self._call("conversations_join", channel=channel)  # public channels only; raises otherwise
             response = await self._call("chat_postMessage", channel=channel, unfurl_links=False, **payload, **extra)
         return Receipt(f"{response.get('channel') or channel}:{response['ts']}")
+
+    async def _find_posted(self, channel: str, key: str) -> str | None:
+        """The ts of a recent bot message in ``channel`` carrying outbox ``key``; None if there is none or
+        the app may not read the history (``channels:history``/``groups:history`` are optional scopes)."""
+        try:
+            response = await self._call("conversations_history", channel=channel, limit=50, include_all_metadata=True)
+        except SlackError as exc:
+            log.info("slack: cannot check %s for an earlier post (%s); posting again", channel, exc.error)
+            return None
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == METADATA_EVENT and (metadata.get("event_payload") or {}).get("key") == key:
+                return str(message.get("ts"))
+        return None
 
     async def _channel_for(self, delivery: Delivery) -> str:
         """Where to post: a DM goes to the bot's own DM with the recipient, opened once per user."""

@@ -61,6 +61,7 @@ class Failure:
     error: str | None = None
     retry_after: float | None = None
     times: int = 1
+    commit: bool = False  # do the call, then fail anyway (Slack posted; the answer got lost)
 
 
 @dataclass
@@ -74,6 +75,7 @@ class Connection:
 class FakeSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     outside: set[str] = field(default_factory=set)  # channels the bot is not a member of
+    scopes: set[str] = field(default_factory=lambda: {"channels:history", "groups:history", "im:history"})
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     ephemerals: list[dict[str, Any]] = field(default_factory=list)
@@ -144,17 +146,23 @@ class FakeSlack:
 
     # -- injection -------------------------------------------------------
 
-    def fail(self, method: str, *, status: int = 429, error: str | None = None, retry_after: float | None = None, times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` fail (429 with Retry-After, a 5xx, or ``ok: false`` + error)."""
+    def fail(
+        self, method: str, *, status: int = 429, error: str | None = None, retry_after: float | None = None, times: int = 1, commit: bool = False
+    ) -> None:
+        """The next ``times`` calls of ``method`` fail (429 with Retry-After, a 5xx, or ``ok: false`` + error).
+        With ``commit`` the call takes effect first: the ambiguous failure (a timeout after Slack posted)."""
         if status == 429 and retry_after is None:
             retry_after = 1
-        self.failures.setdefault(method, []).append(Failure(status, error, retry_after, times))
+        self.failures.setdefault(method, []).append(Failure(status, error, retry_after, times, commit))
 
-    def _injected(self, method: str) -> web.Response | None:
+    def _injected(self, method: str, args: dict[str, Any]) -> web.Response | None:
         queue = self.failures.get(method)
         if not queue:
             return None
         failure = queue[0]
+        if failure.commit:
+            handler = getattr(self, "_m_" + method.replace(".", "_"))
+            handler(args)
         failure.times -= 1
         if failure.times <= 0:
             queue.pop(0)
@@ -173,7 +181,7 @@ class FakeSlack:
                 args.update(await request.json())
             else:
                 args.update(dict(await request.post()))
-        for key in ("blocks", "view", "attachments"):
+        for key in ("blocks", "view", "attachments", "metadata"):
             if isinstance(args.get(key), str):
                 with contextlib.suppress(ValueError):
                     args[key] = json.loads(args[key])
@@ -184,7 +192,7 @@ class FakeSlack:
         args = await self._args(request)
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
-        response = self._injected(method)
+        response = self._injected(method, args)
         if response is None:
             expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
             if token != expected:
@@ -248,6 +256,7 @@ class FakeSlack:
             "text": args.get("text"),
             "blocks": args.get("blocks") or [],
             "thread_ts": args.get("thread_ts"),
+            "metadata": args.get("metadata"),
             "edits": 0,
         }
         self.messages[(channel, ts)] = message
@@ -270,6 +279,21 @@ class FakeSlack:
         ts = self._ts_next()
         self.ephemerals.append({"channel": channel, "user": args["user"], "ts": ts, "text": args.get("text"), "blocks": args.get("blocks") or []})
         return {"ok": True, "message_ts": ts}
+
+    def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        needed = "im:history" if channel.startswith("D") else "groups:history" if channel.startswith("G") else "channels:history"
+        if needed not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": needed}
+        if error := self._channel_error(channel):
+            return {"ok": False, "error": error}
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
+        limit = int(args.get("limit") or 100)
+        found = [
+            {"type": "message", "ts": m["ts"], "text": m["text"], "bot_id": "BBOT", **({"metadata": m["metadata"]} if with_metadata and m.get("metadata") else {})}
+            for m in reversed(self.in_channel(channel))
+        ]
+        return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
 
     def _m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = str(args.get("users") or "")

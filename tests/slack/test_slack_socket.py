@@ -251,3 +251,28 @@ async def test_slack_unreachable_at_start_does_not_stop_the_bot(database_url, cl
         assert world.platform.bot_user_id is None
         await world.mention("U6ANNA", "C2GLOBAL", "help")  # the bot's id comes with the event's authorizations
         assert "collaboration" in text_of(world.fake.in_channel("C2GLOBAL")[-1])
+
+
+async def test_a_post_whose_answer_was_lost_is_not_posted_twice(database_url, clock):
+    async with SlackWorld.open(database_url, clock) as world:
+        world.fake.fail("chat.postMessage", status=500, commit=True)  # Slack posted, the bot saw a 500
+        await world.command("U6ANNA", "C2GLOBAL", "help", settle=False)
+        await world.app.settle()
+        assert len(world.fake.in_channel("C2GLOBAL")) == 1
+        row = await OutboxMessage.get(platform="slack")
+        assert row.status == "pending" and row.attempts == 1
+        await world.settle()  # the retry finds its own post by the metadata key instead of posting again
+        [message] = world.fake.in_channel("C2GLOBAL")
+        assert message["metadata"]["event_payload"]["key"] == row.dedupe_key
+        row = await OutboxMessage.get(platform="slack")
+        assert row.status == "sent" and row.message_ref == f"C2GLOBAL:{message['ts']}"
+        assert len(world.fake.calls_to("chat.postMessage")) == 1
+
+
+async def test_without_history_scopes_a_retry_still_delivers(database_url, clock):
+    async with SlackWorld.open(database_url, clock) as world:
+        world.fake.scopes.clear()
+        world.fake.fail("chat.postMessage", status=503)  # nothing was posted
+        await world.command("U6ANNA", "C2GLOBAL", "help")
+        assert len(world.fake.in_channel("C2GLOBAL")) == 1
+        assert world.fake.calls_to("conversations.history")[0].error == "missing_scope"

@@ -16,6 +16,11 @@ AREAS = (
     "workflows.directory.handlers",
     "workflows.standup.handlers",
     "workflows.alerts.handlers",
+    "workflows.risks.handlers",
+    "workflows.changes.handlers",
+    "workflows.meetings.handlers",
+    "workflows.improvements.handlers",
+    "workflows.retro.handlers",
     "workflows.reports.handlers",
 )
 

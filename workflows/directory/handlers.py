@@ -7,7 +7,7 @@ from tortoise.exceptions import IntegrityError
 from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import SUPPORTED_LOCALES, _, join, normalize_locale
 from bot.router import Context, Router
-from bot.types import Outcome
+from bot.types import Outcome, ToConversation
 from storage.models import Department, Group, GroupBinding, Identity, Person
 
 from ..common import lookup
@@ -69,9 +69,15 @@ async def bind_group(ctx: Context, args: str) -> Outcome:
             await GroupBinding.create(collaboration=collab, group=ctx.group, created_at=ctx.now)
     except IntegrityError as exc:
         raise InvalidInput(_("This group already follows {code}.", code=collab.code)) from exc
-    return Outcome().record("group.bound", collab.code, platform=ctx.group.platform, group=ctx.group.conversation_id).reply(
+    outcome = Outcome().record("group.bound", collab.code, platform=ctx.group.platform, group=ctx.group.conversation_id).reply(
         _("This group now follows {code}: its cards and updates are posted here too.", code=collab.code)
     )
+    # the cards still being decided, so a decision anywhere updates this copy too
+    from ..changes.binding import open_cards
+
+    for card in await open_cards(ctx, collab):
+        outcome.send(ToConversation(ctx.conversation), card)  # type: ignore[arg-type]
+    return outcome
 
 
 ADMIN_FIELDS = FieldSet(

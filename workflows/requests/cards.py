@@ -27,6 +27,7 @@ REQUEST_FIELDS = FieldSet(
         "reviewer": ("reviewer", "验收人"),
         "decision_maker": ("decision maker", "决策人"),
         "tracker": ("tracker", "跟踪人", "项目经理"),
+        "sop": ("sop", "from sop", "协作SOP", "模板"),
     }
 )
 

@@ -73,6 +73,10 @@ async def _optional_person(ctx: Context, values: dict[str, str], name: str) -> P
 
 async def create_request(ctx: Context, values: dict[str, Any]) -> Outcome:
     initiator = require_actor(ctx)
+    # "sop: <name>": start from a saved SOP (协作SOP)
+    from ..retro.sop import plan_from_sop, prefill
+
+    values, sop = await prefill(values)
     today = lookup.local_today(ctx)
     title = require(values, "title", FIELD_LABELS["title"])[:255]
     goal = require(values, "goal", FIELD_LABELS["goal"])
@@ -123,6 +127,8 @@ async def create_request(ctx: Context, values: dict[str, Any]) -> Outcome:
     outcome.send(await announce_to(collab), await overview_card(collab, ctx))
     for dept, answer in zip(departments, answers, strict=True):
         await _ask_head(ctx, outcome, collab, dept, answer)
+    if sop is not None:
+        outcome.merge(await plan_from_sop(ctx, collab, sop))
     if ctx.group is None:
         outcome.reply(_("Request {code} created and sent to the department heads.", code=code))
     return outcome
@@ -244,6 +250,10 @@ async def decide(ctx: Context, code_text: str, dept_code: str | None, round_: in
             await announce_to(collab),
             Text(_("All departments accepted {code}. The collaboration is active: split it into subtasks with “task {code}”.", code=collab.code)),
         )
+        # subtasks planned ahead (an SOP's, minutes' action items) start now
+        from ..retro.planned import on_activated
+
+        outcome.merge(await on_activated(ctx, collab))
     if not accept:
         outcome.send(
             ToPerson(collab.initiator_id),

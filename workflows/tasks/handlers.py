@@ -245,7 +245,7 @@ async def progress(ctx: Context, args: str) -> Outcome:
     else:
         await Subtask.filter(id=task.id).update(progress=percent, updated_at=ctx.now, version=task.version + 1)
         task.progress, task.updated_at, task.version = percent, ctx.now, task.version + 1
-    await ProgressUpdate.create(
+    update = await ProgressUpdate.create(
         subtask=task,
         author=actor,
         stage=task.stage,
@@ -258,19 +258,18 @@ async def progress(ctx: Context, args: str) -> Outcome:
     )
     outcome = Outcome().record("task.progress", task.code, progress=percent, stage=task.stage, problems=values.get("problems", ""))
     outcome.update(await subtask_card(task, ctx))
-    outcome.send(
-        await announce_to(collab),
-        Text(
-            join(
-                [
-                    _("📈 {code} {title}: {progress}% ({stage}) — {name}", code=task.code, title=task.title, progress=percent, stage=SubtaskFlow.label(task.stage), name=actor.name),
-                    _("Done: {text}", text=values["done"]) if values.get("done") else None,
-                    _("⚠️ Problems: {text}", text=values["problems"]) if values.get("problems") else None,
-                    _("Support needed: {text}", text=values["support"]) if values.get("support") else None,
-                    _("Next: {text}", text=values["next"]) if values.get("next") else None,
-                    _("At 100%, submit it for acceptance: “submit {code} deliverables: …”.", code=task.code) if percent == 100 else None,
-                ]
-            )
-        ),
+    body = join(
+        [
+            _("📈 {code} {title}: {progress}% ({stage}) — {name}", code=task.code, title=task.title, progress=percent, stage=SubtaskFlow.label(task.stage), name=actor.name),
+            _("Done: {text}", text=values["done"]) if values.get("done") else None,
+            _("⚠️ Problems: {text}", text=values["problems"]) if values.get("problems") else None,
+            _("Support needed: {text}", text=values["support"]) if values.get("support") else None,
+            _("Next: {text}", text=values["next"]) if values.get("next") else None,
+            _("At 100%, submit it for acceptance: “submit {code} deliverables: …”.", code=task.code) if percent == 100 else None,
+        ]
     )
+    # problems reported: one click raises them as a risk
+    from ..risks.cards import has_problem, progress_card
+
+    outcome.send(await announce_to(collab), progress_card(body, update, task) if has_problem(values.get("problems", "")) else Text(body))
     return outcome

@@ -1,0 +1,320 @@
+"""§6 Retrospective (《复盘报告》) prefilled with the collaboration's own facts, SOP templates (协作SOP), and the
+archive search (项目库) by text, department, person and date."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
+from bot.i18n import Msg, _, join
+from bot.router import Context, Router
+from bot.types import Card, CardField, Form, FormField, Outcome
+from storage.models import (
+    AcceptanceRequest,
+    AuditEntry,
+    Collaboration,
+    Department,
+    Person,
+    ProgressUpdate,
+    RequestedDepartment,
+    Subtask,
+)
+from storage.models_workflows import (
+    ChangeRequest,
+    DelayNotice,
+    Improvement,
+    Issue,
+    Meeting,
+    Minutes,
+    Retrospective,
+    RiskReport,
+    SopTemplate,
+)
+
+from ..common import lookup
+from ..common.fields import FieldSet, parse_fields, read_date
+from ..common.format import day, when
+from ..common.records import announce_to, require_actor
+from ..requests.states import CollaborationFlow
+from .sop import find_sop, save_sop
+
+router = Router()
+
+RETRO_FIELDS = FieldSet(
+    {
+        "went_well": ("went well", "做得好的方面", "做得好", "亮点"),
+        "to_improve": ("to improve", "待改进点", "待改进", "不足"),
+        "measures": ("measures", "优化措施", "改进措施", "措施"),
+        "sop": ("sop", "save as sop", "协作SOP", "沉淀为SOP", "SOP名称"),
+    }
+)
+SEARCH_FIELDS = FieldSet(
+    {
+        "department": ("department", "dept", "部门"),
+        "person": ("person", "who", "人员", "负责人", "发起人"),
+        "from": ("from", "since", "从", "开始"),
+        "to": ("to", "until", "至", "到", "结束"),
+    }
+)
+CLOSED = ("completed", "archived", "cancelled")
+
+
+# ---------------------------------------------------------------- facts
+
+
+async def facts(collab: Collaboration, tz: str) -> dict[str, Any]:
+    """What happened, from the records: on-time rate, declines, changes, failed acceptances, risks…"""
+    tasks = list(await Subtask.filter(collaboration_id=collab.id).order_by("id"))
+    passed = {
+        r.subtask_id: r.decided_at
+        for r in await AcceptanceRequest.filter(subtask__collaboration_id=collab.id, state="passed")
+        if r.decided_at is not None
+    }
+    on_time = sum(1 for t in tasks if t.id in passed and passed[t.id].astimezone(ZoneInfo(tz)).date() <= t.deadline)
+    risks = list(await RiskReport.filter(collaboration_id=collab.id))
+    changes = list(await ChangeRequest.filter(collaboration_id=collab.id))
+    return {
+        "subtasks": len(tasks),
+        "on_time": on_time,
+        "on_time_rate": round(100 * on_time / len(tasks)) if tasks else None,
+        "declines": await AuditEntry.filter(subject=collab.code, action="request.declined").count(),
+        "rounds": collab.round,
+        "changes": len(changes),
+        "changes_applied": sum(1 for c in changes if c.state == "applied"),
+        "failed_acceptances": await AcceptanceRequest.filter(subtask__collaboration_id=collab.id, state="failed").count(),
+        "risks": len(risks),
+        "risks_high": sum(1 for r in risks if r.level == "high"),
+        "risks_escalated": sum(1 for r in risks if r.escalated_at is not None),
+        "issues": await Issue.filter(collaboration_id=collab.id).count(),
+        "delays": await DelayNotice.filter(collaboration_id=collab.id, state="confirmed").count(),
+        "meetings": await Meeting.filter(collaboration_id=collab.id).count(),
+    }
+
+
+def fact_lines(data: dict[str, Any]) -> list[Msg]:
+    rate = f"{data['on_time_rate']}%" if data.get("on_time_rate") is not None else "—"
+    return [
+        _("On time: {rate} ({on_time} of {subtasks} subtasks passed acceptance by their deadline)", rate=rate, on_time=data["on_time"], subtasks=data["subtasks"]),
+        _("Declines by departments: {n} (request rounds: {rounds})", n=data["declines"], rounds=data["rounds"]),
+        _("Change requests: {n} ({applied} applied)", n=data["changes"], applied=data["changes_applied"]),
+        _("Failed acceptances: {n}", n=data["failed_acceptances"]),
+        _("Risks: {n} ({high} high, {escalated} escalated); issues: {issues}; confirmed delays: {delays}; meetings: {meetings}", n=data["risks"], high=data["risks_high"], escalated=data["risks_escalated"], issues=data["issues"], delays=data["delays"], meetings=data["meetings"]),
+    ]
+
+
+def retro_form(collab: Collaboration) -> Form:
+    return Form(
+        id="retro.new",
+        title=_("Retrospective of {code}", code=collab.code),
+        submit_label=_("Save the retrospective"),
+        value={"code": collab.code},
+        template=_("retro {code}\nwent well: 每日站会机制有效暴露问题\nto improve: 需提前明确素材提交标准\nmeasures: 建立需求变更通知机制\nsop: 新品发布物料", code=collab.code),
+        fields=[
+            FormField("went_well", _("What went well"), "textarea", required=True),
+            FormField("to_improve", _("What to improve"), "textarea", required=True),
+            FormField("measures", _("Measures"), "textarea", required=True),
+            FormField("sop", _("Save as SOP named (optional)")),
+        ],
+    )
+
+
+def _authorize(ctx: Context, collab: Collaboration) -> Person:
+    actor = require_actor(ctx)
+    if actor.id not in (collab.initiator_id, collab.tracker_id):
+        raise NotAllowed(_("Only the initiator of {code} writes its retrospective.", code=collab.code))
+    if collab.state not in CLOSED:
+        raise TransitionNotAllowed(
+            _("{code} is {state}: the retrospective comes after it is completed (“complete {code}”).", code=collab.code, state=CollaborationFlow.label(collab.state))
+        )
+    return actor
+
+
+async def retro_card(retro: Retrospective, collab: Collaboration, ctx: Context) -> Card:
+    author = await Person.get(id=retro.author_id)
+    return Card(
+        key=f"retro:{collab.code}",
+        title=_("Retrospective of {code}: {title}", code=collab.code, title=collab.title),
+        body=join([_("**Facts**"), *fact_lines(retro.facts)]),
+        fields=[
+            CardField(_("What went well"), retro.went_well),
+            CardField(_("What to improve"), retro.to_improve),
+            CardField(_("Measures"), retro.measures),
+            CardField(_("Saved as SOP"), retro.sop_name or "—"),
+            CardField(_("Written by"), _("{name} at {time}", name=author.name, time=when(retro.updated_at, ctx.config.bot.timezone))),
+        ],
+        color="green",
+    )
+
+
+async def save_retro(ctx: Context, collab: Collaboration, values: dict[str, str]) -> Outcome:
+    actor = _authorize(ctx, collab)
+    missing = [(k, label) for k, label in (("went_well", _("What went well")), ("to_improve", _("What to improve")), ("measures", _("Measures"))) if not (values.get(k) or "").strip()]
+    if missing:
+        name, label = missing[0]
+        raise InvalidInput(_("The retrospective needs “{label}”. Add a line “{label}: …”.", label=label), field=name)
+    data = await facts(collab, ctx.config.bot.timezone)
+    sop_name = (values.get("sop") or "").strip() or None
+    existing = await Retrospective.filter(collaboration_id=collab.id).first()
+    fields = {"went_well": values["went_well"].strip(), "to_improve": values["to_improve"].strip(), "measures": values["measures"].strip()}
+    if existing is None:
+        retro = await Retrospective.create(collaboration=collab, author=actor, facts=data, sop_name=sop_name, created_at=ctx.now, updated_at=ctx.now, **fields)
+        outcome = Outcome().record("retro.saved", collab.code, facts=data, **fields)
+    else:
+        await Retrospective.filter(id=existing.id).update(author_id=actor.id, facts=data, updated_at=ctx.now, sop_name=sop_name or existing.sop_name, **fields)
+        retro = await Retrospective.get(id=existing.id)
+        outcome = Outcome().record("retro.revised", collab.code, facts=data, **fields)
+    if sop_name:
+        sop = await save_sop(collab, sop_name, retro.measures, actor, ctx.now)
+        outcome.record("sop.saved", collab.code, sop=sop.name, subtasks=len(sop.subtasks), departments=sop.departments)
+    outcome.send(await announce_to(collab), await retro_card(retro, collab, ctx))
+    if sop_name:
+        outcome.reply(_("Saved as SOP “{name}”. Start a new collaboration from it with “new sop: {name}” plus a title and a deadline.", name=sop_name), ephemeral=True)
+    return outcome
+
+
+@router.command("retro", "retrospective", "复盘报告", "复盘")
+async def retro_command(ctx: Context, args: str) -> Outcome:
+    head, values = parse_fields(args, RETRO_FIELDS)
+    collab = await lookup.collaboration(ctx, head)
+    if values:
+        return await save_retro(ctx, collab, values)
+    _authorize(ctx, collab)
+    data = await facts(collab, ctx.config.bot.timezone)
+    form = retro_form(collab)
+    card = Card(
+        title=form.title,
+        body=join([_("**Facts of {code}**", code=collab.code), *fact_lines(data), _("Fill in the form, or send one message with a line per field:"), form.template]),
+        form=form,
+        color="blue",
+    )
+    outcome = Outcome().reply(card)
+    outcome.open_form = form
+    return outcome
+
+
+@router.form("retro.new")
+async def retro_submitted(ctx: Context, event: Any) -> Outcome:
+    collab = await lookup.collaboration(ctx, str(event.value.get("code", "")))
+    return await save_retro(ctx, collab, {k: str(v) for k, v in event.form.items() if v is not None})
+
+
+# ---------------------------------------------------------------- SOP
+
+
+def sop_card(sop: SopTemplate) -> Card:
+    steps = [
+        _("{n}. {title} — standard: {standard}, owner: {owner}, due {days} day(s) before the deadline", n=i + 1, title=s["title"], standard=s["standard"], owner=s.get("owner", "—"), days=s.get("days_before_deadline", 0))
+        for i, s in enumerate(sop.subtasks or [])
+    ]
+    return Card(
+        title=_("SOP “{name}” (from {source})", name=sop.name, source=sop.source or "—"),
+        body=join([_("**Measures**"), sop.measures or "—", _("**Subtasks**"), *steps]),
+        fields=[
+            CardField(_("Departments"), ", ".join(sop.departments or []) or "—"),
+            CardField(_("Goal"), sop.goal or "—"),
+            CardField(_("Deliverables"), sop.deliverables or "—"),
+        ],
+        status=_("Start from it: “new sop: {name}” with a title and a deadline.", name=sop.name),
+        color="blue",
+    )
+
+
+@router.command("sop", "协作SOP", "SOP列表")
+async def sop_command(ctx: Context, args: str) -> Outcome:
+    """``sop`` lists, ``sop <name>`` shows, ``sop save XZB… name: …`` saves a finished collaboration."""
+    words = args.split(maxsplit=1)
+    if words and words[0].lower() in ("save", "保存", "沉淀"):
+        head, values = parse_fields(words[1] if len(words) > 1 else "", FieldSet({"name": ("name", "名称", "sop")}))
+        collab = await lookup.collaboration(ctx, head)
+        actor = _authorize(ctx, collab)
+        retro = await Retrospective.filter(collaboration_id=collab.id).first()
+        sop = await save_sop(collab, values.get("name", ""), retro.measures if retro else "", actor, ctx.now)
+        return Outcome().record("sop.saved", collab.code, sop=sop.name, subtasks=len(sop.subtasks), departments=sop.departments).reply(sop_card(sop))
+    if args.strip():
+        return Outcome().reply(sop_card(await find_sop(args, None)))
+    rows = await SopTemplate.all().order_by("name")
+    lines = [_("“{name}” — {count} subtask(s), from {source}", name=s.name, count=len(s.subtasks or []), source=s.source or "—") for s in rows]
+    return Outcome().reply(Card(title=_("Collaboration SOPs"), body=join(lines or [_("No SOPs yet. Save one from a retrospective (“sop: <name>”).")]), color="blue"))
+
+
+# ---------------------------------------------------------------- archive search
+
+
+async def _text_matches(text: str) -> set[int]:
+    ids: set[int] = set()
+    collab_fields = ("code", "title", "goal", "background", "scope_in", "deliverables", "remarks")
+    for name in collab_fields:
+        ids.update(await Collaboration.filter(**{f"{name}__icontains": text}).values_list("id", flat=True))
+    for model, names, path in (
+        (Subtask, ("title", "delivery_standard", "code"), "collaboration_id"),
+        (ProgressUpdate, ("done", "problems", "support"), "subtask__collaboration_id"),
+        (AcceptanceRequest, ("statement", "comments"), "subtask__collaboration_id"),
+        (RiskReport, ("description", "impact", "solution", "response"), "collaboration_id"),
+        (Issue, ("description", "resolution"), "collaboration_id"),
+        (ChangeRequest, ("reason", "impact", "rejection"), "collaboration_id"),
+        (DelayNotice, ("reason",), "collaboration_id"),
+        (Meeting, ("topic", "agenda"), "collaboration_id"),
+        (Minutes, ("conclusions", "resolutions", "followups"), "meeting__collaboration_id"),
+        (Improvement, ("problem", "root_cause", "measure"), "collaboration_id"),
+        (Retrospective, ("went_well", "to_improve", "measures"), "collaboration_id"),
+    ):
+        for name in names:
+            ids.update(await model.filter(**{f"{name}__icontains": text}).values_list(path, flat=True))  # type: ignore[attr-defined]
+    return ids
+
+
+@router.command("search", "搜索", "查找", "归档搜索", "项目库")
+async def search(ctx: Context, args: str) -> Outcome:
+    head, values = parse_fields(args, SEARCH_FIELDS)
+    text = head.strip()
+    if not text and not values:
+        raise InvalidInput(_("Search for what? E.g. “search 海报 dept: 设计部 person: 韩梅 from: 2026-11-01 to: 2026-12-31”."))
+    query = Collaboration.all()
+    where: list[Msg] = []
+    if text:
+        query = query.filter(id__in=list(await _text_matches(text)))
+        where.append(_("text “{text}”", text=text))
+    if values.get("department"):
+        dept = await lookup.department(values["department"], field="department")
+        asked = await RequestedDepartment.filter(department_id=dept.id).exclude(state="withdrawn").values_list("collaboration_id", flat=True)
+        started = await Collaboration.filter(initiator__department_id=dept.id).values_list("id", flat=True)
+        query = query.filter(id__in=list({*asked, *started}))
+        where.append(_("department {name}", name=dept.name))
+    if values.get("person"):
+        person = await lookup.person(ctx, values["person"], field="person")
+        owned = await Subtask.filter(owner_id=person.id).values_list("collaboration_id", flat=True)
+        headed = await RequestedDepartment.filter(department__head_id=person.id).values_list("collaboration_id", flat=True)
+        led = await Collaboration.filter(initiator_id=person.id).values_list("id", flat=True)
+        query = query.filter(id__in=list({*owned, *headed, *led}))
+        where.append(_("person {name}", name=person.name))
+    today = lookup.local_today(ctx)
+    start: date | None = read_date(values["from"], today, "from") if values.get("from") else None
+    end: date | None = read_date(values["to"], today, "to") if values.get("to") else None
+    if start and end and end < start:
+        raise InvalidInput(_("The end date {end} is before the start date {start}.", end=end.isoformat(), start=start.isoformat()), field="to")
+    rows = list(await query.order_by("-raised_on", "-id").select_related("initiator"))
+    if start or end:
+        def overlaps(c: Collaboration) -> bool:
+            finished = c.completed_at.date() if c.completed_at else c.deadline
+            return (start is None or finished >= start) and (end is None or c.raised_on <= end)
+
+        rows = [c for c in rows if overlaps(c)]
+        where.append(_("dates {start} – {end}", start=day(start), end=day(end)))
+    depts = {d.id: d.name for d in await Department.all()}
+    lines = [
+        _(
+            "{code} {title} — {state}, {initiator} ({dept}), {start} → {end}",
+            code=c.code,
+            title=c.title,
+            state=CollaborationFlow.label(c.state),
+            initiator=c.initiator.name,
+            dept=depts.get(c.initiator.department_id or 0, "—"),
+            start=day(c.raised_on),
+            end=day(c.completed_at.date() if c.completed_at else c.deadline),
+        )
+        for c in rows[:30]
+    ]
+    title = _("Archive search: {count} found", count=len(rows))
+    return Outcome().reply(Card(title=title, body=join([_("Searched by {what}.", what=join(where, ", ")), *(lines or [_("Nothing found. Try fewer words or a wider date range.")])]), color="blue"))

@@ -172,7 +172,7 @@ class Materializer:
     calendar: WorkCalendar
     sources: dict[str, Source] = field(default_factory=dict)
     horizon: timedelta = timedelta(hours=36)
-    interval: timedelta = timedelta(minutes=10)
+    interval: timedelta = timedelta(hours=1)
     backfill: timedelta = timedelta(days=7)
     last_run: datetime | None = None
 

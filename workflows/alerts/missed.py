@@ -77,7 +77,7 @@ async def report_missed(ctx: Context) -> Outcome:
         grouped.setdefault(key, (audiences, []))
     outcome = Outcome()
     for key, (audiences, _lines) in grouped.items():
-        lines: list[Any] = [_("The bot was not running when these were due, and they are now too late to send:")]
+        lines: list[Any] = [_("The bot was not running when these were due. They were not sent: too late now, or replaced by a newer one:")]
         for (kind, at), count in sorted(per_target[key].items(), key=lambda item: item[0][1]):
             label = kind_label(kind)
             lines.append(_("- {what}, due {time}", what=label, time=at) if count == 1 else _("- {what} ×{count}, due {time}", what=label, count=count, time=at))

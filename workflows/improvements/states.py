@@ -8,7 +8,7 @@ from bot.states import StateMachine
 
 class ImprovementFlow(StateMachine):
     field = "status"
-    labels = {"not_started": _("not started"), "in_progress": _("in progress"), "done": _("done")}
+    labels = {"not_started": _("not started"), "in_progress": _("under way"), "done": _("done")}
     transitions = {
         "start": (("not_started",), "in_progress"),
         "finish": (("not_started", "in_progress"), "done"),

@@ -17,7 +17,7 @@ class MeetingFlow(StateMachine):
 
 class MinutesFlow(StateMachine):
     labels = {
-        "pending": _("waiting for confirmations"),
+        "pending": _("waiting for the attendees to confirm"),
         "confirmed": _("confirmed by the attendees"),
         "disputed": _("correction requested"),
         "superseded": _("superseded by a newer version"),

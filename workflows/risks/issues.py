@@ -222,14 +222,19 @@ async def escalate(ctx: Context, code_text: str) -> Outcome:
     return await _move_up(ctx, issue, collab, auto=False)
 
 
-async def resolve(ctx: Context, code_text: str, resolution: str) -> Outcome:
-    issue = await find_document(ctx, Issue, code_text, "P", _("resolve XZB2026112301-P01 resolution: …"), lock=True)
-    collab = await Collaboration.get(id=issue.collaboration_id)
+async def _authorize_resolve(ctx: Context, issue: Issue, collab: Collaboration) -> Person:
     actor = require_actor(ctx)
     if actor.id not in {*(issue.ladder or []), collab.initiator_id}:
         raise NotAllowed(_("Only the people {code} went to ({names}) or the initiator can resolve it.", code=issue.code, names=", ".join(await names_of([int(p) for p in issue.ladder or []]))))
     if issue.state != "open":
         raise TransitionNotAllowed(_("Issue {code} is already resolved. Nothing was changed.", code=issue.code))
+    return actor
+
+
+async def resolve(ctx: Context, code_text: str, resolution: str) -> Outcome:
+    issue = await find_document(ctx, Issue, code_text, "P", _("resolve XZB2026112301-P01 resolution: …"), lock=True)
+    collab = await Collaboration.get(id=issue.collaboration_id)
+    actor = await _authorize_resolve(ctx, issue, collab)
     if not resolution.strip():
         raise InvalidInput(_("Say how it was solved, e.g. “resolve {code} resolution: 已补充素材”.", code=issue.code), field="resolution")
     await IssueFlow.fire(issue, "resolve", issue.code, resolution=resolution.strip(), resolved_by_id=actor.id, resolved_at=ctx.now, due_at=None)
@@ -248,8 +253,7 @@ async def escalate_clicked(ctx: Context, event: Any) -> Outcome:
 @router.action("issue.resolve")
 async def resolve_clicked(ctx: Context, event: Any) -> Outcome:
     issue = await find_document(ctx, Issue, str(event.value.get("code", "")), "P", _("resolve XZB2026112301-P01 resolution: …"))
-    if issue.state != "open":
-        return await resolve(ctx, issue.code, "")
+    await _authorize_resolve(ctx, issue, await Collaboration.get(id=issue.collaboration_id))
     form = resolve_form(issue)
     outcome = Outcome().reply(Card(title=form.title, body=join([_("Fill in the form or reply:"), form.template]), form=form))
     outcome.open_form = form

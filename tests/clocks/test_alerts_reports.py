@@ -12,6 +12,7 @@ from bot.cli import DEMO_CONFIG
 from bot.clock import ManualClock
 from bot.config import from_dict
 from storage.models import Subtask
+from storage.models_workflows import DelayNotice, RiskReport
 from tests.clocks.harness import bot_messages, local, reset_database, run_until, running, text_of
 from workflows.alerts.deadlines import deadline_colour
 from workflows.reports.handlers import report_day
@@ -85,11 +86,13 @@ async def test_deadline_ladder_rate_limit_and_delay_question(database_url):
         assert len(titled(await bot_messages("dm:anna"), f"Due soon: {code}-02")) == 1
         assert not titled(await bot_messages("dm:zhaomin"), "Overdue")
 
-        # "will be late": reason and new date go to the initiator and the group
+        # "will be late": a delay notice with the reason and the new date, for the initiator to confirm
         await ok(await sim.submit("hanmei", ask[0].id, {"reason": "printer broke", "new_date": "2026-12-08"}, action="deadline.will_be_late"))
-        notices = titled(await bot_messages("global"), f"Delay notice: {sub1}")
-        assert len(notices) == 1 and "printer broke" in text_of(notices[0]) and "2026-12-08" in text_of(notices[0])
-        assert len(titled(await bot_messages("dm:lilei"), f"Delay notice: {sub1}")) == 1
+        notice = await DelayNotice.get(subtask__code=sub1)
+        assert (notice.reason, notice.new_deadline, notice.state) == ("printer broke", date(2026, 12, 8), "pending")
+        assert any("printer broke" in text_of(m) for m in await bot_messages("dm:lilei"))
+        assert any("printer broke" in text_of(m) for m in await bot_messages("global"))
+        assert "2026-12-08" in text_of(next(m for m in await bot_messages("dm:hanmei") if m.id == ask[0].id))
 
 
 async def test_weekly_report(database_url):
@@ -114,3 +117,20 @@ async def test_weekly_report(database_url):
         await run_until(app, clock, local(date(2026, 11, 30), "18:00", SH))
         reports = titled(await bot_messages("global"), "《周进度表》")
         assert len(reports) == 1 and "Anna Schmidt: 30%" in text_of(reports[0])
+
+
+async def test_a_standup_blocker_is_raised_as_a_risk_in_one_click(database_url):
+    await reset_database(database_url)
+    clock = ManualClock(local(date(2026, 11, 23), "08:00", SH))
+    async with running(demo(database_url), clock) as (app, sim):
+        code = await collaboration(sim)
+        await ok(await sim.say("lilei", "standup set time: 09:30 cutoff: 11:00", "global"))  # participants: the owners
+        await run_until(app, clock, local(date(2026, 11, 23), "09:31", SH))
+        assert len(await bot_messages("dm:hanmei", "standup:")) == 1 and len(await bot_messages("dm:anna", "standup:")) == 1
+        await ok(await sim.say("hanmei", "today: poster\nblockers: 需协调法务10点前反馈"))
+        await run_until(app, clock, local(date(2026, 11, 23), "11:01", SH))
+        digest = (await bot_messages("global", "standup-digest:"))[0]
+        await ok(await sim.click("lilei", digest.id, "standup.raise_risk"))
+        risk = await RiskReport.get(collaboration__code=code)
+        assert risk.description == "需协调法务10点前反馈" and risk.source.startswith("standup:")
+        assert (await risk.subtask).code == f"{code}-01"

@@ -221,18 +221,28 @@ async def will_be_late(ctx: Context) -> Outcome:
 
 
 async def delay(ctx: Context, code: str, deadline: str | None, reason: str, new_date_text: str) -> Outcome:
+    """"Will be late": a delay notice with the reason and a new date. It goes through the delay-notice
+    workflow (``workflows.risks.delays.declare``: the initiator confirms the new date) when that is
+    installed; otherwise the initiator and the group are told directly."""
     task, check = await _check(ctx, code, deadline)
     if not reason.strip():
         raise InvalidInput(_("Say why {code} will be late (reason: …).", code=code), field="reason")
     if not new_date_text.strip():
         raise InvalidInput(_("Give the new date for {code} (new date: …).", code=code), field="new_date")
-
     today = ctx.now.astimezone(ZoneInfo(ctx.config.bot.timezone)).date()
     new_date = parse_date(new_date_text, today)
     if new_date <= task.deadline:
         raise InvalidInput(_("The new date must be after the current deadline {deadline}.", deadline=task.deadline.isoformat()), field="new_date")
     check.answer, check.answered_at, check.reason, check.new_date = "late", ctx.now, reason.strip(), new_date
     await check.save(update_fields=["answer", "answered_at", "reason", "new_date"])
+    card = _ask_card(task)
+    card.buttons, card.status = [], _("Will be late: new date {date}", date=new_date.isoformat())
+    try:
+        from workflows.risks import delays
+    except ImportError:
+        delays = None  # type: ignore[assignment]
+    if delays is not None:
+        return (await delays.declare(ctx, task.code, reason, new_date.isoformat())).update(card)
     collab = await Collaboration.get(id=task.collaboration_id)
     owner = await Person.get(id=task.owner_id)
     notice = Card(
@@ -252,8 +262,6 @@ async def delay(ctx: Context, code: str, deadline: str | None, reason: str, new_
         outcome.send(ToCollaboration(collab.id), notice)
     if collab.initiator_id != owner.id:
         outcome.send(ToPerson(collab.initiator_id), notice)
-    card = _ask_card(task)
-    card.buttons, card.status = [], _("Will be late: new date {date}", date=new_date.isoformat())
     outcome.update(card)
     return outcome.reply(_("Thanks, the initiator and the group know that {code} will be late.", code=task.code), ephemeral=True)
 

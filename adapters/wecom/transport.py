@@ -683,4 +683,4 @@ def build(config: Config) -> WeComPlatform | None:
     section = config.wecom
     if section is None or not section.enabled:
         return None
-    return WeComPlatform(section, locale=config.bot.locale)
+    return WeComPlatform(section, locale=config.bot.locale, source=section.bot_name or "collabbot")

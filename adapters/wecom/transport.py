@@ -77,12 +77,20 @@ REPLY_WINDOW = 300.0  # a message's req_id is answered only this long; later ans
 RESPONSE_URL_WINDOW = 3500.0  # WeCom: a response_url works once, for one hour
 PASSIVE_DEADLINE = 4.0  # API mode: seconds we wait for the passive reply before answering empty
 MAX_BODY = 1024 * 1024
+RECONNECT_RETRY = 5.0  # seconds before a row that met a dropped connection is tried again
 
 # Token buckets: at most C + R·W sends in any window of W seconds (C = burst, R = rate).
 # Members: C=15, R=15/60 → ≤ 30 per 60 s; C=100, R=100/400 → ≤ 1000 per 3600 s.
 MEMBER_PACES = ((15, 60.0, "m"), (100, 400.0, "h"))
 # Groups: like a group robot's 20 a minute (C=10, R=10/60 → ≤ 20 per 60 s).
 GROUP_PACES = ((10, 60.0, "m"), (100, 400.0, "h"))
+
+
+class ConnectionDown(RateLimited):
+    """The long connection is reconnecting: retry soon, without counting an attempt (an outage must not kill rows)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, retry_after=RECONNECT_RETRY, status=None)
 
 
 def task_id_for(delivery: Delivery) -> str:
@@ -367,7 +375,7 @@ class WeComPlatform:
         try:
             await self.ws.request(cmd, req_id, body)
         except NotConnected as exc:
-            raise TransientError(str(exc)) from exc
+            raise ConnectionDown(str(exc)) from exc
         except TimeoutError as exc:
             raise TransientError(f"WeCom did not acknowledge {cmd} within {self.ws.ack_timeout:.0f} s") from exc
 
@@ -388,7 +396,7 @@ class WeComPlatform:
                     return
                 except NotConnected as exc:
                     self.used.pop(req_id, None)  # nothing left: the retry may still answer by req_id
-                    raise TransientError(str(exc)) from exc
+                    raise ConnectionDown(str(exc)) from exc
                 except TimeoutError as exc:
                     raise TransientError(f"WeCom did not acknowledge {cmd}") from exc
                 except WeComAPIError as exc:

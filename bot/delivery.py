@@ -46,12 +46,12 @@ class TokenBucket:
     def wait_time(self, now: datetime) -> float:
         """Seconds until a token is free (0 = take it now)."""
         rate = self.limit / self.per_seconds
-        if self.updated is None or self.tokens < 0:
+        if self.updated is None:  # not ``tokens < 0``: a 429 holds the bucket with negative tokens
             self.tokens, self.updated = float(self.limit), now
         elapsed = max(0.0, (now - self.updated).total_seconds())
         self.tokens = min(float(self.limit), self.tokens + elapsed * rate)
         self.updated = now
-        if self.tokens >= 1:
+        if self.tokens >= 1 - 1e-9:  # 6 s of a 10-a-minute refill is 0.9999999999999999 in floats
             return 0.0
         return (1 - self.tokens) / rate
 

@@ -109,8 +109,8 @@ def card_content(card: Card, mentions: list[Mention], locale: str) -> str:
         parts.append("\n".join(f"**{field.label}**{colon}{field.value}" for field in card.fields))
     if card.status:
         parts.append("\n".join(f"> {line}" for line in str(card.status).splitlines()))
-    if card.form is not None:
-        parts.append(form_text(card.form, locale))
+    if card.form is not None and not (card.form.template and str(card.form.template) in str(card.body or "")):
+        parts.append(form_text(card.form, locale))  # unless the body already shows what to send
     if mentions:
         parts.append(" ".join(f"@{m.name}" for m in mentions))
     return markdown("\n\n".join(parts))

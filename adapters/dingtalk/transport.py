@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("collabbot.dingtalk")
 
-APP_CALLS_PER_SECOND = 10  # DingTalk allows about 20 calls a second per API and app
+APP_CALLS_PER_SECOND = 10
 WEBHOOK_MARGIN = timedelta(seconds=60)
 FOLD_MAX_CHARS = 4000
 FOLD_MAX_ITEMS = 50
@@ -197,10 +197,23 @@ class DingTalkPlatform:
     def pace(self, delivery: Delivery) -> list[Pace]:
         if delivery.outbox_id in self._folded:
             return []  # nothing will be sent for it
-        paces = [Pace("dingtalk:app", APP_CALLS_PER_SECOND, 1.0)]
-        if delivery.kind != "edit" or not self._updates_in_place(delivery):
+        paces = []
+        api = self.api_for(delivery)
+        if api != "webhook":  # about 20 calls a second per API and app: half of it at once, half refilled
+            paces.append(Pace(f"dingtalk:api:{api}", APP_CALLS_PER_SECOND, 1.0))
+        if api != "card.update":
             paces.append(Pace(self.conversation_key(delivery), self.burst, 60.0))
         return paces
+
+    def api_for(self, delivery: Delivery) -> str:
+        """Which DingTalk API ``deliver`` will call for ``delivery`` (what ``pace`` counts it against)."""
+        if delivery.kind == "edit" and self._updates_in_place(delivery):
+            return "card.update"
+        if delivery.kind == "post" and isinstance(delivery.content, Card) and self.template_id:
+            return "card.create"
+        if self._fresh_webhook(delivery):
+            return "webhook"
+        return "robot.oto" if delivery.conversation.is_direct else "robot.group"
 
     def _updates_in_place(self, delivery: Delivery) -> bool:
         return bool(self.template_id and delivery.message_ref and not delivery.message_ref.startswith("md:"))

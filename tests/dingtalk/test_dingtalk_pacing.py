@@ -64,7 +64,7 @@ async def test_a_burst_of_cards_cannot_be_folded_and_is_paced_within_the_limit(d
             before = len(fake.cards)
             await world.app.settle()
             timeline.append(((clock.now() - start).total_seconds(), len(fake.cards) - before))
-            clock.advance(seconds=2)
+            clock.advance(seconds=3)
             assert clock.now() - start < timedelta(minutes=10), "the burst never drained"
         assert busiest_minute(timeline) <= LIMIT
         assert timeline[0][1] == LIMIT // 2  # a burst of half the limit at once, then one every 6 seconds

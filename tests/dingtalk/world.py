@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from adapters.dingtalk.transport import DingTalkPlatform
@@ -18,6 +19,7 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.config import from_dict
 from storage import db
+from storage.models import OutboxMessage
 from tests.conftest import PG_URL, _truncate_pg
 from tests.dingtalk.fake_dingtalk import FakeCard, FakeDingTalk
 
@@ -83,6 +85,7 @@ class DingTalkWorld:
     platform: DingTalkPlatform
     fake: FakeDingTalk
     clock: ManualClock
+    patience: timedelta = timedelta(seconds=2)
 
     @classmethod
     @asynccontextmanager
@@ -112,8 +115,26 @@ class DingTalkWorld:
 
     async def settled(self, message_id: str) -> dict[str, Any]:
         ack = await self.fake.wait_ack(message_id)
-        await self.app.settle()
+        await self.deliver()
         return ack
+
+    async def deliver(self) -> None:
+        """Deliver the outbox, letting the clock run on while rows wait at most ``patience`` (pacing).
+
+        Rows held longer (a 429's Retry-After, a backoff, by default the
+        per-group limit) stay where they are: those tests move the clock themselves.
+        """
+        patience = self.patience
+        for _ in range(100):
+            await self.app.settle()
+            waiting = (
+                await OutboxMessage.filter(platform="dingtalk", status="pending")
+                .order_by("next_attempt_at")
+                .first()
+            )
+            if waiting is None or waiting.next_attempt_at - self.clock.now() > patience:
+                return
+            self.clock.set(max(self.clock.now(), waiting.next_attempt_at))
 
     async def say(
         self, person: str, text: str, *, group: str | None = GROUP, **kwargs: Any

@@ -161,7 +161,8 @@ def action_text(secret: str, button: Button) -> str:
 
 
 def dtmd_link(label: str, content: str) -> str:
-    return f"[{label}]({DTMD_SEND}{quote(content, safe='')})"
+    text = " ".join(label.split()).replace("[", "［").replace("]", "］") or "…"
+    return f"[{text}]({DTMD_SEND}{quote(content, safe='')})"
 
 
 def _button_line(button: Button, secret: str, locale: str) -> str:

@@ -88,8 +88,13 @@ class DeliveryWorker:
         candidates = await query.order_by("id").limit(self.batch).values_list("id", "status", "attempts")
         claimed = []
         for row_id, status, attempts in candidates:
+            # A lease that ran out was a send that may have happened: count it, so the adapter knows to check
+            # (Delivery.attempt > 0) and a second worker's compare-and-set on the same expired row fails.
             updated = await OutboxMessage.filter(id=row_id, status=status, attempts=attempts).update(
-                status="sending", lease_until=now + LEASE, lease_owner=self.owner
+                status="sending",
+                lease_until=now + LEASE,
+                lease_owner=self.owner,
+                attempts=attempts + 1 if status == "sending" else attempts,
             )
             if updated:
                 claimed.append(row_id)
@@ -100,13 +105,17 @@ class DeliveryWorker:
     async def run_once(self, platform: str | None = None) -> int:
         """Claim and process one batch; returns how many rows were claimed."""
         rows = await self.claim(platform)
-        blocked: set[tuple[str, str]] = set()  # keep per-conversation order: later rows wait for earlier ones
+        # Keep per-conversation order: later rows wait for an earlier one that is paced or retrying.
+        # Edits of an existing message are exempt: they change what is there, so order does not matter,
+        # and some must go out within seconds of a click (WeCom).
+        blocked: set[tuple[str, str]] = set()
         for row in rows:
             conv = (row.platform, row.conversation_id)
-            if conv in blocked:
+            in_order = row.kind != "edit"
+            if in_order and conv in blocked:
                 await self._release(row, self.clock.now())
                 continue
-            if not await self._process(row):
+            if not await self._process(row) and in_order:
                 blocked.add(conv)
         return len(rows)
 

@@ -276,3 +276,17 @@ async def test_without_history_scopes_a_retry_still_delivers(database_url, clock
         await world.command("U6ANNA", "C2GLOBAL", "help")
         assert len(world.fake.in_channel("C2GLOBAL")) == 1
         assert world.fake.calls_to("conversations.history")[0].error == "missing_scope"
+
+
+async def test_a_send_cut_short_by_a_crash_is_not_posted_twice(database_url, clock):
+    async with SlackWorld.open(database_url, clock) as world:
+        await world.command("U6ANNA", "C2GLOBAL", "help")
+        [message] = world.fake.in_channel("C2GLOBAL")
+        # the process died after Slack accepted the message and before the row was marked sent
+        await OutboxMessage.filter(platform="slack").update(
+            status="sending", lease_owner="dead-worker", lease_until=clock.now() - timedelta(seconds=1), message_ref=None
+        )
+        await world.app.settle()
+        row = await OutboxMessage.get(platform="slack")
+        assert row.status == "sent" and row.message_ref == f"C2GLOBAL:{message['ts']}"
+        assert len(world.fake.in_channel("C2GLOBAL")) == 1

@@ -35,3 +35,14 @@ def test_both_manifests_match_the_adapter():
             assert len(urls) == 4 and all(u.endswith(defaults.events_path) for u in urls)
         else:
             assert urls == []
+
+
+def test_build_follows_the_config_section():
+    from adapters.slack.transport import SlackPlatform, build
+    from bot.config import from_dict
+
+    assert build(from_dict({}, environ={})) is None
+    section = {"bot_token": "xoxb-1", "app_token": "xapp-1"}
+    assert build(from_dict({"slack": {**section, "enabled": False}}, environ={})) is None
+    platform = build(from_dict({"slack": section}, environ={"COLLABBOT_SLACK__MODE": "http", "COLLABBOT_SLACK__SIGNING_SECRET": "s"}))
+    assert isinstance(platform, SlackPlatform) and platform.config.mode == "http" and platform.name == "slack"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -310,3 +311,23 @@ def test_a_card_callback_becomes_an_action_event():
         inbound.card_callback(bare, message_id="f").value,
     ) == ("task.ack", {})
     assert inbound.card_callback({**data, "content": "{}"}, message_id="f") is None
+
+
+def test_the_shipped_card_template_declares_exactly_what_the_renderer_fills_in():
+    template = json.loads((Path(render.__file__).parent / "cards" / "collabbot_card.json").read_text(encoding="utf-8"))
+    editor = json.loads(template["editorData"])
+    declared = {v["name"]: v for v in editor["variableList"]}
+    params = render.card_params(SHAPES["decision_buttons"], [], "zh_CN")
+    assert set(declared) == set(params)
+    button_fields = {f["name"] for f in declared["btns"]["schema"]}
+    assert button_fields == set(json.loads(params["btns"])[0])
+    bound: set[str] = set()
+
+    def walk(node: dict) -> None:
+        text = json.dumps(node["props"], ensure_ascii=False)
+        bound.update(name for name in declared if f'"{name}' in text or "${" + name in text)
+        for child in node.get("children") or []:
+            walk(child)
+
+    walk(editor["schema"]["componentsTree"][0])
+    assert bound == set(declared)  # every variable is shown somewhere on the card

@@ -110,7 +110,7 @@ async def test_an_urgent_call_wants_minutes_within_two_hours(database_url, clock
         code = await active_collaboration(sim)
         await ok(await sim.say("liuyang", f"会议 {code} 主题：素材紧急协调 时间：今天 8:30 形式：电话 参会人员：刘洋，李雷 紧急：是", "launch"))
         meeting = await Meeting.get()
-        assert meeting.urgent and not meeting.short_notice and meeting.recorder_id == (await meeting.recorder).id
+        assert meeting.urgent and not meeting.short_notice and (await meeting.recorder).handle == "liuyang"  # the organizer, by default
         assert "2 小时" in body_text(await keyed(sim, f"meet:{meeting.code}", conversation="launch"))
         await sim.advance(minutes=90)  # 10:30: due at 10:30 (two hours after 8:30)
         assert "仍未提交" in await last_text(sim, person="liuyang")

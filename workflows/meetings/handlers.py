@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
@@ -544,7 +544,7 @@ async def remind_confirmers(ctx: Context, event: Any) -> Outcome:
     minutes = await Minutes.filter(meeting__code=code, number=number).first()
     if minutes is None or minutes.state != "pending":
         return Outcome()
-    waiting = await Confirmation.filter(subject=code, purpose=f"minutes:v{number}", state="pending").values_list("person_id", flat=True)
+    waiting = cast(list[int], await Confirmation.filter(subject=code, purpose=f"minutes:v{number}", state="pending").values_list("person_id", flat=True))
     outcome = Outcome()
     for pid in waiting:
         outcome.send(ToPerson(pid), Text(_("Reminder: please confirm the minutes of {code} (or ask for a correction) on their card.", code=code)))

@@ -4,7 +4,7 @@ archive search (项目库) by text, department, person and date."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
@@ -159,7 +159,7 @@ async def save_retro(ctx: Context, collab: Collaboration, values: dict[str, str]
     existing = await Retrospective.filter(collaboration_id=collab.id).first()
     fields = {"went_well": values["went_well"].strip(), "to_improve": values["to_improve"].strip(), "measures": values["measures"].strip()}
     if existing is None:
-        retro = await Retrospective.create(collaboration=collab, author=actor, facts=data, sop_name=sop_name, created_at=ctx.now, updated_at=ctx.now, **fields)
+        retro = await Retrospective.create(collaboration=collab, author=actor, facts=data, sop_name=sop_name, created_at=ctx.now, updated_at=ctx.now, **cast(dict[str, Any], fields))
         outcome = Outcome().record("retro.saved", collab.code, facts=data, **fields)
     else:
         await Retrospective.filter(id=existing.id).update(author_id=actor.id, facts=data, updated_at=ctx.now, sop_name=sop_name or existing.sop_name, **fields)
@@ -246,7 +246,7 @@ async def _text_matches(text: str) -> set[int]:
     ids: set[int] = set()
     collab_fields = ("code", "title", "goal", "background", "scope_in", "deliverables", "remarks")
     for name in collab_fields:
-        ids.update(await Collaboration.filter(**{f"{name}__icontains": text}).values_list("id", flat=True))
+        ids.update(cast(list[int], await Collaboration.filter(**{f"{name}__icontains": text}).values_list("id", flat=True)))
     for model, names, path in (
         (Subtask, ("title", "delivery_standard", "code"), "collaboration_id"),
         (ProgressUpdate, ("done", "problems", "support"), "subtask__collaboration_id"),
@@ -261,7 +261,7 @@ async def _text_matches(text: str) -> set[int]:
         (Retrospective, ("went_well", "to_improve", "measures"), "collaboration_id"),
     ):
         for name in names:
-            ids.update(await model.filter(**{f"{name}__icontains": text}).values_list(path, flat=True))  # type: ignore[attr-defined]
+            ids.update(cast(list[int], await model.filter(**{f"{name}__icontains": text}).values_list(path, flat=True)))
     return ids
 
 

@@ -3,7 +3,7 @@ delivery standards), and a new collaboration started from one (``new sop: <name>
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import _
@@ -19,7 +19,7 @@ async def find_sop(name: str, field: str | None = "sop") -> SopTemplate:
     key = (name or "").strip()
     sop = await SopTemplate.filter(name=key).first() or await SopTemplate.filter(name__iexact=key).first()
     if sop is None:
-        known = ", ".join(await SopTemplate.all().order_by("name").values_list("name", flat=True))
+        known = ", ".join(cast(list[str], await SopTemplate.all().order_by("name").values_list("name", flat=True)))
         raise NotFound(_("There is no SOP “{name}”. Known SOPs: {known}.", name=key[:40], known=known or "—"), field=field)
     return sop
 
@@ -63,7 +63,7 @@ async def prefill(values: dict[str, Any]) -> tuple[dict[str, Any], SopTemplate |
         return values, None
     sop = await find_sop(values["sop"])
     codes = sop.departments or []
-    names = await Department.filter(code__in=codes).values_list("code", flat=True)
+    names = cast(list[str], await Department.filter(code__in=codes).values_list("code", flat=True))
     merged = dict(values)
     for key, default in (("goal", sop.goal), ("scope", sop.scope), ("deliverables", sop.deliverables), ("departments", ", ".join(names))):
         if not (merged.get(key) or "").strip() and default:

@@ -5,12 +5,12 @@ when the initiator confirms it (关键决策必确认)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Router
-from bot.types import Button, Card, CardField, Form, FormField, Outcome, Text, ToPerson
+from bot.types import Button, Card, CardField, Color, Form, FormField, Outcome, Text, ToPerson
 from storage.models import Collaboration, Person, Subtask
 from storage.models_workflows import DelayNotice
 
@@ -98,7 +98,7 @@ async def delay_card(notice: DelayNotice, ctx: Context) -> Card:
             CardField(_("Notice"), timing),
         ],
         buttons=buttons,
-        color={"pending": "red" if notice.late else "yellow", "confirmed": "green"}.get(notice.state, "grey"),  # type: ignore[arg-type]
+        color=cast(Color, {"pending": "red" if notice.late else "yellow", "confirmed": "green"}.get(notice.state, "grey")),
         status=status,
         mentions=[str(collab.initiator_id)] if notice.state == "pending" else [],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from bot.errors import InvalidInput, NotAllowed, NotFound, TransitionNotAllowed
 from bot.i18n import _, join
@@ -16,7 +16,7 @@ from storage.models_workflows import RiskReport
 
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require
-from ..common.format import PRIORITIES, parse_priority, when
+from ..common.format import parse_priority, when
 from ..common.records import announce_to, require_actor
 from ..tasks.cards import subtask_card
 from . import delays, issues
@@ -207,7 +207,7 @@ async def raise_from_blocker(ctx: Context, answer: Any) -> Outcome:
 
         run = await StandupRun.get(id=answer.run_id)
         group_id = (await Standup.get(id=run.standup_id)).group_id
-    bound = await GroupBinding.filter(group_id=group_id).order_by("-id").values_list("collaboration_id", flat=True)
+    bound = cast(list[int], await GroupBinding.filter(group_id=group_id).order_by("-id").values_list("collaboration_id", flat=True))
     collabs = [c for c in await Collaboration.filter(id__in=list(bound), state__in=["pending", "active"]) if c]
     if not collabs:
         raise NotFound(_("This group follows no open collaboration, so the blocker cannot be raised as a risk. Bind one with “bind XZB…”."))
@@ -393,4 +393,4 @@ async def list_risks(ctx: Context, args: str) -> Outcome:
     return Outcome().reply(Card(title=_("Risks of {code}", code=collab.code), body=join(lines), color="yellow" if any(r.state != "responded" for r in rows) else "green"))
 
 
-__all__ = ["PRIORITIES", "raise_from_blocker", "router"]
+__all__ = ["raise_from_blocker", "router"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import Msg, _, join
@@ -71,7 +71,7 @@ async def _decision_maker(collab: Collaboration) -> int | None:
     dept_ids = await RequestedDepartment.filter(collaboration_id=collab.id).exclude(state="withdrawn").values_list("department_id", flat=True)
     superiors = [s for s in await Department.filter(id__in=list(dept_ids)).values_list("superior_id", flat=True) if s]
     if superiors:
-        return Counter(superiors).most_common(1)[0][0]  # type: ignore[no-any-return]
+        return cast(int, Counter(superiors).most_common(1)[0][0])
     return await superior_of(collab.initiator_id)
 
 

@@ -42,24 +42,13 @@ def _platform_factories() -> list[PlatformFactory]:
     return factories
 
 
-def build_services(config: Config, clock: Clock) -> dict[str, Any]:
-    """Extra injectables for handlers (the working-day calendar, …)."""
-    services: dict[str, Any] = {}
-    try:
-        from bot.calendar import WorkCalendar
-    except ModuleNotFoundError:
-        return services
-    services["calendar"] = WorkCalendar.from_config(config)
-    return services
-
-
 class App:
     """One bot process. ``platforms`` may be given (tests); otherwise built from the config."""
 
     def __init__(self, config: Config, *, clock: Clock | None = None, platforms: list[Platform] | None = None):
         self.config = config
         self.clock: Clock = clock or SystemClock()
-        self.engine = Engine(build_router(), config, self.clock, services=build_services(config, self.clock))
+        self.engine = Engine(build_router(), config, self.clock)
         if platforms is None:
             platforms = []
             for factory in _platform_factories():

@@ -19,6 +19,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
+from bot.calendar import WorkCalendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.errors import InvalidInput, UserError
@@ -60,7 +61,8 @@ class _Duplicate(Exception):
 
 
 class Engine:
-    """Dispatches events. ``services`` are extra names handlers can ask for (e.g. ``calendar``)."""
+    """Dispatches events. ``services`` are extra names handlers can ask for; ``calendar`` (the working-day
+    calendar of the configuration) is always there."""
 
     def __init__(
         self,
@@ -78,7 +80,7 @@ class Engine:
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self.middleware = tuple(middleware if middleware is not None else DEFAULT_MIDDLEWARE)
-        self.services = dict(services or {})
+        self.services = {"calendar": WorkCalendar.from_config(config), **(services or {})}
         self.command_prefixes = command_prefixes
 
     @asynccontextmanager

@@ -34,21 +34,11 @@ from storage.models_clocks import AlertLog, DeadlineCheck
 from ..common.fields import FieldSet, parse_fields
 from ..common.format import when
 from ..common.lookup import find_code
+from ..tasks.cards import status_colour as deadline_colour
 
 router = Router()
 
 OPEN_COLLABORATION = ("pending", "active")
-
-
-def deadline_colour(task: Subtask, today: date, calendar: WorkCalendar, due_soon_working_days: int = 2) -> str:
-    """red (overdue) / yellow (due within ``due_soon_working_days`` working days) / green, grey when done."""
-    if task.stage == "done":
-        return "grey"
-    if task.deadline < today:
-        return "red"
-    if calendar.working_days_between(today, task.deadline) <= due_soon_working_days:
-        return "yellow"
-    return "green"
 
 
 def _hhmm(value: str) -> tuple[int, int]:

@@ -78,15 +78,7 @@ def decided_line(verb: Any, person_name: str, moment: datetime | None, ctx: Cont
 
 
 def _add_working_days(ctx: Context, start: date, days: int) -> date:
-    calendar = ctx.services.get("calendar")
-    if calendar is not None:
-        return calendar.add_working_days(start, days)
-    current = start
-    while days > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            days -= 1
-    return current
+    return ctx.services["calendar"].add_working_days(start, days)  # type: ignore[no-any-return]
 
 
 def working_days_later(ctx: Context, days: int) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.calendar import WorkCalendar
 from bot.i18n import Msg, _
 from bot.router import Context
 from bot.types import Button, Card, CardField, Choice, Color, Form, FormField
@@ -60,13 +61,13 @@ def task_form(collab: Collaboration) -> Form:
     )
 
 
-def status_colour(task: Subtask, today: date, due_soon_days: int = 2) -> Color:
-    """Red when overdue, yellow when due within ``due_soon_days`` days, green otherwise (grey when done)."""
+def status_colour(task: Subtask, today: date, calendar: WorkCalendar, due_soon_working_days: int = 2) -> Color:
+    """Red when overdue, yellow when due within ``due_soon_working_days`` working days, green otherwise, grey when done."""
     if task.stage == "done":
         return "grey"
     if task.deadline < today:
         return "red"
-    if (task.deadline - today).days <= due_soon_days:
+    if calendar.working_days_between(today, task.deadline) <= due_soon_working_days:
         return "yellow"
     return "green"
 
@@ -101,7 +102,7 @@ async def subtask_card(task: Subtask, ctx: Context) -> Card:
             CardField(FIELD_LABELS["reviewer"], reviewer.name if reviewer else "—"),
         ],
         buttons=buttons,
-        color=status_colour(task, local_today(ctx), ctx.config.bot.due_soon_working_days),
+        color=status_colour(task, local_today(ctx), ctx.services["calendar"], ctx.config.bot.due_soon_working_days),
         status=status,
         mentions=[str(owner.id)],
     )

@@ -48,7 +48,7 @@ async def show(ctx: Context, args: str) -> Outcome:
     lines = [
         _(
             "{dot} {code} {title} — {owner}, {stage}, {progress}%, due {deadline}",
-            dot=_DOT[status_colour(t, today, ctx.config.bot.due_soon_working_days)],
+            dot=_DOT[status_colour(t, today, ctx.services["calendar"], ctx.config.bot.due_soon_working_days)],
             code=t.code,
             title=t.title,
             owner=t.owner.name,

@@ -20,7 +20,9 @@ inbox. Outbound, ``deliver`` maps one outbox row to ``chat.postMessage``,
 where the bot is not in the channel) and DMs via ``conversations.open``; a
 429 raises ``RateLimited(retry_after)`` so the outbox reschedules the row
 (the SDK's own retry is off), and ``pace`` keeps about one message per
-second per channel.
+second per channel. Every post carries its outbox key in the message
+metadata; a retry after an ambiguous failure (``Delivery.attempt > 0``)
+first looks for that key in the recent history, so it does not post twice.
 """
 
 from __future__ import annotations

@@ -106,13 +106,21 @@ async def parse_command(ctx: Context, engine: Engine) -> None:
 
 
 async def choose_locale(ctx: Context, engine: Engine) -> None:
-    """The person's own setting, else the language they wrote in, else the group's, else the default."""
+    """Whose language to answer in, strongest evidence first.
+
+    The person's own setting; Chinese text they typed; the language their
+    platform account is set to (Slack ``users.info``); English words they
+    typed (a slash command's name is English whatever the user's language, so
+    it ranks below the account's language); the group's; the default.
+    """
     event = ctx.event
+    typed = text_language(event.text) if event.kind in (EventKind.COMMAND, EventKind.MESSAGE) else None
     candidates = [
         ctx.actor.locale if ctx.actor else None,
-        text_language(event.text) if event.kind in (EventKind.COMMAND, EventKind.MESSAGE) else None,
-        ctx.group.locale if ctx.group else None,
+        typed if typed == "zh_CN" else None,
         event.locale_hint,
+        typed,
+        ctx.group.locale if ctx.group else None,
         engine.config.bot.locale,
     ]
     ctx.locale = next((loc for c in candidates if (loc := normalize_locale(c))), DEFAULT_LOCALE)

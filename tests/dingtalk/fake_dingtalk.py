@@ -118,6 +118,7 @@ class FakeDingTalk:
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._ready = threading.Event()
+        self._open_gate = threading.Event()  # cleared: connections/open hangs
         self.clock_ms: Callable[[], int] = lambda: int(time.time() * 1000)
         self.reset()
 
@@ -155,7 +156,7 @@ class FakeDingTalk:
         self.tickets: set[str] = set()
         self.tokens: dict[str, float] = {}  # token → valid (monotonic deadline)
         self.faults: dict[tuple[str, str], deque[Fault]] = {}
-        self.hang_open = False
+        self._open_gate.set()
         self.silent_new_connections = False
         self._counter = itertools.count(1)
 
@@ -214,6 +215,18 @@ class FakeDingTalk:
                 status, body or {"code": f"fault{status}", "message": "injected"}, headers or {}, after
             )
             queue.append(fault)
+
+    @property
+    def hang_open(self) -> bool:
+        """While True, ``connections/open`` accepts the request and does not answer."""
+        return not self._open_gate.is_set()
+
+    @hang_open.setter
+    def hang_open(self, value: bool) -> None:
+        if value:
+            self._open_gate.clear()
+        else:
+            self._open_gate.set()
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -406,8 +419,8 @@ class FakeDingTalk:
 
     async def _open(self, request: web.Request) -> web.Response:
         call: Call = request[CALL]
-        if self.hang_open:
-            await asyncio.Event().wait()
+        if self.hang_open:  # until the test lets go (or ``reset``)
+            await asyncio.to_thread(self._open_gate.wait, 60)
         body = call.body or {}
         if body.get("clientId") != self.app_key or body.get("clientSecret") != self.app_secret:
             return web.json_response({"code": "invalidClientId", "message": "bad credentials"}, status=401)

@@ -1,10 +1,27 @@
-"""Snapshots of the real workflow cards as DingTalk gets them: template variables and the markdown fallback."""
+"""The real workflow cards, captured for the render snapshots (``test_dingtalk_render``).
+
+The flow runs every time (a help card, the request form, a request with its
+decision cards, a decline prompt, a task card, an acceptance card). With
+``COLLABBOT_UPDATE_SNAPSHOTS=1`` it also saves each card as the workflow made
+it, localized, to ``snapshots/cards/<name>.card.json``; the render test turns
+every saved card into DingTalk's template variables and markdown fallback and
+compares them with their snapshots. So a wording change in a workflow does
+not break the DingTalk tests until the cards are captured again.
+"""
 
 from __future__ import annotations
 
-from tests.dingtalk.snapshots import assert_snapshot, readable
+import json
+import os
+
+from bot.i18n import from_json, localize
+from bot.types import Card
+from storage.models import CardPost, CardRecord, Identity, OutboxMessage, Person
+from tests.dingtalk.fake_dingtalk import FakeCard
+from tests.dingtalk.snapshots import SNAPSHOTS
 from tests.dingtalk.world import GROUP, DingTalkWorld, staff
 
+CARD_INPUTS = SNAPSHOTS / "cards"
 NEW = (
     "新建协作\n标题：新品发布物料\n目标：海报和落地页\n协作部门：设计部，研发部\n截止：2026-12-20\n优先级：高"
 )
@@ -14,59 +31,57 @@ SUBMIT = (
 )
 
 
-async def run_flow(world: DingTalkWorld) -> None:
-    await world.say("lilei", "帮助")
-    await world.say("lilei", "新建协作")  # no fields: the form prompt
-    await world.say("lilei", NEW)
-    if world.platform.template_id:
-        await world.click("liuyang", world.card_for("liuyang", "接受"), "接受")
-        await world.click("chenjie", world.card_for("chenjie", "拒绝"), "拒绝")
+async def capture(name: str, card: FakeCard) -> None:
+    """Save the neutral card behind ``card`` as it is now (with ``COLLABBOT_UPDATE_SNAPSHOTS=1``)."""
+    row = await OutboxMessage.filter(platform="dingtalk", kind="post", message_ref=card.out_track_id).first()
+    assert row is not None, name
+    if os.environ.get("COLLABBOT_UPDATE_SNAPSHOTS") != "1":
+        return
+    if row.post_id is not None:
+        post = await CardPost.get(id=row.post_id)
+        content, locale, direct = (
+            (await CardRecord.get(id=post.card_id)).content,
+            post.locale,
+            bool(post.recipient),
+        )
     else:
-        await world.say("liuyang", "接受 XZB2026112301", group=None)
-        await world.say("chenjie", "拒绝 XZB2026112301", group=None)
-    await world.say("chenjie", "接受 XZB2026112301", group=None)
-    await world.say("lilei", TASK)
-    await world.say("hanmei", SUBMIT)
+        content, locale, direct = row.payload, row.locale, row.is_direct
+    mentions = []
+    for person_id in content.get("mentions") or []:
+        person = await Person.get(id=int(person_id))
+        identity = await Identity.filter(person_id=person.id, platform="dingtalk").first()
+        mentions.append(
+            {"platform_user_id": identity.platform_user_id if identity else "", "name": person.name}
+        )
+    localized = Card.from_json(localize(from_json(content), locale)).to_json()
+    data = {"card": localized, "locale": locale, "direct": direct, "mentions": mentions}
+    CARD_INPUTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    (CARD_INPUTS / f"{name}.card.json").write_text(text, encoding="utf-8")
 
 
-async def test_workflow_cards_with_the_template_snapshot(database_url, clock, fake):
+async def test_the_workflow_cards_reach_dingtalk_and_are_captured(database_url, clock, fake):
     async with DingTalkWorld.open(database_url, clock, fake) as world:
         world.patience = world.patience * 30
-        await run_flow(world)
-        group = fake.cards_in(f"IM_GROUP.{GROUP}")
-        shots = {
-            "help": group[0].history[0],
-            "request_form": group[1].history[0],
-            "request_overview_pending": group[2].history[0],
-            "request_overview_active": group[2].params,
-            "request_decision_pending": fake.cards_in(f"IM_ROBOT.{staff('liuyang')}")[0].history[0],
-            "request_decision_accepted": fake.cards_in(f"IM_ROBOT.{staff('liuyang')}")[0].params,
-            "request_decline_prompt": fake.cards_in(f"IM_ROBOT.{staff('chenjie')}")[1].history[0],
-            "task_pending": fake.cards_in(f"IM_ROBOT.{staff('hanmei')}")[0].history[0],
-            "acceptance_pending": fake.cards_in(f"IM_ROBOT.{staff('wangfang')}")[0].history[0],
-        }
-        for name, params in shots.items():
-            assert_snapshot(f"workflow_template_{name}", readable(params))
-
-
-async def test_workflow_cards_as_markdown_without_a_template_snapshot(database_url, clock, fake):
-    async with DingTalkWorld.open(database_url, clock, fake, template=False) as world:
-        world.patience = world.patience * 30
-        await run_flow(world)
-        assert fake.cards == {}
-        group = fake.sent_to(GROUP)
-        shots = {
-            "help": group[0],
-            "request_form": group[1],
-            "request_overview_pending": group[2],
-            "request_overview_update": group[3],
-            "request_decision_pending": fake.sent_to(f"user:{staff('liuyang')}")[0],
-            "request_decision_accepted": fake.sent_to(f"user:{staff('liuyang')}")[1],
-            "task_pending": fake.sent_to(f"user:{staff('hanmei')}")[0],
-            "acceptance_pending": fake.sent_to(f"user:{staff('wangfang')}")[0],
-        }
-        for name, message in shots.items():
-            assert_snapshot(
-                f"workflow_markdown_{name}",
-                {"title": message.title, "text": message.text, "via": message.via},
-            )
+        await world.say("lilei", "帮助")
+        await capture("help", fake.cards_in(f"IM_GROUP.{GROUP}")[-1])
+        await world.say("lilei", "新建协作")  # without fields: the form and the template
+        await capture("request_form", fake.cards_in(f"IM_GROUP.{GROUP}")[-1])
+        await world.say("lilei", NEW)
+        overview = fake.cards_in(f"IM_GROUP.{GROUP}")[-1]
+        await capture("request_overview_pending", overview)
+        design = world.card_for("liuyang", "接受")
+        await capture("request_decision_pending", design)
+        await world.click("liuyang", design, "接受")
+        await capture("request_decision_accepted", design)
+        await capture("request_overview_one_accepted", overview)
+        await world.click("chenjie", world.card_for("chenjie", "拒绝"), "拒绝")
+        await capture("request_decline_prompt", fake.cards_in(f"IM_ROBOT.{staff('chenjie')}")[-1])
+        await world.say("chenjie", "接受 XZB2026112301", group=None)
+        await capture("request_overview_active", overview)
+        await world.say("lilei", TASK)
+        task = world.card_for("hanmei", "确认接收")
+        await capture("task_pending", task)
+        await world.say("hanmei", SUBMIT)
+        await capture("acceptance_pending", world.card_for("wangfang", "通过"))
+        assert overview.params["title"].startswith("🟢") and design.buttons == []

@@ -12,7 +12,7 @@ from adapters.dingtalk import inbound, render
 from bot.platform import Mention
 from bot.types import Button, Card, CardField, EventKind, Form, FormField, Text
 from tests.dingtalk.fake_dingtalk import dtmd_contents
-from tests.dingtalk.snapshots import assert_snapshot, readable
+from tests.dingtalk.snapshots import SNAPSHOTS, assert_snapshot, readable
 
 SECRET = "app-secret-1"
 
@@ -100,6 +100,25 @@ def test_every_card_shape_as_markdown_fallback_snapshot():
                 card, MENTIONS.get(name, []), "zh_CN", secret=SECRET, direct=direct
             )
             assert_snapshot(f"markdown_{name}_{where}", {"title": title, "text": text})
+
+
+def test_every_captured_workflow_card_snapshot():
+    """Cards the workflows really produced (``test_dingtalk_cards`` captures them): template variables and markdown."""
+    inputs = sorted((SNAPSHOTS / "cards").glob("*.card.json"))
+    assert len(inputs) >= 10, "capture the cards: COLLABBOT_UPDATE_SNAPSHOTS=1 pytest tests/dingtalk"
+    for path in inputs:
+        name = path.name.removesuffix(".card.json")
+        data = json.loads(path.read_text(encoding="utf-8"))
+        card = Card.from_json(data["card"])
+        mentions = [Mention(m["platform_user_id"], m["name"]) for m in data["mentions"]]
+        params = render.card_params(card, mentions, data["locale"])
+        assert all(isinstance(v, str) for v in params.values()), name
+        title, text = render.card_markdown(
+            card, mentions, data["locale"], secret=SECRET, direct=data["direct"]
+        )
+        assert_snapshot(
+            f"workflow_{name}", {"template": readable(params), "markdown": {"title": title, "text": text}}
+        )
 
 
 def test_buttons_carry_action_and_value_in_the_callback_params():
@@ -314,7 +333,9 @@ def test_a_card_callback_becomes_an_action_event():
 
 
 def test_the_shipped_card_template_declares_exactly_what_the_renderer_fills_in():
-    template = json.loads((Path(render.__file__).parent / "cards" / "collabbot_card.json").read_text(encoding="utf-8"))
+    template = json.loads(
+        (Path(render.__file__).parent / "cards" / "collabbot_card.json").read_text(encoding="utf-8")
+    )
     editor = json.loads(template["editorData"])
     declared = {v["name"]: v for v in editor["variableList"]}
     params = render.card_params(SHAPES["decision_buttons"], [], "zh_CN")

@@ -138,6 +138,7 @@ async def test_shutdown_is_prompt_even_while_connections_open_hangs(database_url
         lambda: bool(fake.calls_to("/v1.0/gateway/connections/open")), "the connection attempt"
     )
     await asyncio.wait_for(app.stop(), 5)
+    fake.hang_open = False  # the abandoned thread gets its answer and ends; nobody waits for it
 
 
 async def test_wrong_credentials_keep_retrying_without_blocking_the_bot(database_url, clock, fake):

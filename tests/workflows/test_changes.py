@@ -115,3 +115,18 @@ async def test_one_request_at_a_time_and_withdrawal(database_url, clock):
         assert (await ChangeRequest.get(code=f"{code}-C01")).state == "withdrawn"
         await ok(await sim.say("lilei", f"变更申请 {code}\n原因：再改\n影响：无\n-01 截止：2026-12-12", "launch"))
         assert (await ChangeRequest.get(code=f"{code}-C02")).state == "pending"
+
+
+async def test_heads_who_do_not_sign_are_reminded_then_their_superiors_told(database_url, clock):
+    async with running(database_url, clock) as (_app, sim):
+        code = await active_collaboration(sim)
+        await add_subtask(sim, code, "海报", "hanmei", "300DPI", "2026-12-10")
+        await ok(await sim.say("lilei", f"变更申请 {code}\n原因：预算调整\n影响：无\n-01 截止：2026-12-11", "launch"))
+        await ok(await sim.click("liuyang", (await keyed(sim, f"chg:{code}-C01", person="liuyang"))["id"], "change.confirm"))
+        await sim.advance(hours=33)  # Tuesday 18:00
+        assert "正在等待你在卡片上会签确认" in body_text((await bot_messages(sim, person="chenjie"))[-1])
+        assert not any("会签" in body_text(m) and "提醒" in body_text(m) for m in await bot_messages(sim, person="liuyang"))
+        await sim.advance(hours=24)  # Wednesday 18:00
+        for person in ("lilei", "zhaomin"):  # the initiator, and 陈杰's superior
+            assert any("仍在等待 陈杰 会签" in body_text(m) for m in await bot_messages(sim, person=person))
+        assert await AuditEntry.filter(action="change.overdue").count() == 1

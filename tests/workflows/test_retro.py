@@ -118,3 +118,11 @@ async def test_the_improvement_log_is_tracked_like_subtasks(database_url, clock)
         assert (await Improvement.get()).status == "done"
         await ok(await sim.say("lilei", f"改进列表 {code}", "launch"))
         assert "已完成" in await last_text(sim, conversation="launch", person="lilei")
+
+
+async def test_the_guide_lists_the_later_workflows_in_the_users_language(database_url, clock):
+    async with running(database_url, clock) as (_app, sim):
+        await ok(await sim.say("lilei", "更多帮助", "launch"))
+        assert "风险说明" in await last_text(sim, conversation="launch", person="lilei")
+        await ok(await sim.say("anna", "guide", "global"))
+        assert "change request every collaborating head confirms" in await last_text(sim, conversation="global", person="anna")

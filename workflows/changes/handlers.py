@@ -6,7 +6,7 @@ owners, and a changed delivery standard sends that subtask back to work (its acc
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import Msg, _, join
@@ -19,7 +19,17 @@ from ..common import lookup
 from ..common.fields import read_date
 from ..common.records import announce_to, open_confirmation, require_actor, void_confirmations
 from ..requests.cards import overview_card
-from ..risks.kit import department_heads, find_document, names_of, new_code, require_initiator, update_subtask
+from ..risks.kit import (
+    add_working_days,
+    department_heads,
+    end_of_day,
+    find_document,
+    names_of,
+    new_code,
+    require_initiator,
+    superior_of,
+    update_subtask,
+)
 from ..tasks.cards import subtask_card
 from .cards import FIELD_LABELS, change_card, change_form, reject_form
 from .parse import ItemText, parse_change
@@ -158,6 +168,9 @@ async def create_change(ctx: Context, collab: Collaboration, values: dict[str, s
     outcome.send(await announce_to(collab), card)
     for pid, _depts in heads:
         outcome.send(ToPerson(pid), card)
+    today = lookup.local_today(ctx)
+    outcome.timer(f"change:{code}:remind", "change.remind", end_of_day(ctx, add_working_days(ctx, today, 1)), code=code)
+    outcome.timer(f"change:{code}:escalate", "change.escalate", end_of_day(ctx, add_working_days(ctx, today, 2)), code=code)
     if resubmits is None:
         outcome.reply(_("Change request {code} sent to {names} for confirmation.", code=code, names=", ".join(await names_of([p for p, _d in heads]))), ephemeral=True)
     return outcome
@@ -260,7 +273,7 @@ async def reject(ctx: Context, code_text: str, reason: str) -> Outcome:
     await _sign(ctx, change, "rejected", reason.strip())
     await ChangeFlow.fire(change, "reject", change.code, decided_by_id=actor.id, decided_at=ctx.now, rejection=reason.strip())
     await void_confirmations(change.code, "change")
-    outcome = Outcome().record("change.rejected", change.code, reason=reason.strip())
+    outcome = Outcome().record("change.rejected", change.code, reason=reason.strip()).cancel(f"change:{change.code}:*")
     outcome.update(await change_card(change, ctx))
     line = _("❌ {name} rejected change request {code}: {reason}. Nothing was changed.", name=actor.name, code=change.code, reason=reason.strip())
     outcome.send(await announce_to(collab), Text(line))
@@ -274,7 +287,7 @@ async def withdraw(ctx: Context, code_text: str) -> Outcome:
     require_initiator(ctx, collab, _("withdraw a change request"))
     await ChangeFlow.fire(change, "withdraw", change.code, decided_by_id=require_actor(ctx).id, decided_at=ctx.now)
     await void_confirmations(change.code, "change")
-    outcome = Outcome().record("change.withdrawn", change.code)
+    outcome = Outcome().record("change.withdrawn", change.code).cancel(f"change:{change.code}:*")
     outcome.update(await change_card(change, ctx))
     return outcome
 
@@ -394,6 +407,7 @@ async def apply_change(ctx: Context, change: ChangeRequest, collab: Collaboratio
     await ChangeRequest.filter(id=change.id).update(applied={"collaboration": collab_diff, "subtasks": applied})
     change.applied = {"collaboration": collab_diff, "subtasks": applied}
     outcome.record("change.applied", change.code, collaboration=collab_diff, subtasks=applied)
+    outcome.cancel(f"change:{change.code}:*")
     for person_id, lines in told.items():
         outcome.send(ToPerson(person_id), Text(join([_("Change request {code} was confirmed by every head and applied:", code=change.code), *[_("- {line}", line=line) for line in lines]])))
     outcome.send(await announce_to(collab), Text(_("✅ Change request {code} was confirmed by every department head and applied: {count} subtask(s) changed.", code=change.code, count=len(applied))))
@@ -448,3 +462,44 @@ async def list_changes(ctx: Context, args: str) -> Outcome:
                 if name in diff:
                     lines.append(_("- {code} {field}: {before} → {after}", code=diff["subtask"], field=FIELD_LABELS[name], before=diff[name][0], after=diff[name][1]))
     return Outcome().reply(Card(title=_("Change requests of {code}", code=collab.code), body=join(lines or [_("No change requests.")]), color="blue"))
+
+
+# ---------------------------------------------------------------- clocks
+
+
+async def _waiting(code: str) -> list[int]:
+    return cast(list[int], await Confirmation.filter(subject=code, purpose="change", state="pending").order_by("id").values_list("person_id", flat=True))
+
+
+@router.timer("change.remind")
+async def remind(ctx: Context, event: Any) -> Outcome:
+    """A working day later: the heads who have not signed are reminded."""
+    change = await ChangeRequest.get_or_none(code=str(event.payload.get("code", "")))
+    if change is None or change.state != "pending":
+        return Outcome()
+    outcome = Outcome()
+    for pid in await _waiting(change.code):
+        outcome.send(ToPerson(pid), Text(_("Reminder: change request {code} waits for your confirmation (会签) on its card.", code=change.code)))
+    return outcome
+
+
+@router.timer("change.escalate")
+async def escalate(ctx: Context, event: Any) -> Outcome:
+    """Two working days later: the initiator and each missing head's superior are told who is still missing."""
+    change = await ChangeRequest.get_or_none(code=str(event.payload.get("code", "")))
+    if change is None or change.state != "pending":
+        return Outcome()
+    waiting = await _waiting(change.code)
+    if not waiting:
+        return Outcome()
+    names = ", ".join(await names_of(waiting))
+    line = Text(_("⏰ Change request {code} still waits for {names} after two working days.", code=change.code, names=names))
+    outcome = Outcome().record("change.overdue", change.code, waiting=waiting)
+    recipients = {change.requested_by_id}
+    for pid in waiting:
+        boss = await superior_of(pid)
+        if boss is not None:
+            recipients.add(boss)
+    for pid in sorted(recipients):
+        outcome.send(ToPerson(pid), line)
+    return outcome

@@ -268,6 +268,9 @@ class DingTalkPlatform:
         if len(self._recent(key, now)) >= self.fold_after:
             folded = await self._claim_queued(delivery, now)
         title, text = render.text_markdown(content, delivery.mentions)
+        name = self.names.get(delivery.recipient or "") if content.ephemeral else None
+        if name and not delivery.conversation.is_direct:
+            text = f"@{name} {text}"  # meant for one person, seen by the group: say whom
         at = self._at(delivery)
         if folded:
             items = [text] + [item for _, item, _ in folded]

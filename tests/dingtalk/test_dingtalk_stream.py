@@ -32,6 +32,7 @@ async def test_a_mistake_is_answered_in_the_conversation_mentioning_the_asker(da
         [answer] = fake.sent_to(GROUP)
         assert answer.via == "webhook"  # the message's sessionWebhook, still valid
         assert "未知命令" in answer.text and "打卡" in answer.text
+        assert answer.text.startswith("@李雷 ")  # everyone sees it: it says whom it is for
         assert answer.at == [staff("lilei")]
 
 

@@ -169,8 +169,8 @@ async def create_change(ctx: Context, collab: Collaboration, values: dict[str, s
     for pid, _depts in heads:
         outcome.send(ToPerson(pid), card)
     today = lookup.local_today(ctx)
-    outcome.timer(f"change:{code}:remind", "change.remind", end_of_day(ctx, add_working_days(ctx, today, 1)), code=code)
-    outcome.timer(f"change:{code}:escalate", "change.escalate", end_of_day(ctx, add_working_days(ctx, today, 2)), code=code)
+    outcome.timer(f"change:{code}:remind", "change.remind", end_of_day(ctx, add_working_days(ctx, today, 1)), code=code, collaboration=collab.id)
+    outcome.timer(f"change:{code}:escalate", "change.escalate", end_of_day(ctx, add_working_days(ctx, today, 2)), code=code, collaboration=collab.id)
     if resubmits is None:
         outcome.reply(_("Change request {code} sent to {names} for confirmation.", code=code, names=", ".join(await names_of([p for p, _d in heads]))), ephemeral=True)
     return outcome

@@ -125,8 +125,8 @@ async def log_improvement(ctx: Context, collab: Collaboration, values: dict[str,
     outcome.send(ToPerson(owner.id), card)
     remind_day = add_working_days(ctx, deadline, -1)
     if remind_day > today:
-        outcome.timer(f"improvement:{code}:remind", "improvement.remind", end_of_day(ctx, remind_day, ), code=code)
-    outcome.timer(f"improvement:{code}:overdue", "improvement.overdue", end_of_day(ctx, deadline), code=code)
+        outcome.timer(f"improvement:{code}:remind", "improvement.remind", end_of_day(ctx, remind_day), code=code, collaboration=collab.id)
+    outcome.timer(f"improvement:{code}:overdue", "improvement.overdue", end_of_day(ctx, deadline), code=code, collaboration=collab.id)
     return outcome
 
 

@@ -174,9 +174,9 @@ async def meeting_command(ctx: Context, args: str) -> Outcome:
         outcome.send(ToPerson(pid), card)
     for label, before in (("day", timedelta(hours=24)), ("hour", timedelta(hours=1))):
         if starts_at - before > ctx.now + timedelta(minutes=30):
-            outcome.timer(f"meeting:{code}:remind-{label}", "meeting.remind", starts_at - before, code=code)
+            outcome.timer(f"meeting:{code}:remind-{label}", "meeting.remind", starts_at - before, code=code, collaboration=collab.id)
     first = max(starts_at + timedelta(hours=1), ctx.now + timedelta(hours=1))
-    outcome.timer(f"meeting:{code}:minutes:0", "minutes.remind", min(first, due), code=code, n=0)
+    outcome.timer(f"meeting:{code}:minutes:0", "minutes.remind", min(first, due), code=code, n=0, collaboration=collab.id)
     if short_notice:
         outcome.reply(
             _("⚠ Meeting {code} is only {days} working day(s) away: notices should go out 3 working days ahead. It was sent anyway.", code=code, days=max(ahead, 0)),
@@ -369,7 +369,7 @@ async def submit_minutes(ctx: Context, head: str, values: dict[str, str]) -> Out
     for pid in present:
         if pid != actor.id:
             outcome.send(ToPerson(pid), card)
-    outcome.timer(f"minutes:{meeting.code}:v{number}:confirm", "minutes.confirm_remind", end_of_day(ctx, add_working_days(ctx, lookup.local_today(ctx), 1)), code=meeting.code, number=number)
+    outcome.timer(f"minutes:{meeting.code}:v{number}:confirm", "minutes.confirm_remind", end_of_day(ctx, add_working_days(ctx, lookup.local_today(ctx), 1)), code=meeting.code, number=number, collaboration=collab.id)
     if actor.id in present:
         await _maybe_confirmed(ctx, meeting, minutes, collab, outcome)
     return outcome
@@ -533,7 +533,7 @@ async def remind_recorder(ctx: Context, event: Any) -> Outcome:
     if n < MAX_MINUTES_REMINDERS:
         step = timedelta(hours=URGENT_MINUTES_HOURS if meeting.urgent else MINUTES_HOURS)
         following = meeting.minutes_due_at if not overdue else ctx.now + step
-        outcome.timer(f"meeting:{meeting.code}:minutes:{n + 1}", "minutes.remind", following, code=meeting.code, n=n + 1)
+        outcome.timer(f"meeting:{meeting.code}:minutes:{n + 1}", "minutes.remind", following, code=meeting.code, n=n + 1, collaboration=meeting.collaboration_id)
     return outcome
 
 

@@ -144,7 +144,7 @@ async def declare(ctx: Context, code_text: str, reason: str, new_date_text: str)
     card = await delay_card(notice, ctx)
     outcome.send(await announce_to(collab), card)
     outcome.send(ToPerson(collab.initiator_id), card)
-    outcome.timer(f"delay:{code}:remind", "delay.remind", end_of_day(ctx, add_working_days(ctx, today, 1)), code=code)
+    outcome.timer(f"delay:{code}:remind", "delay.remind", end_of_day(ctx, add_working_days(ctx, today, 1)), code=code, collaboration=collab.id)
     initiator = await Person.get(id=collab.initiator_id)
     if late:
         outcome.reply(

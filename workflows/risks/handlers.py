@@ -128,8 +128,8 @@ async def create_risk(
     outcome = Outcome().record("risk.raised", code, level=level, subtask=task.code if task else None, description=risk.description, source=source)
     outcome.send(await announce_to(collab), card)
     outcome.send(ToPerson(collab.initiator_id), card)
-    outcome.timer(f"risk:{code}:remind", "risk.remind", ctx.now + timedelta(hours=REMIND_HOURS), code=code)
-    outcome.timer(f"risk:{code}:escalate", "risk.escalate", risk.due_at, code=code)
+    outcome.timer(f"risk:{code}:remind", "risk.remind", ctx.now + timedelta(hours=REMIND_HOURS), code=code, collaboration=collab.id)
+    outcome.timer(f"risk:{code}:escalate", "risk.escalate", risk.due_at, code=code, collaboration=collab.id)
     if not await in_collaboration_group(ctx, collab):
         initiator = await Person.get(id=collab.initiator_id)
         outcome.reply(_("Risk {code} reported. {initiator} must respond by {time}.", code=code, initiator=initiator.name, time=when(risk.due_at, ctx.config.bot.timezone)))

@@ -180,7 +180,7 @@ async def raise_issue(ctx: Context, args: str) -> Outcome:
     outcome.send(await announce_to(collab), card)
     outcome.send(ToPerson(person), card)
     if issue.due_at is not None:
-        outcome.timer(f"issue:{code}:step{step}", "issue.escalate", issue.due_at, code=code, step=step)
+        outcome.timer(f"issue:{code}:step{step}", "issue.escalate", issue.due_at, code=code, step=step, collaboration=collab.id)
     return outcome
 
 
@@ -198,7 +198,7 @@ async def _move_up(ctx: Context, issue: Issue, collab: Collaboration, *, auto: b
     outcome = Outcome().record("issue.escalated", issue.code, step=step, to=newcomer.handle, auto=auto)
     outcome.cancel(f"issue:{issue.code}:*")
     if due is not None:
-        outcome.timer(f"issue:{issue.code}:step{step}", "issue.escalate", due, code=issue.code, step=step)
+        outcome.timer(f"issue:{issue.code}:step{step}", "issue.escalate", due, code=issue.code, step=step, collaboration=collab.id)
     card = await issue_card(issue, ctx)
     outcome.update(card)
     outcome.send(ToPerson(person), card)

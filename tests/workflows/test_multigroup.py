@@ -65,6 +65,7 @@ async def test_a_decision_in_one_group_updates_the_card_in_the_other(database_ur
 
         # a change request is posted in both groups; 陈杰 confirms it in the Slack channel …
         await ok(await sim.say("lilei", f"任务 {code}\n标题：海报\n负责人：hanmei\n交付标准：300DPI\n截止：2026-12-10", "sh-launch", platform=DING))
+        assert "task.ack" in buttons(await keyed_on(sim, SLACK, f"task:{code}-01", conversation="global-launch"))
         await ok(await sim.say("lilei", f"变更申请 {code}\n原因：客户加需求\n影响：顺延两天\n-01 截止：2026-12-12", "sh-launch", platform=DING))
         key = f"chg:{code}-C01"
         slack_card = await keyed_on(sim, SLACK, key, conversation="global-launch")
@@ -92,3 +93,25 @@ async def test_a_decision_in_one_group_updates_the_card_in_the_other(database_ur
         await ok(await sim.say("lilei", "whoami", "global-launch", platform=SLACK))
         await ok(await sim.say("hanmei", f"风险 {code}-01 描述：打样延迟 等级：中 影响：海报 建议：换供应商", "sh-launch", platform=DING))
         assert [m for m in await on(sim, SLACK, person="lilei") if m["content"].get("key") == f"risk:{code}-R02"]
+
+
+async def test_a_group_bound_later_gets_the_cards_still_open_and_their_updates(database_url, clock):
+    async with running(database_url, clock, simulator={"platforms": [DING, SLACK]}, groups=GROUPS, people=people()) as (_app, sim):
+        await ok(await sim.say("lilei", "新建协作\n标题：全球发布物料\n目标：海报\n协作部门：设计部\n截止：2026-12-20", "sh-launch", platform=DING))
+        code = "XZB2026112301"
+        liu_card = next(m for m in await on(sim, DING, person="liuyang") if "request.accept" in buttons(m))
+        await ok(await sim.click("liuyang", liu_card["id"], "request.accept", platform=DING))
+        await ok(await sim.say("lilei", f"任务 {code}\n标题：海报\n负责人：hanmei\n交付标准：300DPI\n截止：2026-12-10", "sh-launch", platform=DING))
+        await ok(await sim.say("hanmei", f"风险 {code}-01 描述：素材晚到 等级：高 影响：海报 建议：催素材", "sh-launch", platform=DING))
+        r = await sim.say("anna", f"bind {code}", "global-launch", platform=SLACK)
+        assert r["error"] and "Only the initiator" in r["error"]
+        await ok(await sim.say("lilei", f"bind {code}", "global-launch", platform=SLACK))
+        keys = {m["content"].get("key") for m in await on(sim, SLACK, conversation="global-launch")}
+        assert {f"req:{code}", f"task:{code}-01", f"risk:{code}-R01"} <= keys
+        # the owner acknowledges in DingTalk, the initiator answers the risk: the Slack copies follow
+        await ok(await sim.click("hanmei", (await keyed_on(sim, DING, f"task:{code}-01", person="hanmei"))["id"], "task.ack", platform=DING))
+        assert not buttons(await keyed_on(sim, SLACK, f"task:{code}-01", conversation="global-launch"))
+        risk = await keyed_on(sim, DING, f"risk:{code}-R01", conversation="sh-launch")
+        await ok(await sim.submit("lilei", risk["id"], {"comment": "市场部今天补"}, action="risk.coordinate", platform=DING))
+        slack_risk = await keyed_on(sim, SLACK, f"risk:{code}-R01", conversation="global-launch")
+        assert not buttons(slack_risk) and "市场部今天补" in body_text(slack_risk)

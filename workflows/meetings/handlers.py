@@ -339,6 +339,7 @@ async def submit_minutes(ctx: Context, head: str, values: dict[str, str]) -> Out
     previous = await Minutes.filter(meeting_id=meeting.id).order_by("-number").first()
     if previous is not None and MinutesFlow.can(previous, "supersede"):
         await MinutesFlow.fire(previous, "supersede", meeting.code)
+        outcome.record("minutes.superseded", meeting.code, version=previous.number)
         await void_confirmations(meeting.code, f"minutes:v{previous.number}")
         outcome.cancel(f"minutes:{meeting.code}:v{previous.number}:*")
         outcome.update(await minutes_card(previous, meeting, ctx))

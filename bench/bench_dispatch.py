@@ -22,21 +22,21 @@ import sys
 import tempfile
 import time
 import tomllib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.cli import DEMO_CONFIG  # noqa: E402
-from bot.clock import ManualClock  # noqa: E402
-from bot.config import Config, from_dict  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.router import Router  # noqa: E402
-from bot.types import Conversation, Event, EventKind, Outcome  # noqa: E402
-from storage import db  # noqa: E402
-from storage.models import Collaboration, Person  # noqa: E402
-from workflows.directory.sync import sync_directory  # noqa: E402
-from workflows.registry import build_router  # noqa: E402
+from bot.cli import DEMO_CONFIG
+from bot.clock import ManualClock
+from bot.config import Config, from_dict
+from bot.engine import Engine
+from bot.router import Router
+from bot.types import Conversation, Event, EventKind, Outcome
+from storage import db
+from storage.models import Collaboration, Person
+from workflows.directory.sync import sync_directory
+from workflows.registry import build_router
 
 GROUP = Conversation("simulator", "launch")
 

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tortoise.exceptions import IntegrityError, OperationalError
@@ -91,6 +91,7 @@ class Engine:
 
     async def dispatch(self, event: Event) -> DispatchResult:
         """Handle one event exactly once (per ``(platform, delivery_id)``), in one transaction."""
+        event = _without_control_characters(event)
         now = self.clock.now()
         ctx = Context(event=event, config=self.config, clock=self.clock, now=now, locale=self.config.bot.locale)
         ctx.services = {**self.services, "engine": self}
@@ -104,8 +105,12 @@ class Engine:
         except _Duplicate:
             log.info("duplicate delivery %s/%s ignored", event.platform, event.delivery_id)
             return DispatchResult(duplicate=True, locale=ctx.locale)
-        except OperationalError:
-            raise  # the database is unavailable: let the transport not ack, so the platform redelivers
+        except OperationalError as exc:
+            if _database_unavailable(exc):
+                raise  # let the transport not ack, so the platform redelivers once the database is back
+            incident = uuid.uuid4().hex[:8]
+            log.exception("event %s/%s failed (incident %s)", event.platform, event.delivery_id, incident)
+            return await self._apologize(ctx, incident)
         except Exception:
             incident = uuid.uuid4().hex[:8]
             log.exception("event %s/%s failed (incident %s)", event.platform, event.delivery_id, incident)
@@ -205,3 +210,40 @@ class Engine:
             return DispatchResult(duplicate=True, locale=ctx.locale)
         return DispatchResult(locale=ctx.locale, outcome=outcome, queued=ids)
 
+
+
+_CONTROL = {code: None for code in (*range(0, 9), 11, 12, *range(14, 32), 127)}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.translate(_CONTROL)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _without_control_characters(event: Event) -> Event:
+    """NUL and other control characters mean nothing in chat text, and PostgreSQL refuses NUL in text columns."""
+    return replace(
+        event,
+        text=_clean(event.text),
+        actor_name=_clean(event.actor_name),
+        value=_clean(event.value),
+        form=_clean(event.form),
+    )
+
+
+def _database_unavailable(error: BaseException) -> bool:
+    """A lost connection or a locked file, not a statement the database refused."""
+    seen: BaseException | None = error
+    for _depth in range(8):
+        if seen is None:
+            break
+        text = str(seen).lower()
+        if isinstance(seen, ConnectionError | OSError | TimeoutError) or "database is locked" in text or "connection" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

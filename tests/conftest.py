@@ -61,10 +61,34 @@ async def _truncate_pg() -> None:
         await conn.execute_script(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
+def _truncate_pg_now() -> None:
+    """Empty every table of the PostgreSQL test database, from synchronous code (its own loop, in a thread)."""
+    import threading
+
+    import asyncpg
+
+    async def truncate() -> None:
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            rows = await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename NOT LIKE 'tortoise%'"
+            )
+            names = ", ".join(f'"{r["tablename"]}"' for r in rows)
+            if names:
+                await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+
+    worker = threading.Thread(target=asyncio.run, args=(truncate(),))
+    worker.start()
+    worker.join()
+
+
 @pytest.fixture
 def database_url(tmp_path_factory: pytest.TempPathFactory, _pg_migrated: bool) -> str:
-    """A URL to a database with every migration applied and no rows (PostgreSQL: truncated on open)."""
+    """A URL to a database with every migration applied and no rows."""
     if PG_URL:
+        _truncate_pg_now()
         return PG_URL
     template = _template_sqlite(tmp_path_factory.getbasetemp())
     target = tmp_path_factory.mktemp("db") / f"{uuid.uuid4().hex[:8]}.db"

@@ -38,6 +38,7 @@ def message_event(platform: str, data: dict[str, Any], names: dict[str, str]) ->
     text = data.get("text")
     if not isinstance(text, str):
         raise BadRequest("field 'text' is required and must be a string")
+    text = text.replace("\x00", "")
     conversation = _conversation(platform, data, person)
     return Event(
         kind=EventKind.COMMAND,

@@ -168,8 +168,9 @@ async def submit_request_form(ctx: Context, event: Any) -> Outcome:
 # ---------------------------------------------------------------- decide
 
 
-async def _answer_for(ctx: Context, collab: Collaboration, dept_code: str | None) -> tuple[Department, RequestedDepartment]:
+async def _answer_for(ctx: Context, collab: Collaboration, dept_code: object) -> tuple[Department, RequestedDepartment]:
     actor = require_actor(ctx)
+    dept_code = str(dept_code) if dept_code not in (None, "") else None  # a button value may carry anything
     answers = await RequestedDepartment.filter(collaboration_id=collab.id).exclude(state="withdrawn").select_related("department")
     if dept_code:
         matching = [a for a in answers if a.department.code.lower() == dept_code.lower() or a.department.name == dept_code]
@@ -192,7 +193,7 @@ def _authorize_head(ctx: Context, dept: Department, head: Person | None) -> None
         )
 
 
-async def _decidable(ctx: Context, code_text: str, dept_code: str | None, round_: int | None) -> tuple[Collaboration, Department, RequestedDepartment]:
+async def _decidable(ctx: Context, code_text: str, dept_code: object, round_: int | None) -> tuple[Collaboration, Department, RequestedDepartment]:
     """The department answer the actor may give now, or the reason they may not (wrong head, decided, stale card)."""
     collab = await lookup.collaboration(ctx, code_text, lock=True)
     dept, answer = await _answer_for(ctx, collab, dept_code)
@@ -214,7 +215,7 @@ async def _decidable(ctx: Context, code_text: str, dept_code: str | None, round_
     return collab, dept, answer
 
 
-async def decide(ctx: Context, code_text: str, dept_code: str | None, round_: int | None, accept: bool, reason: str = "", counter: str = "") -> Outcome:
+async def decide(ctx: Context, code_text: str, dept_code: object, round_: int | None, accept: bool, reason: str = "", counter: str = "") -> Outcome:
     collab, dept, answer = await _decidable(ctx, code_text, dept_code, round_)
     counter_date = None
     if not accept:

@@ -30,11 +30,9 @@ async def resolve_person(ctx: Context, engine: Engine) -> None:
     event = ctx.event
     if not event.actor_id:
         return
-    identity = (
-        await Identity.filter(platform=event.platform, platform_user_id=event.actor_id)
-        .select_related("person")
-        .first()
-    )
+    identity = await Identity.filter(platform=event.platform, platform_user_id=event.actor_id).first()
+    if identity is not None:  # two plain lookups cost less than tortoise's select_related join
+        identity.person = await Person.get(id=identity.person_id)
     if identity is None:
         handle = f"{event.platform}:{event.actor_id}"[:64]
         person = await Person.filter(handle=handle).first()

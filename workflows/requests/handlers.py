@@ -135,7 +135,6 @@ async def create_request(ctx: Context, values: dict[str, Any]) -> Outcome:
 
 
 async def _ask_head(ctx: Context, outcome: Outcome, collab: Collaboration, dept: Department, answer: RequestedDepartment) -> None:
-    await dept.fetch_related("head")
     assert dept.head_id is not None
     await open_confirmation(collab.code, f"request:r{answer.round}:{dept.code}", dept.head_id, ctx.now)
     outcome.send(ToPerson(dept.head_id), await decision_card(collab, dept, answer, ctx))

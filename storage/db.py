@@ -107,3 +107,8 @@ async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
     """One transaction. Callers start it with a write (write-first) so SQLite never has to upgrade a read lock."""
     async with in_transaction("default") as conn:
         yield conn
+
+
+async def id_list(query: Any, field: str = "id") -> list[int]:
+    """``query.values_list(field, flat=True)`` as the list of ints it is (tortoise types it as tuples)."""
+    return [int(value) for value in await query.values_list(field, flat=True)]

@@ -15,6 +15,7 @@ from tortoise.expressions import F
 
 from bot.i18n import normalize_locale
 from bot.types import Card, Outgoing, Reply, Text, ToCollaboration, ToConversation, ToPerson
+from storage.db import id_list
 from storage.models import CardPost, CardRecord, Group, GroupBinding, Identity, OutboxMessage, Person, Timer
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ async def targets_for(ctx: Context, message: Outgoing) -> list[Target]:
         locale = normalize_locale(group.locale) if group and group.locale else default
         return [Target(conv.platform, conv.id, locale or default, conv.is_direct, thread=conv.thread)]
     if isinstance(audience, ToCollaboration):
-        group_ids = await GroupBinding.filter(collaboration_id=audience.collaboration_id).order_by("id").values_list("group_id", flat=True)
+        group_ids = await id_list(GroupBinding.filter(collaboration_id=audience.collaboration_id).order_by("id"), "group_id")
         if not group_ids and audience.or_person is not None:
             return await targets_for(ctx, Outgoing(ToPerson(audience.or_person), message.content))
         groups = {g.id: g for g in await Group.filter(id__in=list(group_ids))}

@@ -12,6 +12,7 @@ from bot.i18n import Msg, _, join
 from bot.router import Context, Router
 from bot.scheduler import MISSED_KIND
 from bot.types import Audience, Card, Conversation, Outcome, ToCollaboration, ToConversation, ToPerson
+from storage.db import id_list
 from storage.models import Collaboration, Group, GroupBinding, Person
 from storage.models_clocks import Standup
 
@@ -55,8 +56,7 @@ async def _audiences(payload: dict[str, Any]) -> tuple[list[Audience], str]:
             return [ToPerson(collab.initiator_id)], ""
     if payload.get("collaboration"):
         return [ToCollaboration(int(payload["collaboration"]))], ""
-    admins = await Person.filter(is_admin=True).order_by("id").values_list("id", flat=True)
-    return [ToPerson(int(pid)) for pid in admins], ""
+    return [ToPerson(pid) for pid in await id_list(Person.filter(is_admin=True).order_by("id"))], ""
 
 
 @router.timer(MISSED_KIND)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
+from bot.calendar import WorkCalendar
 from bot.errors import NotAllowed
 from bot.i18n import _
 from bot.router import Context
@@ -78,7 +79,8 @@ def decided_line(verb: Any, person_name: str, moment: datetime | None, ctx: Cont
 
 
 def _add_working_days(ctx: Context, start: date, days: int) -> date:
-    return ctx.services["calendar"].add_working_days(start, days)  # type: ignore[no-any-return]
+    calendar: WorkCalendar = ctx.services["calendar"]
+    return calendar.add_working_days(start, days)
 
 
 def working_days_later(ctx: Context, days: int) -> datetime:

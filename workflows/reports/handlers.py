@@ -23,6 +23,7 @@ from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.scheduler import MaterializeContext, reconcile_timers
 from bot.types import Card, CardField, Form, FormField, Outcome, TimerSpec, ToCollaboration, ToPerson
+from storage.db import id_list
 from storage.models import Collaboration, Confirmation, Group, GroupBinding, Person, Subtask
 from storage.models_clocks import ReportSchedule, WeeklyAnswer, WeeklyReport
 
@@ -167,7 +168,7 @@ async def ask(ctx: Context) -> Outcome:
         report = await WeeklyReport.filter(collaboration_id=collab.id, week=week).first()
         if report is not None and report.asked_at is not None:
             continue  # asked through another of its groups
-        owners = sorted({int(o) for o in await Subtask.filter(collaboration_id=collab.id).exclude(stage="done").values_list("owner_id", flat=True)})
+        owners = sorted(set(await id_list(Subtask.filter(collaboration_id=collab.id).exclude(stage="done"), "owner_id")))
         if report is None:
             report = await WeeklyReport.create(collaboration=collab, week=week, asked_at=ctx.now, asked=owners)
         else:

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from bot.calendar import WorkCalendar
 from bot.types import TimerSpec
+from storage.db import id_list
 from storage.models import Collaboration, Group, GroupBinding, Person, Subtask
 from storage.models_clocks import Standup, StandupAbsence, StandupAnswer, StandupRun
 
@@ -18,13 +19,12 @@ HORIZON = timedelta(hours=36)
 
 async def collaboration_ids(group_id: int) -> list[int]:
     group = await Group.get_or_none(id=group_id)
-    ids = {int(i) for i in await GroupBinding.filter(group_id=group_id).values_list("collaboration_id", flat=True)}
+    ids = set(await id_list(GroupBinding.filter(group_id=group_id), "collaboration_id"))
     if group is not None and group.collaboration_id:
         ids.add(group.collaboration_id)
     if not ids:
         return []
-    open_ids = await Collaboration.filter(id__in=list(ids)).exclude(state__in=CLOSED_COLLABORATION).values_list("id", flat=True)
-    return sorted(int(i) for i in open_ids)
+    return sorted(await id_list(Collaboration.filter(id__in=list(ids)).exclude(state__in=CLOSED_COLLABORATION)))
 
 
 async def active_owners(group_id: int) -> list[int]:
@@ -32,8 +32,7 @@ async def active_owners(group_id: int) -> list[int]:
     ids = await collaboration_ids(group_id)
     if not ids:
         return []
-    owners = await Subtask.filter(collaboration_id__in=ids).exclude(stage="done").values_list("owner_id", flat=True)
-    return sorted({int(o) for o in owners})
+    return sorted(set(await id_list(Subtask.filter(collaboration_id__in=ids).exclude(stage="done"), "owner_id")))
 
 
 async def participants(standup: Standup) -> list[int]:

@@ -34,6 +34,7 @@ from storage.models_clocks import AlertLog, DeadlineCheck
 from ..common.fields import FieldSet, parse_fields
 from ..common.format import when
 from ..common.lookup import find_code
+from ..risks import delays
 from ..tasks.cards import status_colour as deadline_colour
 
 router = Router()
@@ -211,9 +212,8 @@ async def will_be_late(ctx: Context) -> Outcome:
 
 
 async def delay(ctx: Context, code: str, deadline: str | None, reason: str, new_date_text: str) -> Outcome:
-    """"Will be late": a delay notice with the reason and a new date. It goes through the delay-notice
-    workflow (``workflows.risks.delays.declare``: the initiator confirms the new date) when that is
-    installed; otherwise the initiator and the group are told directly."""
+    """"Will be late": answers the day-before question and sends the delay notice
+    (``workflows.risks.delays.declare``: the initiator confirms the new date)."""
     task, check = await _check(ctx, code, deadline)
     if not reason.strip():
         raise InvalidInput(_("Say why {code} will be late (reason: …).", code=code), field="reason")
@@ -227,33 +227,7 @@ async def delay(ctx: Context, code: str, deadline: str | None, reason: str, new_
     await check.save(update_fields=["answer", "answered_at", "reason", "new_date"])
     card = _ask_card(task)
     card.buttons, card.status = [], _("Will be late: new date {date}", date=new_date.isoformat())
-    try:
-        from workflows.risks import delays
-    except ImportError:
-        delays = None  # type: ignore[assignment]
-    if delays is not None:
-        return (await delays.declare(ctx, task.code, reason, new_date.isoformat())).update(card)
-    collab = await Collaboration.get(id=task.collaboration_id)
-    owner = await Person.get(id=task.owner_id)
-    notice = Card(
-        title=_("Delay notice: {code}", code=task.code),
-        body=join(
-            [
-                _("{owner} says **{title}** will miss its deadline {deadline}.", owner=owner.name, title=task.title, deadline=task.deadline.isoformat()),
-                _("Reason: {reason}", reason=reason.strip()),
-                _("Proposed new date: {date}", date=new_date.isoformat()),
-                _("The initiator can agree to it with a change request."),
-            ]
-        ),
-        color="red",
-    )
-    outcome = Outcome().record("deadline.late", task.code, reason=reason.strip(), new_date=new_date.isoformat())
-    if await GroupBinding.exists(collaboration_id=collab.id):
-        outcome.send(ToCollaboration(collab.id), notice)
-    if collab.initiator_id != owner.id:
-        outcome.send(ToPerson(collab.initiator_id), notice)
-    outcome.update(card)
-    return outcome.reply(_("Thanks, the initiator and the group know that {code} will be late.", code=task.code), ephemeral=True)
+    return (await delays.declare(ctx, task.code, reason, new_date.isoformat())).update(card)
 
 
 @router.form("deadline.late")

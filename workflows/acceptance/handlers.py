@@ -15,6 +15,7 @@ from storage.models import AcceptanceRequest, Collaboration, Person, Subtask
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, require
 from ..common.format import when
+from ..common.forms import ask
 from ..common.records import announce_to, open_confirmation, record_confirmation, require_actor, sla_timers
 from ..requests.cards import overview_card
 from ..requests.states import CollaborationFlow
@@ -226,9 +227,7 @@ async def fail_clicked(ctx: Context, event: Any) -> Outcome:
     """Without a form (platforms without modals): check the reviewer, then ask for comments."""
     task, _collab, latest = await _judgeable(ctx, str(event.value.get("code", "")), _attempt(event.value.get("attempt")))
     form = _fail_form(latest, task.code)
-    outcome = Outcome().reply(Card(title=form.title, body=join([_("What must change? Fill in the form or reply:"), form.template]), form=form))
-    outcome.open_form = form
-    return outcome
+    return ask(form, _("What must change?"))
 
 
 @router.form("acceptance.fail")

@@ -33,6 +33,7 @@ from storage.models_clocks import AlertLog, DeadlineCheck
 
 from ..common.fields import FieldSet, parse_fields
 from ..common.format import when
+from ..common.forms import ask
 from ..common.lookup import find_code
 from ..risks import delays
 from ..tasks.cards import status_colour as deadline_colour
@@ -206,9 +207,7 @@ async def will_be_late(ctx: Context) -> Outcome:
     if task is None:
         raise NotFound(_("There is no subtask {code}.", code=str(ctx.event.value.get("code", ""))))
     form = _delay_form(task)
-    outcome = Outcome().reply(Card(title=form.title, body=join([_("Give the reason and the new date:"), form.template]), form=form))
-    outcome.open_form = form
-    return outcome
+    return ask(form, _("Give the reason and the new date."))
 
 
 async def delay(ctx: Context, code: str, deadline: str | None, reason: str, new_date_text: str) -> Outcome:

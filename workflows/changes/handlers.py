@@ -17,6 +17,7 @@ from storage.models_workflows import ChangeRequest
 
 from ..common import lookup
 from ..common.fields import read_date
+from ..common.forms import ask
 from ..common.records import announce_to, open_confirmation, require_actor, void_confirmations
 from ..requests.cards import overview_card
 from ..risks.kit import (
@@ -187,9 +188,7 @@ async def change_command(ctx: Context, args: str) -> Outcome:
     if not values and not items:
         require_initiator(ctx, collab, _("request a change"))
         form = change_form(collab)
-        outcome = Outcome().reply(Card(title=form.title, body=join([_("Fill in the form, or send one message with a line per field:"), form.template]), form=form))
-        outcome.open_form = form
-        return outcome
+        return ask(form)
     return await create_change(ctx, collab, values, items)
 
 
@@ -427,9 +426,7 @@ async def reject_clicked(ctx: Context, event: Any) -> Outcome:
     collab = await Collaboration.get(id=change.collaboration_id)
     await _approver(ctx, change, collab)
     form = reject_form(change)
-    outcome = Outcome().reply(Card(title=form.title, body=join([_("Fill in the form or reply:"), form.template]), form=form))
-    outcome.open_form = form
-    return outcome
+    return ask(form)
 
 
 @router.form("change.reject")

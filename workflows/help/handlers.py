@@ -25,6 +25,7 @@ def help_text() -> Join:
             _("- `complete XZB2026112301` — the initiator completes and archives"),
             _("- `show`, `list`, `log`, `pending` — read a collaboration, the open ones, its audit trail, who still has to confirm"),
             _("- `lang en` / `语言 中文`, `whoami`, `bind XZB2026112301` — your language, your directory entry, follow a collaboration in this group"),
+            _("- `guide` — stand-ups, risks, delays, change requests, meetings and minutes, improvements, retrospectives and SOPs"),
             _("Dates: 2026-12-01, 12月1日, 下周五, next Friday."),
         ]
     )

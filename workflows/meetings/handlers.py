@@ -18,6 +18,7 @@ from storage.models_workflows import Meeting, Minutes, PlannedSubtask
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require, split_list
 from ..common.format import parse_priority, when
+from ..common.forms import ask
 from ..common.records import announce_to, open_confirmation, require_actor, void_confirmations
 from ..retro import planned
 from ..risks.kit import (
@@ -211,9 +212,7 @@ async def absent_clicked(ctx: Context, event: Any) -> Outcome:
     form = absent_form(meeting)
     if ctx.actor is None or ctx.actor.id not in [int(p) for p in meeting.attendees or []]:
         return await _absent(ctx, meeting.code, "?")
-    outcome = Outcome().reply(Card(title=form.title, body=join([_("Fill in the form or reply:"), form.template]), form=form))
-    outcome.open_form = form
-    return outcome
+    return ask(form)
 
 
 @router.form("meeting.absent")
@@ -500,9 +499,7 @@ async def object_clicked(ctx: Context, event: Any) -> Outcome:
     meeting, minutes, _collab = await _current(ctx, str(event.value.get("code", "")), _number(event.value.get("number")))
     await _authorize_attendee(ctx, meeting, minutes)
     form = object_form(minutes, meeting.code)
-    outcome = Outcome().reply(Card(title=form.title, body=join([_("Fill in the form or reply:"), form.template]), form=form))
-    outcome.open_form = form
-    return outcome
+    return ask(form)
 
 
 @router.form("minutes.object")

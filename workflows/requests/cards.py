@@ -81,15 +81,6 @@ def request_form() -> Form:
     )
 
 
-def form_prompt(form: Form) -> Card:
-    return Card(
-        title=form.title,
-        body=join([_("Fill in the form, or send one message with a line per field:"), form.template]),
-        form=form,
-        color="blue",
-    )
-
-
 def decline_form(collab: Collaboration, dept: Department, round_: int) -> Form:
     return Form(
         id="request.decline",

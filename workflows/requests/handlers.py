@@ -8,12 +8,13 @@ from typing import Any
 from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Router
-from bot.types import Card, Outcome, Text, ToPerson
+from bot.types import Outcome, Text, ToPerson
 from storage.models import Collaboration, Department, Group, GroupBinding, Person, RequestedDepartment
 
 from ..common import lookup
 from ..common.fields import parse_fields, read_date, require, split_list
 from ..common.format import parse_priority
+from ..common.forms import ask
 from ..common.records import (
     announce_to,
     next_number,
@@ -28,7 +29,6 @@ from .cards import (
     REQUEST_FIELDS,
     decision_card,
     decline_form,
-    form_prompt,
     overview_card,
     request_form,
 )
@@ -149,10 +149,7 @@ async def _ask_head(ctx: Context, outcome: Outcome, collab: Collaboration, dept:
 async def new_request(ctx: Context, args: str) -> Outcome:
     head, values = parse_fields(args, REQUEST_FIELDS)
     if not values:
-        form = request_form()
-        outcome = Outcome().reply(form_prompt(form))
-        outcome.open_form = form
-        return outcome
+        return ask(request_form())
     if head and "title" not in values:
         values["title"] = head
     return await create_request(ctx, values)
@@ -283,9 +280,7 @@ async def decline_clicked(ctx: Context, event: Any) -> Outcome:
     value = event.value
     collab, dept, answer = await _decidable(ctx, str(value.get("code", "")), value.get("dept"), _int(value.get("round")))
     form = decline_form(collab, dept, answer.round)
-    outcome = Outcome().reply(Card(title=form.title, body=join([_("Why do you decline? Fill in the form or reply:"), form.template]), form=form), ephemeral=False)
-    outcome.open_form = form
-    return outcome
+    return ask(form, _("Why do you decline?"))
 
 
 @router.form("request.decline")

@@ -36,6 +36,7 @@ from storage.models_workflows import (
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date
 from ..common.format import day, when
+from ..common.forms import ask
 from ..common.records import announce_to, require_actor
 from ..requests.states import CollaborationFlow
 from .sop import find_sop, save_sop
@@ -183,15 +184,7 @@ async def retro_command(ctx: Context, args: str) -> Outcome:
     _authorize(ctx, collab)
     data = await facts(collab, ctx.config.bot.timezone)
     form = retro_form(collab)
-    card = Card(
-        title=form.title,
-        body=join([_("**Facts of {code}**", code=collab.code), *fact_lines(data), _("Fill in the form, or send one message with a line per field:"), form.template]),
-        form=form,
-        color="blue",
-    )
-    outcome = Outcome().reply(card)
-    outcome.open_form = form
-    return outcome
+    return ask(form, _("**Facts of {code}**", code=collab.code), *fact_lines(data))
 
 
 @router.form("retro.new")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import Msg, _, join
+from bot.i18n import Msg, _
 from bot.router import Context
 from bot.types import Button, Card, CardField, Choice, Color, Form, FormField
 from storage.models import Collaboration, Person, ProgressUpdate, Subtask
@@ -155,7 +155,3 @@ def summary_lines(rows: list[RiskReport]) -> list[Msg]:
         _("{code} [{level}] {text} — {state}", code=r.code, level=PRIORITIES.get(r.level, r.level), text=r.description[:60], state=RiskFlow.label(r.state))
         for r in rows
     ]
-
-
-def prompt(form: Form) -> Card:
-    return Card(title=form.title, body=join([_("Fill in the form, or send one message with a line per field:"), form.template]), form=form)

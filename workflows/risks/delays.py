@@ -8,7 +8,7 @@ import re
 from typing import Any, cast
 
 from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
-from bot.i18n import _, join
+from bot.i18n import _
 from bot.router import Context, Router
 from bot.types import Button, Card, CardField, Color, Form, FormField, Outcome, Text, ToPerson
 from storage.models import Collaboration, Person, Subtask
@@ -17,6 +17,7 @@ from storage.models_workflows import DelayNotice
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require
 from ..common.format import when
+from ..common.forms import ask
 from ..common.records import announce_to, record_confirmation, require_actor
 from ..tasks.cards import subtask_card
 from .kit import (
@@ -217,9 +218,7 @@ async def reject_clicked(ctx: Context, event: Any) -> Outcome:
     if notice.state != "pending" or ctx.actor is None or ctx.actor.id != collab.initiator_id:
         return await decide(ctx, notice.code, False, "?")
     form = reject_form(notice)
-    outcome = Outcome().reply(Card(title=form.title, body=join([_("Fill in the form or reply:"), form.template]), form=form))
-    outcome.open_form = form
-    return outcome
+    return ask(form)
 
 
 @router.form("delay.reject")

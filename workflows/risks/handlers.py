@@ -17,13 +17,13 @@ from storage.models_workflows import RiskReport
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require
 from ..common.format import parse_priority, when
+from ..common.forms import ask
 from ..common.records import announce_to, require_actor
 from ..tasks.cards import subtask_card
 from . import delays, issues
 from .cards import (
     RESPONSE_WORDS,
     RESPONSES,
-    prompt,
     respond_form,
     response_line,
     risk_card,
@@ -158,9 +158,7 @@ async def risk_command(ctx: Context, args: str) -> Outcome:
         await require_participant(ctx, collab, _("report a risk"))
         found = lookup.find_code(head)
         form = risk_form(collab, f"{found[0]}-{found[1]}" if found and found[1] else "")
-        outcome = Outcome().reply(prompt(form))
-        outcome.open_form = form
-        return outcome
+        return ask(form)
     return await risk_from_values(ctx, collab, head, values)
 
 
@@ -313,9 +311,7 @@ async def _clicked(ctx: Context, event: Any) -> Outcome:
     collab = await Collaboration.get(id=risk.collaboration_id)
     await _authorize(ctx, risk, collab)
     form = respond_form(risk, _choice(str(event.value.get("choice", ""))))
-    outcome = Outcome().reply(Card(title=form.title, body=join([_("Fill in the form or reply:"), form.template]), form=form))
-    outcome.open_form = form
-    return outcome
+    return ask(form)
 
 
 for _choice_id in RESPONSES:

@@ -24,6 +24,7 @@ from storage.models_workflows import Issue
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, require
 from ..common.format import when
+from ..common.forms import ask
 from ..common.records import announce_to, require_actor
 from .kit import find_document, names_of, new_code, require_open, require_participant, superior_of
 from .states import IssueFlow
@@ -255,9 +256,7 @@ async def resolve_clicked(ctx: Context, event: Any) -> Outcome:
     issue = await find_document(ctx, Issue, str(event.value.get("code", "")), "P", _("resolve XZB2026112301-P01 resolution: …"))
     await _authorize_resolve(ctx, issue, await Collaboration.get(id=issue.collaboration_id))
     form = resolve_form(issue)
-    outcome = Outcome().reply(Card(title=form.title, body=join([_("Fill in the form or reply:"), form.template]), form=form))
-    outcome.open_form = form
-    return outcome
+    return ask(form)
 
 
 @router.form("issue.resolve")

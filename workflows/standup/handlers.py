@@ -35,6 +35,7 @@ from storage.models_clocks import Standup, StandupAbsence, StandupAnswer, Standu
 
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, split_list
+from ..common.forms import form_card
 from .cards import day_label, digest_card, local_time, prompt_card, reminder_card
 from .schedule import hhmm, parse_hhmm
 from .store import (
@@ -245,12 +246,7 @@ def setup_card(standup: Standup | None, ctx: Context) -> Card:
         submit_label=_("Save"),
         template=_("standup set\ntime: 09:30\ncutoff: 11:00\ndays: mon-fri\ntimezone: Asia/Shanghai\nparticipants: 李雷, 韩梅\nmode: dm"),
     )
-    return Card(
-        title=_("Daily stand-up"),
-        body=join([_("Fill in the form, or send one message with a line per field:"), form.template]),
-        form=form,
-        color="blue",
-    )
+    return form_card(form)
 
 
 @router.form("standup.setup")

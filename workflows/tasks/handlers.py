@@ -14,6 +14,7 @@ from storage.models import Collaboration, Person, ProgressUpdate, RequestedDepar
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require, split_list
 from ..common.format import parse_priority
+from ..common.forms import ask
 from ..common.records import announce_to, next_number, require_actor
 from ..requests.states import CollaborationFlow
 from .cards import FIELD_LABELS, STAGE_WORDS, subtask_card, task_form
@@ -161,12 +162,7 @@ async def new_subtask(ctx: Context, args: str) -> Outcome:
     head, values = parse_fields(args, TASK_FIELDS)
     collab = await lookup.collaboration(ctx, head, lock=True)
     if not values:
-        form = task_form(collab)
-        from ..requests.cards import form_prompt
-
-        outcome = Outcome().reply(form_prompt(form))
-        outcome.open_form = form
-        return outcome
+        return ask(task_form(collab))
     return await create_subtask(ctx, collab, values)
 
 

@@ -16,11 +16,17 @@ from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, require
 from ..common.format import when
 from ..common.forms import ask
-from ..common.records import announce_to, open_confirmation, record_confirmation, require_actor, sla_timers
+from ..common.records import (
+    announce_to,
+    open_confirmation,
+    record_confirmation,
+    require_actor,
+    require_open,
+    sla_timers,
+)
 from ..requests.cards import overview_card
 from ..requests.states import CollaborationFlow
 from ..tasks.cards import subtask_card
-from ..tasks.handlers import ensure_open
 from ..tasks.states import SubtaskFlow
 
 router = Router()
@@ -125,13 +131,8 @@ async def acceptance_card(request: AcceptanceRequest, task: Subtask, ctx: Contex
 @router.command("submit", "deliver", "提交验收", "验收申请", "验收", "交付")
 async def submit(ctx: Context, args: str) -> Outcome:
     head, values = parse_fields(args, SUBMIT_FIELDS)
-    task = await lookup.subtask(ctx, head, lock=True)
-    collab = await Collaboration.get(id=task.collaboration_id)
-    ensure_open(collab)
+    task, collab = await lookup.owned_subtask(ctx, head, _("submit it for acceptance"))
     actor = require_actor(ctx)
-    if actor.id != task.owner_id:
-        owner = await Person.get(id=task.owner_id)
-        raise NotAllowed(_("Only {owner}, the owner of {code}, can submit it for acceptance.", owner=owner.name, code=task.code))
     if task.reviewer_id is None:
         raise InvalidInput(_("{code} has no reviewer. The initiator names one with “rescope … reviewer: @name”.", code=task.code))
     deliverables = parse_deliverables(require(values, "deliverables", _("deliverables")))
@@ -161,7 +162,7 @@ async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple
     """The pending acceptance the actor may judge now, or why not (own work, not the reviewer, decided, stale)."""
     task = await lookup.subtask(ctx, code_text, lock=True)
     collab = await Collaboration.get(id=task.collaboration_id)
-    ensure_open(collab)
+    require_open(collab)
     actor = require_actor(ctx)
     if actor.id == task.owner_id:
         raise NotAllowed(_("You own {code}: nobody reviews their own deliverable.", code=task.code))

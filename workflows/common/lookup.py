@@ -6,10 +6,12 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.errors import InvalidInput, NotFound
-from bot.i18n import _
+from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.i18n import Msg, _
 from bot.router import Context
 from storage.models import Collaboration, Department, Group, GroupBinding, Identity, Person, Subtask
+
+from .records import require_actor, require_open
 
 CODE = re.compile(r"\b([A-Za-z]{1,8}\d{10,12})(?:-(\d{2,3}))?\b")
 
@@ -73,6 +75,17 @@ async def subtask(ctx: Context, text: str, *, lock: bool = False) -> Subtask:
     if record is None:
         raise NotFound(_("There is no subtask {code}. Send “show {parent}” to see its subtasks.", code=code, parent=found[0]))
     return record
+
+
+async def owned_subtask(ctx: Context, text: str, what: Msg) -> tuple[Subtask, Collaboration]:
+    """The subtask named in ``text`` (locked) of an open collaboration, when the actor owns it; else why not."""
+    task = await subtask(ctx, text, lock=True)
+    collab = await Collaboration.get(id=task.collaboration_id)
+    require_open(collab)
+    if require_actor(ctx).id != task.owner_id:
+        owner = await Person.get(id=task.owner_id)
+        raise NotAllowed(_("Only {owner}, the owner of {code}, can {what}.", owner=owner.name, code=task.code, what=what))
+    return task, collab
 
 
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")

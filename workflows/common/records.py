@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from bot.calendar import WorkCalendar
-from bot.errors import NotAllowed
+from bot.errors import NotAllowed, TransitionNotAllowed
 from bot.i18n import _
 from bot.router import Context
 from bot.types import Audience, ToCollaboration
@@ -99,3 +99,13 @@ def sla_timers(ctx: Context, key: str, kind: str, days: int, **payload: Any) -> 
         (f"{key}:remind", f"{kind}.remind", remind, {**payload, "due": due.isoformat()}),
         (f"{key}:escalate", f"{kind}.escalate", due, {**payload, "due": due.isoformat()}),
     ]
+
+
+def require_open(collab: Collaboration) -> None:
+    """Completed, archived and cancelled collaborations are read-only."""
+    if collab.state not in ("pending", "active"):
+        from ..requests.states import CollaborationFlow
+
+        raise TransitionNotAllowed(
+            _("{code} is {state} and read-only. Send “show {code}” to read it.", code=collab.code, state=CollaborationFlow.label(collab.state))
+        )

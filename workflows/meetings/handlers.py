@@ -19,7 +19,7 @@ from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require, split_list
 from ..common.format import parse_priority, when
 from ..common.forms import ask
-from ..common.records import announce_to, open_confirmation, require_actor, void_confirmations
+from ..common.records import announce_to, open_confirmation, require_actor, require_open, void_confirmations
 from ..retro import planned
 from ..risks.kit import (
     DOC,
@@ -28,7 +28,6 @@ from ..risks.kit import (
     find_document,
     names_of,
     new_code,
-    require_open,
     require_participant,
     working_days_between,
     zone,

@@ -18,7 +18,7 @@ from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require
 from ..common.format import when
 from ..common.forms import ask
-from ..common.records import announce_to, record_confirmation, require_actor
+from ..common.records import announce_to, record_confirmation, require_actor, require_open
 from ..tasks.cards import subtask_card
 from .kit import (
     DOC,
@@ -27,7 +27,6 @@ from .kit import (
     end_of_day,
     find_document,
     new_code,
-    require_open,
     update_subtask,
     working_days_between,
 )
@@ -106,13 +105,8 @@ async def delay_card(notice: DelayNotice, ctx: Context) -> Card:
 
 
 async def declare(ctx: Context, code_text: str, reason: str, new_date_text: str) -> Outcome:
-    task = await lookup.subtask(ctx, code_text, lock=True)
-    collab = await Collaboration.get(id=task.collaboration_id)
-    require_open(collab)
+    task, collab = await lookup.owned_subtask(ctx, code_text, _("send its delay notice"))
     actor = require_actor(ctx)
-    if actor.id != task.owner_id:
-        owner = await Person.get(id=task.owner_id)
-        raise NotAllowed(_("Only {owner}, the owner of {code}, can send its delay notice.", owner=owner.name, code=task.code))
     if task.stage == "done":
         raise TransitionNotAllowed(_("{code} has passed acceptance: there is nothing left to delay.", code=task.code))
     if not reason.strip():

@@ -18,7 +18,7 @@ from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require
 from ..common.format import parse_priority, when
 from ..common.forms import ask
-from ..common.records import announce_to, require_actor
+from ..common.records import announce_to, require_actor, require_open
 from ..tasks.cards import subtask_card
 from . import delays, issues
 from .cards import (
@@ -35,7 +35,6 @@ from .kit import (
     check_new_deadline,
     find_document,
     new_code,
-    require_open,
     require_participant,
     subtask_line,
     superior_of,

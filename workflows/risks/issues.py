@@ -25,8 +25,8 @@ from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, require
 from ..common.format import when
 from ..common.forms import ask
-from ..common.records import announce_to, require_actor
-from .kit import find_document, names_of, new_code, require_open, require_participant, superior_of
+from ..common.records import announce_to, require_actor, require_open
+from .kit import find_document, names_of, new_code, require_participant, superior_of
 from .states import IssueFlow
 
 router = Router()

@@ -87,16 +87,6 @@ def require_initiator(ctx: Context, collab: Collaboration, what: Msg) -> Person:
     return actor
 
 
-def require_open(collab: Collaboration) -> None:
-    """Only a pending or active collaboration takes new risks, changes, meetings and delays."""
-    if collab.state not in ("pending", "active"):
-        from ..requests.states import CollaborationFlow
-
-        raise NotAllowed(
-            _("{code} is {state}: nothing can be added to it any more. Send “show {code}” to read it.", code=collab.code, state=CollaborationFlow.label(collab.state))
-        )
-
-
 # ---------------------------------------------------------------- working days and times
 
 

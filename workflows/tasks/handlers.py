@@ -15,7 +15,7 @@ from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require, split_list
 from ..common.format import parse_priority
 from ..common.forms import ask
-from ..common.records import announce_to, next_number, require_actor
+from ..common.records import announce_to, next_number, require_actor, require_open
 from ..requests.states import CollaborationFlow
 from .cards import FIELD_LABELS, STAGE_WORDS, subtask_card, task_form
 from .states import SubtaskFlow
@@ -49,14 +49,6 @@ PROGRESS_FIELDS = FieldSet(
 )
 
 
-def ensure_open(collab: Collaboration) -> None:
-    """Archived and cancelled collaborations are read-only."""
-    if collab.state in CollaborationFlow.final or collab.state == "completed":
-        raise TransitionNotAllowed(
-            _("{code} is {state} and read-only. Send “show {code}” to read it.", code=collab.code, state=CollaborationFlow.label(collab.state))
-        )
-
-
 async def _authorize_planner(ctx: Context, collab: Collaboration) -> Person:
     """The initiator, the tracker and the heads of accepting departments may split the work."""
     actor = require_actor(ctx)
@@ -84,7 +76,7 @@ async def default_reviewer(collab: Collaboration, owner: Person) -> Person | Non
 
 
 async def create_subtask(ctx: Context, collab: Collaboration, values: dict[str, Any]) -> Outcome:
-    ensure_open(collab)
+    require_open(collab)
     if collab.state != "active":
         raise TransitionNotAllowed(
             _("{code} is {state}: subtasks can be added once every department has accepted.", code=collab.code, state=CollaborationFlow.label(collab.state))
@@ -177,13 +169,7 @@ async def subtask_form(ctx: Context, event: Any) -> Outcome:
 
 
 async def acknowledge(ctx: Context, code_text: str) -> Outcome:
-    task = await lookup.subtask(ctx, code_text, lock=True)
-    collab = await Collaboration.get(id=task.collaboration_id)
-    ensure_open(collab)
-    actor = require_actor(ctx)
-    if actor.id != task.owner_id:
-        owner = await Person.get(id=task.owner_id)
-        raise NotAllowed(_("Only {owner}, the owner of {code}, can acknowledge it.", owner=owner.name, code=task.code))
+    task, _collab = await lookup.owned_subtask(ctx, code_text, _("acknowledge it"))
     if task.acknowledged_at is not None:
         raise TransitionNotAllowed(_("{code} was already acknowledged. Nothing was changed.", code=task.code))
     updated = await Subtask.filter(id=task.id, version=task.version, acknowledged_at=None).update(acknowledged_at=ctx.now, version=task.version + 1)
@@ -213,7 +199,7 @@ async def progress(ctx: Context, args: str) -> Outcome:
     head, values = parse_fields(args, PROGRESS_FIELDS)
     task = await lookup.subtask(ctx, head, lock=True)
     collab = await Collaboration.get(id=task.collaboration_id)
-    ensure_open(collab)
+    require_open(collab)
     actor = require_actor(ctx)
     if actor.id != task.owner_id and actor.id not in (task.collaborators or []):
         raise NotAllowed(_("Only the owner or a collaborator of {code} can report its progress.", code=task.code))

@@ -94,6 +94,22 @@ class SimulatorSection(Section):
     )
 
 
+class DashboardSection(Section):
+    """The read-only web dashboard and the signed links the bot posts to it (see docs/dashboard.md)."""
+
+    enabled: bool = False
+    base_url: str = Field("http://127.0.0.1:8080", pattern=r"^https?://", description="how people's browsers reach this server")
+    secret: str | None = Field(None, min_length=16, description="signs the links (HMAC-SHA256); keep it private")
+    admin_token: str | None = Field(None, min_length=16, description="opens every page with ?admin=TOKEN")
+    link_ttl_days: int = Field(7, ge=1, le=365, description="days a posted link stays valid")
+
+    @model_validator(mode="after")
+    def _needs_secret(self) -> DashboardSection:
+        if self.enabled and not self.secret:
+            raise ValueError("the dashboard needs secret (at least 16 characters) to sign its links")
+        return self
+
+
 class DepartmentEntry(Section):
     code: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")
     name: str = Field(min_length=1)
@@ -210,6 +226,7 @@ class Config(Section):
     clocks: ClocksSection = Field(default_factory=ClocksSection)
     server: ServerSection = Field(default_factory=ServerSection)
     simulator: SimulatorSection = Field(default_factory=SimulatorSection)
+    dashboard: DashboardSection = Field(default_factory=DashboardSection)
     departments: list[DepartmentEntry] = Field(default_factory=list)
     people: list[PersonEntry] = Field(default_factory=list)
     groups: list[GroupEntry] = Field(default_factory=list)

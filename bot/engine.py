@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tortoise.exceptions import IntegrityError, OperationalError
@@ -42,7 +42,12 @@ class DispatchResult:
     locale: str = "zh_CN"
     outcome: Outcome | None = None
     error: UserError | None = None
-    queued: int = 0  # outbox rows this event wrote
+    outbox_ids: list[int] = field(default_factory=list)  # the outbox rows this event wrote
+    incident: str | None = None  # set when the event failed on a bug and was answered with an apology
+
+    @property
+    def queued(self) -> int:
+        return len(self.outbox_ids)
 
     @property
     def form_errors(self) -> dict[str, str]:
@@ -134,7 +139,7 @@ class Engine:
             )
         outcome = await self._route(ctx)
         result = DispatchResult(locale=ctx.locale, outcome=outcome)
-        result.queued = await outbox_store.commit(ctx, outcome)
+        result.outbox_ids = await outbox_store.commit(ctx, outcome)
         await self._audit(ctx, outcome)
         return result
 
@@ -148,7 +153,7 @@ class Engine:
         async with in_transaction("default"):
             await self._claim(ctx.event, ctx.now)
             ids = await outbox_store.commit(ctx, outcome)
-        return DispatchResult(locale=ctx.locale, outcome=outcome, error=error, queued=ids)
+        return DispatchResult(locale=ctx.locale, outcome=outcome, error=error, outbox_ids=ids)
 
     async def _route(self, ctx: Context) -> Outcome:
         route = self.router.route_for(ctx)
@@ -207,8 +212,8 @@ class Engine:
                 await self._claim(event, ctx.now)
                 ids = await outbox_store.commit(ctx, outcome)
         except _Duplicate:
-            return DispatchResult(duplicate=True, locale=ctx.locale)
-        return DispatchResult(locale=ctx.locale, outcome=outcome, queued=ids)
+            return DispatchResult(duplicate=True, locale=ctx.locale, incident=incident)
+        return DispatchResult(locale=ctx.locale, outcome=outcome, outbox_ids=ids, incident=incident)
 
 
 

@@ -109,8 +109,8 @@ async def _upsert_card(card: Card, now: datetime) -> CardRecord:
     return record
 
 
-async def commit(ctx: Context, outcome: Outcome) -> int:
-    """Write the outcome's messages, card updates and timers; return how many outbox rows were queued."""
+async def commit(ctx: Context, outcome: Outcome) -> list[int]:
+    """Write the outcome's messages, card updates and timers; return the ids of the outbox rows queued."""
     now = ctx.now
     base_key = f"{ctx.event.platform}:{ctx.event.delivery_id}"
     rows: list[OutboxMessage] = []
@@ -176,7 +176,7 @@ async def commit(ctx: Context, outcome: Outcome) -> int:
 
     for outgoing in rows:  # one cached INSERT each: cheaper than tortoise's bulk path for the 1–3 rows an event makes
         await outgoing.save()
-    return len(rows)
+    return [outgoing.id for outgoing in rows]
 
 
 async def enqueue_edit_if_behind(post: CardPost, record: CardRecord, now: datetime) -> None:
@@ -202,3 +202,9 @@ async def enqueue_edit_if_behind(post: CardPost, record: CardRecord, now: dateti
         ignore_conflicts=True,
     )
 
+
+async def unsent(ids: list[int]) -> bool:
+    """Whether any of these outbox rows still waits to be sent (pending, or claimed by a worker)."""
+    if not ids:
+        return False
+    return await OutboxMessage.filter(id__in=ids, status__in=("pending", "sending")).exists()

@@ -52,6 +52,7 @@ from bot.config import Config, WeComSection
 from bot.errors import PermanentError, RateLimited, TransientError
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
 from bot.types import Card, Text
+from storage import outbox as outbox_store
 
 from . import inbound as parse
 from .client import AppClient, WeComAPIError, classify
@@ -76,6 +77,7 @@ WELCOME_WINDOW = 4.5
 REPLY_WINDOW = 300.0  # a message's req_id is answered only this long; later answers are sent anew
 RESPONSE_URL_WINDOW = 3500.0  # WeCom: a response_url works once, for one hour
 PASSIVE_DEADLINE = 4.0  # API mode: seconds we wait for the passive reply before answering empty
+PASSIVE_POLL = 0.05  # seconds between looks while another worker holds this callback's rows
 MAX_BODY = 1024 * 1024
 RECONNECT_RETRY = 5.0  # seconds before a row that met a dropped connection is tried again
 
@@ -635,7 +637,7 @@ class WeComPlatform:
                 log.exception("the database is unavailable: answering 503 so WeCom retries")
                 return web.Response(status=503, text="temporarily unavailable")
             if not result.duplicate and not slot.done():
-                await self._await_passive(slot, PASSIVE_DEADLINE - (time.monotonic() - started))
+                await self._await_passive(slot, PASSIVE_DEADLINE - (time.monotonic() - started), result.outbox_ids)
         finally:
             self.slots.pop(req_id, None)
         if not slot.done() or slot.cancelled():
@@ -644,19 +646,29 @@ class WeComPlatform:
         sealed = self.crypto.seal(json.dumps(slot.result(), ensure_ascii=False), nonce)
         return web.json_response(sealed)
 
-    async def _await_passive(self, slot: asyncio.Future[dict[str, Any]], seconds: float) -> None:
-        """Deliver what the event produced now (the passive reply must be in this HTTP answer)."""
+    async def _await_passive(self, slot: asyncio.Future[dict[str, Any]], seconds: float, outbox_ids: list[int]) -> None:
+        """Deliver what the event produced now: the passive reply must be in this HTTP answer.
+
+        The background delivery worker (of this process or another) may have claimed the event's
+        rows first; then our own flush finds nothing to send. As long as one of the event's rows is
+        unsent we keep waiting for the slot — that worker fills the same slot — and flush again.
+        """
         delivery = getattr(self.runtime, "delivery", None)
-        flush = asyncio.ensure_future(delivery.flush(self.name)) if delivery is not None else None
-        waiting: set[asyncio.Future[Any]] = {slot} | ({flush} if flush is not None else set())
-        while waiting and not slot.done():
-            done, waiting = await asyncio.wait(waiting, timeout=max(0.0, seconds), return_when=asyncio.FIRST_COMPLETED)
-            if not done:
-                break
-            if flush in done and not slot.done():
-                break  # everything due was delivered and none of it was this callback's answer
-        if flush is not None and not flush.done():
-            flush.add_done_callback(lambda f: f.cancelled() or f.exception())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not slot.done() and loop.time() < deadline:
+            if delivery is None:
+                await asyncio.wait({slot}, timeout=deadline - loop.time())
+                return
+            flush = asyncio.ensure_future(delivery.flush(self.name))
+            done, _ = await asyncio.wait({slot, flush}, timeout=deadline - loop.time(), return_when=asyncio.FIRST_COMPLETED)
+            if flush not in done:
+                flush.add_done_callback(lambda f: f.cancelled() or f.exception())
+                return  # the slot was filled, or the deadline passed mid-flush
+            flush.result()
+            if slot.done() or not await outbox_store.unsent(outbox_ids):
+                return  # everything this event queued was delivered, and none of it was this callback's answer
+            await asyncio.wait({slot}, timeout=min(PASSIVE_POLL, max(0.0, deadline - loop.time())))
 
     async def _app_callback(self, request: web.Request) -> web.Response:
         assert self.app_crypto is not None

@@ -316,6 +316,21 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='DigestSubscription',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', unique=True, db_constraint=True, to_field='id', related_name='digest_subscriptions', on_delete=OnDelete.CASCADE)),
+                ('time', fields.CharField(default='09:00', max_length=5)),
+                ('timezone', fields.CharField(max_length=64)),
+                ('active', fields.BooleanField(default=True)),
+                ('version', fields.IntField(default=1)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'digest_subscription', 'app': 'models', 'pk_attr': 'id', 'table_description': "One person's morning digest: local time, timezone and whether it is on."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Group',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),

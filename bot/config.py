@@ -1,20 +1,32 @@
 """Configuration: one TOML file, overridden by environment variables, validated with a clear message per field.
 
-Environment overrides use ``COLLABBOT_<SECTION>__<KEY>`` (double underscore
-between levels), e.g. ``COLLABBOT_DATABASE__URL=postgres://…`` or
-``COLLABBOT_SLACK__BOT_TOKEN=xoxb-…``. ``COLLABBOT_DATABASE_URL`` is accepted
-as a short form for the database URL.
+Loaded with pydantic-settings, in layers (a later layer wins):
+
+1. the TOML file (``--config`` or ``COLLABBOT_CONFIG``);
+2. ``COLLABBOT_DATABASE_URL``, a short form for the database URL;
+3. ``COLLABBOT_<SECTION>__<KEY>`` (double underscore between levels), e.g.
+   ``COLLABBOT_DATABASE__URL=postgres://…`` or ``COLLABBOT_SLACK__BOT_TOKEN=xoxb-…``;
+4. ``COLLABBOT_<SECTION>__<KEY>_FILE`` naming a file that holds the value (Docker and systemd secrets), e.g.
+   ``COLLABBOT_SLACK__BOT_TOKEN_FILE=/run/secrets/slack_bot_token``.
+
+Tokens and secrets are ``SecretStr``: printed, logged or dumped they show ``**********``; adapters call
+``get_secret_value()`` where they hand them to the platform. ``redact_url`` hides a database password.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
 import tomllib
 import zoneinfo
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.i18n import SUPPORTED_LOCALES, normalize_locale
 
@@ -31,6 +43,39 @@ def _check_timezone(value: str | None) -> str | None:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown IANA timezone {value!r} (e.g. Asia/Shanghai, Europe/Berlin)") from exc
     return value
+
+
+def _secret_prefix(prefix: str, what: str) -> Any:
+    """A validator: the secret must start with ``prefix`` (the message never repeats the value)."""
+
+    def check(value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(prefix):
+            raise ValueError(f"must start with {prefix} ({what})")
+        return value
+
+    return check
+
+
+def secret_text(value: SecretStr | str | None) -> str:
+    """The plain text of a secret setting, for the one call that hands it to a platform."""
+    if value is None:
+        return ""
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def redact_url(url: str) -> str:
+    """``postgres://bot:s3cret@db/collab`` → ``postgres://bot:***@db/collab`` (for output and logs)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(a database URL that cannot be parsed)"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + host))
 
 
 def _check_locale(value: str | None) -> str | None:
@@ -99,8 +144,8 @@ class DashboardSection(Section):
 
     enabled: bool = False
     base_url: str = Field("http://127.0.0.1:8080", pattern=r"^https?://", description="how people's browsers reach this server")
-    secret: str | None = Field(None, min_length=16, description="signs the links (HMAC-SHA256); keep it private")
-    admin_token: str | None = Field(None, min_length=16, description="opens every page with ?admin=TOKEN")
+    secret: SecretStr | None = Field(None, min_length=16, description="signs the links (HMAC-SHA256); keep it private")
+    admin_token: SecretStr | None = Field(None, min_length=16, description="opens every page with ?admin=TOKEN")
     link_ttl_days: int = Field(7, ge=1, le=365, description="days a posted link stays valid")
 
     @model_validator(mode="after")
@@ -146,9 +191,9 @@ class GroupEntry(Section):
 class SlackSection(Section):
     enabled: bool = True
     mode: Literal["socket", "http"] = "socket"
-    bot_token: str = Field(pattern=r"^xoxb-")
-    app_token: str | None = Field(None, pattern=r"^xapp-")
-    signing_secret: str | None = None
+    bot_token: SecretStr
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
     command: str = "/collab"
     standup_command: str = "/standup"
@@ -156,6 +201,9 @@ class SlackSection(Section):
     timeout: float = Field(10.0, gt=0, description="seconds for one Web API call")
     ping_interval: float = Field(10.0, gt=0, description="Socket Mode keep-alive ping, seconds")
     lookup_users: bool = Field(True, description="read names, e-mail and locale with users.info (scopes users:read, users:read.email)")
+
+    _bot_token = field_validator("bot_token")(_secret_prefix("xoxb-", "the Bot User OAuth Token, OAuth & Permissions"))
+    _app_token = field_validator("app_token")(_secret_prefix("xapp-", "an App-Level Token, Basic Information"))
 
     @model_validator(mode="after")
     def _mode_needs(self) -> SlackSection:
@@ -169,7 +217,7 @@ class SlackSection(Section):
 class DingTalkSection(Section):
     enabled: bool = True
     app_key: str = Field(min_length=1)
-    app_secret: str = Field(min_length=1)
+    app_secret: SecretStr = Field(min_length=1)
     robot_code: str | None = None
     card_template_id: str | None = None
     openapi_url: str = "https://api.dingtalk.com"
@@ -182,18 +230,18 @@ class WeComSection(Section):
     enabled: bool = True
     mode: Literal["long_connection", "api"] = "long_connection"
     bot_id: str | None = None
-    secret: str | None = None
+    secret: SecretStr | None = None
     ws_url: str = "wss://openws.work.weixin.qq.com"
-    token: str | None = None
-    encoding_aes_key: str | None = None
+    token: SecretStr | None = None
+    encoding_aes_key: SecretStr | None = None
     corp_id: str | None = None
     agent_id: int | None = None
-    corp_secret: str | None = None
+    corp_secret: SecretStr | None = None
     api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
     bot_name: str | None = Field(None, description="the robot's name as members @-mention it (else the first @word is taken)")
     callback_path: str = Field("/wecom/callback", pattern=r"^/")
-    app_token: str | None = Field(None, description="the self-built app's callback Token (receives its messages and clicks)")
-    app_encoding_aes_key: str | None = None
+    app_token: SecretStr | None = Field(None, description="the self-built app's callback Token (receives its messages and clicks)")
+    app_encoding_aes_key: SecretStr | None = None
     app_callback_path: str = Field("/wecom/app/callback", pattern=r"^/")
     direct_messages: Literal["bot", "app"] = Field("bot", description="send personal messages through the robot or the self-built app")
     card_url: str = Field("https://work.weixin.qq.com/", description="where a tap on a notice card leads")
@@ -208,7 +256,7 @@ class WeComSection(Section):
             raise ValueError("api mode needs token and encoding_aes_key (43 characters)")
         for name in ("encoding_aes_key", "app_encoding_aes_key"):
             value = getattr(self, name)
-            if value is not None and len(value) != 43:
+            if value is not None and len(value.get_secret_value()) != 43:
                 raise ValueError(f"{name} must be exactly 43 characters")
         app = (self.corp_id, self.corp_secret, self.agent_id)
         if self.direct_messages == "app" and not all(app):
@@ -220,7 +268,12 @@ class WeComSection(Section):
         return self
 
 
-class Config(Section):
+class Config(BaseSettings):
+    """The whole configuration. ``from_dict``/``load`` layer the environment over the file (see the module
+    docstring); constructing ``Config(...)`` directly reads nothing from the environment."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     clocks: ClocksSection = Field(default_factory=ClocksSection)
@@ -266,6 +319,10 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+PREFIX = "COLLABBOT_"
+_ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("collabbot_environ", default=None)
+
+
 def _set_path(data: dict[str, Any], path: list[str], value: str) -> None:
     node = data
     for part in path[:-1]:
@@ -275,16 +332,76 @@ def _set_path(data: dict[str, Any], path: list[str], value: str) -> None:
     node[path[-1]] = value
 
 
-def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    environ = dict(os.environ if environ is None else environ)
+def env_name(path: str) -> str:
+    """``slack.bot_token`` → ``COLLABBOT_SLACK__BOT_TOKEN``."""
+    return PREFIX + "__".join(part.upper() for part in path.split("."))
+
+
+class _Environment(EnvSettingsSource):
+    """``COLLABBOT_<SECTION>__<KEY>`` from the given mapping (``os.environ`` unless a test passes its own)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]):
+        self._environ = {k: v for k, v in environ.items() if not k.upper().endswith("_FILE")}
+        super().__init__(settings_cls, env_prefix=PREFIX, env_nested_delimiter="__", case_sensitive=False)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {key.lower(): value for key, value in self._environ.items()}
+
+
+class _MappingSource(PydanticBaseSettingsSource):
+    """A ready nested dict as a settings layer."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]):
+        super().__init__(settings_cls)
+        self.data = data
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self.data
+
+
+def _short_forms(environ: Mapping[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if environ.get("COLLABBOT_DATABASE_URL"):
         _set_path(data, ["database", "url"], environ["COLLABBOT_DATABASE_URL"])
-    for key, value in environ.items():
-        if key.startswith("COLLABBOT_") and "__" in key:
-            path = [p.lower() for p in key[len("COLLABBOT_") :].split("__")]
-            _set_path(data, path, value)
     return data
+
+
+def _secret_files(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``COLLABBOT_SLACK__BOT_TOKEN_FILE=/run/secrets/x`` → ``{"slack": {"bot_token": <the file's text>}}``."""
+    data: dict[str, Any] = {}
+    problems = []
+    for key, filename in sorted(environ.items()):
+        upper = key.upper()
+        if not upper.startswith(PREFIX) or not upper.endswith("_FILE") or upper == "COLLABBOT_CONFIG_FILE":
+            continue
+        name = upper[len(PREFIX) : -len("_FILE")]
+        path = ["database", "url"] if name == "DATABASE_URL" else [p.lower() for p in name.split("__")]
+        if len(path) < 2:
+            continue
+        try:
+            value = Path(filename).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            problems.append(
+                f"{'.'.join(path)}: {key} names {filename}, which cannot be read ({exc.strerror or type(exc).__name__});"
+                " create the file (readable by the bot's user) or unset the variable"
+            )
+            continue
+        if not value:
+            problems.append(f"{'.'.join(path)}: {key} names {filename}, which is empty; write the value into it")
+            continue
+        _set_path(data, path, value)
+    if problems:
+        raise ConfigError(problems)
+    return data
+
+
+def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What the environment sets (short forms, ``COLLABBOT_…__…`` and ``…_FILE``), as one nested dict."""
+    environ = os.environ if environ is None else environ
+    return _merge(_merge(_short_forms(environ), _Environment(Config, environ)()), _secret_files(environ))
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -297,6 +414,39 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _settings_sources(
+    settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource
+) -> tuple[PydanticBaseSettingsSource, ...]:
+    environ = _ENVIRON.get()
+    if environ is None:  # Config(...) in code: exactly what was passed
+        return (init_settings,)
+    # earlier wins: secret files, then COLLABBOT_…__…, then the short forms, then the file's data
+    return (
+        _MappingSource(settings_cls, _secret_files(environ)),
+        _Environment(settings_cls, environ),
+        _MappingSource(settings_cls, _short_forms(environ)),
+        init_settings,
+    )
+
+
+def _customise(
+    cls: type[BaseSettings],
+    settings_cls: type[BaseSettings],
+    init_settings: PydanticBaseSettingsSource,
+    env_settings: PydanticBaseSettingsSource,
+    dotenv_settings: PydanticBaseSettingsSource,
+    file_secret_settings: PydanticBaseSettingsSource,
+) -> tuple[PydanticBaseSettingsSource, ...]:
+    return _settings_sources(settings_cls, init_settings)
+
+
+Config.settings_customise_sources = classmethod(_customise)  # type: ignore[method-assign,assignment]
+
+_HINTS = {
+    "missing": "missing: set it in the configuration file, or as {env} (or {env}_FILE naming a file that holds it)",
+}
+
+
 def _format_errors(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
@@ -304,19 +454,30 @@ def _format_errors(error: ValidationError) -> list[str]:
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown setting (check the spelling against the configuration reference in README.md)"
+        elif item["type"] in _HINTS:
+            message = _HINTS[item["type"]].format(env=env_name(where))
         problems.append(f"{where}: {message}")
     return problems
 
 
-def from_dict(data: dict[str, Any], environ: dict[str, str] | None = None) -> Config:
-    merged = _merge(data, env_overrides(environ))
+def from_dict(data: dict[str, Any], environ: Mapping[str, str] | None = None) -> Config:
+    """Validate ``data`` (the file's content) with the environment's layers over it (``os.environ`` by default)."""
+    token = _ENVIRON.set(os.environ if environ is None else environ)
     try:
-        return Config.model_validate(merged)
+        return Config(**data)
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc)) from exc
+    finally:
+        _ENVIRON.reset(token)
 
 
-def load(path: str | Path, environ: dict[str, str] | None = None) -> Config:
+def config_path(given: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The configuration file: ``--config`` if given, else ``COLLABBOT_CONFIG``."""
+    environ = os.environ if environ is None else environ
+    return given or environ.get("COLLABBOT_CONFIG") or None
+
+
+def load(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
     """Read, merge with the environment and validate; raises ``ConfigError`` listing every problem."""
     try:
         with Path(path).open("rb") as handle:

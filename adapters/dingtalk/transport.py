@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.clock import SystemClock
-from bot.config import Config, DingTalkSection
+from bot.config import Config, DingTalkSection, secret_text
 from bot.delivery import LEASE, localized
 from bot.errors import PermanentError, PlatformError, RateLimited
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
@@ -109,7 +109,7 @@ class DingTalkPlatform:
             self._api = OpenApi(
                 self.config.openapi_url,
                 self.config.app_key,
-                self.config.app_secret,
+                secret_text(self.config.app_secret),
                 now=self.now,
                 timeout=self.config.timeout,
             )
@@ -139,7 +139,7 @@ class DingTalkPlatform:
             log.info("dingtalk: opening Stream connections at %s", wanted)
             dingtalk_stream.DingTalkStreamClient.OPEN_CONNECTION_API = wanted
         client = dingtalk_stream.DingTalkStreamClient(
-            dingtalk_stream.Credential(self.config.app_key, self.config.app_secret),
+            dingtalk_stream.Credential(self.config.app_key, secret_text(self.config.app_secret)),
             logger=logging.getLogger("collabbot.dingtalk.sdk"),
         )
         client.register_callback_handler(inbound.ROBOT_TOPIC, _handler(self.on_robot_message))
@@ -150,7 +150,7 @@ class DingTalkPlatform:
 
     async def on_robot_message(self, message: CallbackMessage) -> tuple[int, Any]:
         event = inbound.robot_message(
-            message.data, message_id=message.headers.message_id, secret=self.config.app_secret
+            message.data, message_id=message.headers.message_id, secret=secret_text(self.config.app_secret)
         )
         if event is None:
             log.info(
@@ -239,7 +239,7 @@ class DingTalkPlatform:
                     content,
                     delivery.mentions,
                     delivery.locale,
-                    secret=self.config.app_secret,
+                    secret=secret_text(self.config.app_secret),
                     direct=delivery.conversation.is_direct,
                 )
                 ref = "md:" + await self._send_markdown(delivery, title, text, self._at(delivery))
@@ -442,7 +442,7 @@ class DingTalkPlatform:
             card,
             delivery.mentions,
             delivery.locale,
-            secret=self.config.app_secret,
+            secret=secret_text(self.config.app_secret),
             direct=delivery.conversation.is_direct,
         )
         await self._send_markdown(delivery, title, text.replace("### ", "### 🔄 ", 1), self._at(delivery))

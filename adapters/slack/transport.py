@@ -44,7 +44,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.config import Config, SlackSection
+from bot.config import Config, SlackSection, secret_text
 from bot.errors import AuthExpired, PermanentError, RateLimited, TransientError
 from bot.i18n import from_json, localize
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
@@ -127,7 +127,7 @@ class SlackPlatform:
         self.name = name
         # No SDK retries: a 429 or a 5xx goes back to the outbox, which reschedules without holding a lease.
         self.client = AsyncWebClient(
-            token=config.bot_token, base_url=config.api_url, timeout=max(1, round(config.timeout)), retry_handlers=[]
+            token=secret_text(config.bot_token), base_url=config.api_url, timeout=max(1, round(config.timeout)), retry_handlers=[]
         )
         self.runtime: Runtime | None = None
         self.bolt: AsyncApp | None = None
@@ -159,7 +159,7 @@ class SlackPlatform:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             self.socket = AsyncSocketModeHandler(
-                self.bolt, app_token=self.config.app_token, web_client=self.client, ping_interval=self.config.ping_interval
+                self.bolt, app_token=secret_text(self.config.app_token), web_client=self.client, ping_interval=self.config.ping_interval
             )
             # The SDK keeps (re)connecting by itself; don't hold up the rest of the bot meanwhile.
             self._connect_task = asyncio.create_task(self.socket.connect_async())
@@ -210,7 +210,7 @@ class SlackPlatform:
         http = self.config.mode == "http"
         app = AsyncApp(
             client=self.client,
-            signing_secret=self.config.signing_secret if http else "",
+            signing_secret=secret_text(self.config.signing_secret) if http else "",
             request_verification_enabled=http,
             logger=logging.getLogger("collabbot.slack.bolt"),
         )

@@ -48,7 +48,7 @@ import aiohttp
 from aiohttp import web
 from tortoise.exceptions import OperationalError
 
-from bot.config import Config, WeComSection
+from bot.config import Config, WeComSection, secret_text
 from bot.errors import PermanentError, RateLimited, TransientError
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
 from bot.types import Card, Text
@@ -152,9 +152,9 @@ class WeComPlatform:
         self.app_crypto: WeComCrypto | None = None
         if section.mode == "api":
             assert section.token and section.encoding_aes_key
-            self.crypto = WeComCrypto(section.token, section.encoding_aes_key, "", now=self.epoch)
+            self.crypto = WeComCrypto(secret_text(section.token), secret_text(section.encoding_aes_key), "", now=self.epoch)
         if section.app_token and section.app_encoding_aes_key and section.corp_id:
-            self.app_crypto = WeComCrypto(section.app_token, section.app_encoding_aes_key, section.corp_id, now=self.epoch)
+            self.app_crypto = WeComCrypto(secret_text(section.app_token), secret_text(section.app_encoding_aes_key), section.corp_id, now=self.epoch)
         self.clicks: _Bounded = _Bounded(10_000)  # task base → Click
         self.used: _Bounded = _Bounded(50_000)  # req_ids, response_urls and response_codes already spent
         self.slots: dict[str, asyncio.Future[dict[str, Any]]] = {}  # API mode: req_id → passive reply
@@ -177,7 +177,7 @@ class WeComPlatform:
                 self.session,
                 base_url=section.api_url,
                 corp_id=section.corp_id,
-                corp_secret=section.corp_secret,
+                corp_secret=secret_text(section.corp_secret),
                 agent_id=section.agent_id,
                 now=self.epoch,
             )
@@ -186,7 +186,7 @@ class WeComPlatform:
             self.ws = LongConnection(
                 section.ws_url,
                 section.bot_id,
-                section.secret,
+                secret_text(section.secret),
                 self._on_frame,
                 heartbeat=section.heartbeat_seconds,
                 reconnect_base=min(1.0, section.reconnect_max_seconds),

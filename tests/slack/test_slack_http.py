@@ -89,6 +89,7 @@ async def test_key_lifecycle_steps_over_http(database_url, clock):
 
 async def test_the_signing_secret_is_the_one_from_the_config(database_url, clock):
     async with SlackWorld.open(database_url, clock, mode="http") as world:
-        assert world.platform.config.signing_secret == SIGNING_SECRET
+        assert world.platform.config.signing_secret is not None
+        assert world.platform.config.signing_secret.get_secret_value() == SIGNING_SECRET
         assert world.platform.socket is None  # no Socket Mode connection in HTTP mode
         assert world.fake.calls_to("apps.connections.open") == []

@@ -22,6 +22,7 @@ AREAS = (
     "workflows.improvements.handlers",
     "workflows.retro.handlers",
     "workflows.reports.handlers",
+    "workflows.mytasks.handlers",
 )
 
 

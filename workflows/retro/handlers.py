@@ -39,6 +39,7 @@ from ..common.format import day, when
 from ..common.forms import ask
 from ..common.records import announce_to, require_actor
 from ..requests.states import CollaborationFlow
+from .health import retro_lines
 from .sop import find_sop, save_sop
 
 router = Router()
@@ -137,7 +138,7 @@ async def retro_card(retro: Retrospective, collab: Collaboration, ctx: Context) 
     return Card(
         key=f"retro:{collab.code}",
         title=_("Retrospective of {code}: {title}", code=collab.code, title=collab.title),
-        body=join([_("**Facts**"), *fact_lines(retro.facts)]),
+        body=join([_("**Facts**"), *fact_lines(retro.facts), *await retro_lines(collab, config=ctx.config, now=ctx.now, person_id=ctx.actor.id if ctx.actor else None)]),
         fields=[
             CardField(_("What went well"), retro.went_well),
             CardField(_("What to improve"), retro.to_improve),
@@ -184,7 +185,8 @@ async def retro_command(ctx: Context, args: str) -> Outcome:
     _authorize(ctx, collab)
     data = await facts(collab, ctx.config.bot.timezone)
     form = retro_form(collab)
-    return ask(form, _("**Facts of {code}**", code=collab.code), *fact_lines(data))
+    health = await retro_lines(collab, config=ctx.config, now=ctx.now, person_id=ctx.actor.id if ctx.actor else None)
+    return ask(form, _("**Facts of {code}**", code=collab.code), *fact_lines(data), *health)
 
 
 @router.form("retro.new")

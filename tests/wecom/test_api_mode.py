@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from adapters.wecom.inbound import decode_key
 from adapters.wecom.transport import WeComPlatform
 from bot.app import App
 from bot.clock import ManualClock
+from bot.delivery import DeliveryWorker
 from storage.models import OutboxMessage
 
 from .conftest import APP_AES_KEY, ROBOT_AES_KEY, Harness, start_app, text_of, wecom_config
@@ -166,6 +168,36 @@ async def test_a_card_click_is_answered_with_the_updated_card(api: ApiHarness) -
     assert status == 200
     assert update["response_type"] == "update_template_card"
     assert update["template_card"]["task_id"] == card["task_id"]
+    assert "已同意：hanmeimei" in text_of(update)
+
+
+async def test_a_click_is_answered_even_when_another_worker_claims_its_update(api: ApiHarness) -> None:
+    """Regression: the delivery loop claimed the update before the callback's own flush, which found
+    nothing and answered empty — on a real tenant the click went unanswered."""
+    _, reply = await api.say("lilei", "审批演示")
+    card = reply["template_card"]
+    other = DeliveryWorker(api.app.delivery.platforms, api.clock)  # the process's background loop
+    stop = asyncio.Event()
+
+    async def compete() -> None:
+        """Claim the update as soon as it is committed, then take a while to send it (busy with other rows)."""
+        while not stop.is_set():
+            rows = await other.claim()
+            if rows:
+                await asyncio.sleep(0.3)
+                for row in rows:
+                    await other._process(row)
+            await asyncio.sleep(0)
+
+    competitor = asyncio.create_task(compete())
+    try:
+        click = api.fake.click_body("hanmeimei", card["task_id"], Harness.key(card, "demo.approve"), chatid=GROUP)
+        status, update, _ = await api.robot.post_json(PATH, click)
+    finally:
+        stop.set()
+        await competitor
+    assert status == 200
+    assert update["response_type"] == "update_template_card"
     assert "已同意：hanmeimei" in text_of(update)
 
 

@@ -23,10 +23,10 @@ from bot.calendar import WorkCalendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.errors import InvalidInput, UserError
+from bot import outcome_writer
 from bot.i18n import _, localize
 from bot.router import Context, Router
 from bot.types import Event, EventKind, Form, Outcome
-from storage import outbox as outbox_store
 from storage.models import AuditEntry, InboxEntry
 
 log = logging.getLogger("collabbot.engine")
@@ -139,7 +139,7 @@ class Engine:
             )
         outcome = await self._route(ctx)
         result = DispatchResult(locale=ctx.locale, outcome=outcome)
-        result.outbox_ids = await outbox_store.commit(ctx, outcome)
+        result.outbox_ids = await outcome_writer.commit(ctx, outcome)
         await self._audit(ctx, outcome)
         return result
 
@@ -152,7 +152,7 @@ class Engine:
             outcome.reply(error.message, ephemeral=True)
         async with in_transaction("default"):
             await self._claim(ctx.event, ctx.now)
-            ids = await outbox_store.commit(ctx, outcome)
+            ids = await outcome_writer.commit(ctx, outcome)
         return DispatchResult(locale=ctx.locale, outcome=outcome, error=error, outbox_ids=ids)
 
     async def _route(self, ctx: Context) -> Outcome:
@@ -210,7 +210,7 @@ class Engine:
         try:
             async with in_transaction("default"):
                 await self._claim(event, ctx.now)
-                ids = await outbox_store.commit(ctx, outcome)
+                ids = await outcome_writer.commit(ctx, outcome)
         except _Duplicate:
             return DispatchResult(duplicate=True, locale=ctx.locale, incident=incident)
         return DispatchResult(locale=ctx.locale, outcome=outcome, outbox_ids=ids, incident=incident)

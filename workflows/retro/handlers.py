@@ -17,17 +17,13 @@ from storage.models import (
     Collaboration,
     Department,
     Person,
-    ProgressUpdate,
-    RequestedDepartment,
     Subtask,
 )
 from storage.models_workflows import (
     ChangeRequest,
     DelayNotice,
-    Improvement,
     Issue,
     Meeting,
-    Minutes,
     Retrospective,
     RiskReport,
     SopTemplate,
@@ -39,6 +35,7 @@ from ..common.format import day, when
 from ..common.forms import ask
 from ..common.records import announce_to, require_actor
 from ..requests.states import CollaborationFlow
+from .archive import find_collaborations
 from .health import retro_lines
 from .sop import find_sop, save_sop
 
@@ -186,7 +183,7 @@ async def retro_command(ctx: Context, args: str) -> Outcome:
     data = await facts(collab, ctx.config.bot.timezone)
     form = retro_form(collab)
     health = await retro_lines(collab, config=ctx.config, now=ctx.now, person_id=ctx.actor.id if ctx.actor else None)
-    return ask(form, _("**Facts of {code}**", code=collab.code), *fact_lines(data), *health)
+    return ask(form, _("**Facts of {code}**", code=collab.code), *fact_lines(data), *health, ctx=ctx)
 
 
 @router.form("retro.new")
@@ -237,65 +234,31 @@ async def sop_command(ctx: Context, args: str) -> Outcome:
 # ---------------------------------------------------------------- archive search
 
 
-async def _text_matches(text: str) -> set[int]:
-    ids: set[int] = set()
-    collab_fields = ("code", "title", "goal", "background", "scope_in", "deliverables", "remarks")
-    for name in collab_fields:
-        ids.update(cast(list[int], await Collaboration.filter(**{f"{name}__icontains": text}).values_list("id", flat=True)))
-    for model, names, path in (
-        (Subtask, ("title", "delivery_standard", "code"), "collaboration_id"),
-        (ProgressUpdate, ("done", "problems", "support"), "subtask__collaboration_id"),
-        (AcceptanceRequest, ("statement", "comments"), "subtask__collaboration_id"),
-        (RiskReport, ("description", "impact", "solution", "response"), "collaboration_id"),
-        (Issue, ("description", "resolution"), "collaboration_id"),
-        (ChangeRequest, ("reason", "impact", "rejection"), "collaboration_id"),
-        (DelayNotice, ("reason",), "collaboration_id"),
-        (Meeting, ("topic", "agenda"), "collaboration_id"),
-        (Minutes, ("conclusions", "resolutions", "followups"), "meeting__collaboration_id"),
-        (Improvement, ("problem", "root_cause", "measure"), "collaboration_id"),
-        (Retrospective, ("went_well", "to_improve", "measures"), "collaboration_id"),
-    ):
-        for name in names:
-            ids.update(cast(list[int], await model.filter(**{f"{name}__icontains": text}).values_list(path, flat=True)))
-    return ids
-
-
 @router.command("search", "搜索", "查找", "归档搜索", "项目库")
 async def search(ctx: Context, args: str) -> Outcome:
     head, values = parse_fields(args, SEARCH_FIELDS)
     text = head.strip()
     if not text and not values:
         raise InvalidInput(_("Search for what? E.g. “search 海报 dept: 设计部 person: 韩梅 from: 2026-11-01 to: 2026-12-31”."))
-    query = Collaboration.all()
     where: list[Msg] = []
+    filters: dict[str, Any] = {"text": text}
     if text:
-        query = query.filter(id__in=list(await _text_matches(text)))
         where.append(_("text “{text}”", text=text))
     if values.get("department"):
         dept = await lookup.department(values["department"], field="department")
-        asked = await RequestedDepartment.filter(department_id=dept.id).exclude(state="withdrawn").values_list("collaboration_id", flat=True)
-        started = await Collaboration.filter(initiator__department_id=dept.id).values_list("id", flat=True)
-        query = query.filter(id__in=list({*asked, *started}))
+        filters["department_id"] = dept.id
         where.append(_("department {name}", name=dept.name))
     if values.get("person"):
         person = await lookup.person(ctx, values["person"], field="person")
-        owned = await Subtask.filter(owner_id=person.id).values_list("collaboration_id", flat=True)
-        headed = await RequestedDepartment.filter(department__head_id=person.id).values_list("collaboration_id", flat=True)
-        led = await Collaboration.filter(initiator_id=person.id).values_list("id", flat=True)
-        query = query.filter(id__in=list({*owned, *headed, *led}))
+        filters["person_id"] = person.id
         where.append(_("person {name}", name=person.name))
     today = lookup.local_today(ctx)
     start: date | None = read_date(values["from"], today, "from") if values.get("from") else None
     end: date | None = read_date(values["to"], today, "to") if values.get("to") else None
     if start and end and end < start:
         raise InvalidInput(_("The end date {end} is before the start date {start}.", end=end.isoformat(), start=start.isoformat()), field="to")
-    rows = list(await query.order_by("-raised_on", "-id").select_related("initiator"))
+    rows = await find_collaborations(start=start, end=end, **filters)
     if start or end:
-        def overlaps(c: Collaboration) -> bool:
-            finished = c.completed_at.date() if c.completed_at else c.deadline
-            return (start is None or finished >= start) and (end is None or c.raised_on <= end)
-
-        rows = [c for c in rows if overlaps(c)]
         where.append(_("dates {start} – {end}", start=day(start), end=day(end)))
     depts = {d.id: d.name for d in await Department.all()}
     lines = [

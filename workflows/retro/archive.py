@@ -1,0 +1,92 @@
+"""The archive search (项目库): one query for the chat command ``search`` and the dashboard's archive page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import cast
+
+from storage.models import AcceptanceRequest, Collaboration, ProgressUpdate, RequestedDepartment, Subtask
+from storage.models_workflows import (
+    ChangeRequest,
+    DelayNotice,
+    Improvement,
+    Issue,
+    Meeting,
+    Minutes,
+    Retrospective,
+    RiskReport,
+)
+
+
+async def text_matches(text: str) -> set[int]:
+    """Collaborations whose own fields or documents contain ``text``."""
+    ids: set[int] = set()
+    collab_fields = ("code", "title", "goal", "background", "scope_in", "deliverables", "remarks")
+    for name in collab_fields:
+        ids.update(cast(list[int], await Collaboration.filter(**{f"{name}__icontains": text}).values_list("id", flat=True)))
+    for model, names, path in (
+        (Subtask, ("title", "delivery_standard", "code"), "collaboration_id"),
+        (ProgressUpdate, ("done", "problems", "support"), "subtask__collaboration_id"),
+        (AcceptanceRequest, ("statement", "comments"), "subtask__collaboration_id"),
+        (RiskReport, ("description", "impact", "solution", "response"), "collaboration_id"),
+        (Issue, ("description", "resolution"), "collaboration_id"),
+        (ChangeRequest, ("reason", "impact", "rejection"), "collaboration_id"),
+        (DelayNotice, ("reason",), "collaboration_id"),
+        (Meeting, ("topic", "agenda"), "collaboration_id"),
+        (Minutes, ("conclusions", "resolutions", "followups"), "meeting__collaboration_id"),
+        (Improvement, ("problem", "root_cause", "measure"), "collaboration_id"),
+        (Retrospective, ("went_well", "to_improve", "measures"), "collaboration_id"),
+    ):
+        for name in names:
+            ids.update(cast(list[int], await model.filter(**{f"{name}__icontains": text}).values_list(path, flat=True)))
+    return ids
+
+
+async def department_collaborations(department_id: int) -> set[int]:
+    """Collaborations the department started or was asked to join (not withdrawn)."""
+    asked = await RequestedDepartment.filter(department_id=department_id).exclude(state="withdrawn").values_list("collaboration_id", flat=True)
+    started = await Collaboration.filter(initiator__department_id=department_id).values_list("id", flat=True)
+    return {*cast(list[int], asked), *cast(list[int], started)}
+
+
+async def person_collaborations(person_id: int) -> set[int]:
+    """Collaborations the person started, owns a subtask of, or heads a department asked."""
+    owned = await Subtask.filter(owner_id=person_id).values_list("collaboration_id", flat=True)
+    headed = await RequestedDepartment.filter(department__head_id=person_id).values_list("collaboration_id", flat=True)
+    led = await Collaboration.filter(initiator_id=person_id).values_list("id", flat=True)
+    return {*cast(list[int], owned), *cast(list[int], headed), *cast(list[int], led)}
+
+
+async def find_collaborations(
+    *,
+    text: str = "",
+    department_id: int | None = None,
+    person_id: int | None = None,
+    states: Iterable[str] = (),
+    start: date | None = None,
+    end: date | None = None,
+    within: set[int] | None = None,
+) -> list[Collaboration]:
+    """Newest first; every filter optional. ``within`` limits the result to those ids (what the reader may see);
+    a date range keeps the collaborations whose span (raised → completed or deadline) overlaps it."""
+    query = Collaboration.all()
+    if within is not None:
+        query = query.filter(id__in=list(within))
+    if text:
+        query = query.filter(id__in=list(await text_matches(text)))
+    if department_id is not None:
+        query = query.filter(id__in=list(await department_collaborations(department_id)))
+    if person_id is not None:
+        query = query.filter(id__in=list(await person_collaborations(person_id)))
+    wanted = list(states)
+    if wanted:
+        query = query.filter(state__in=wanted)
+    rows = list(await query.order_by("-raised_on", "-id").select_related("initiator"))
+    if start or end:
+        def overlaps(c: Collaboration) -> bool:
+            finished = c.completed_at.date() if c.completed_at else c.deadline
+            return (start is None or finished >= start) and (end is None or c.raised_on <= end)
+
+        rows = [c for c in rows if overlaps(c)]
+    return rows

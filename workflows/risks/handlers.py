@@ -37,6 +37,7 @@ from .kit import (
     new_code,
     require_participant,
     subtask_line,
+    subtask_of,
     superior_of,
     update_subtask,
 )
@@ -72,20 +73,6 @@ def read_level(text: str) -> str:
         return parse_priority(text, field="level")
     except InvalidInput as error:
         raise InvalidInput(_("Risk level “{text}” is not one of 高/中/低 (high/medium/low).", text=text.strip()[:20]), field="level") from error
-
-
-async def subtask_of(collab: Collaboration, text: str) -> Subtask:
-    found = lookup.find_code(text)
-    if found and found[1]:
-        code = f"{found[0]}-{found[1]}"
-    elif match := re.fullmatch(r"\s*-?(\d{1,3})\s*", text or ""):
-        code = f"{collab.code}-{int(match.group(1)):02d}"
-    else:
-        raise InvalidInput(_("“{text}” is not a subtask id. Write it like {code}-01.", text=(text or "")[:40], code=collab.code), field="subtask")
-    task = await Subtask.filter(code=code).first()
-    if task is None or task.collaboration_id != collab.id:
-        raise NotFound(_("{ref} is not a subtask of {code}. Send “show {code}” to see its subtasks.", ref=code, code=collab.code), field="subtask")
-    return task
 
 
 async def in_collaboration_group(ctx: Context, collab: Collaboration) -> bool:

@@ -26,7 +26,7 @@ from ..common.fields import FieldSet, parse_fields, require
 from ..common.format import when
 from ..common.forms import ask
 from ..common.records import announce_to, require_actor, require_open
-from .kit import find_document, names_of, new_code, require_participant, superior_of
+from .kit import find_document, names_of, new_code, require_participant, subtask_of, superior_of
 from .states import IssueFlow
 
 router = Router()
@@ -162,8 +162,6 @@ async def raise_issue(ctx: Context, args: str) -> Outcome:
     task: Subtask | None = None
     found = lookup.find_code(values.get("subtask") or head)
     if found and found[1]:
-        from .handlers import subtask_of
-
         task = await subtask_of(collab, f"{found[0]}-{found[1]}")
     owner_id = task.owner_id if task else actor.id
     if values.get("owner"):

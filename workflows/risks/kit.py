@@ -192,3 +192,17 @@ def check_new_deadline(ctx: Context, collab: Collaboration, new_date: date, fiel
             _("{date} is after the collaboration's deadline {limit}: moving past it needs a change request (“change {code} …”).", date=new_date.isoformat(), limit=limit.isoformat(), code=collab.code),
             field=field,
         )
+
+
+async def subtask_of(collab: Collaboration, text: str) -> Subtask:
+    found = lookup.find_code(text)
+    if found and found[1]:
+        code = f"{found[0]}-{found[1]}"
+    elif match := re.fullmatch(r"\s*-?(\d{1,3})\s*", text or ""):
+        code = f"{collab.code}-{int(match.group(1)):02d}"
+    else:
+        raise InvalidInput(_("“{text}” is not a subtask id. Write it like {code}-01.", text=(text or "")[:40], code=collab.code), field="subtask")
+    task = await Subtask.filter(code=code).first()
+    if task is None or task.collaboration_id != collab.id:
+        raise NotFound(_("{ref} is not a subtask of {code}. Send “show {code}” to see its subtasks.", ref=code, code=collab.code), field="subtask")
+    return task

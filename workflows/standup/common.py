@@ -1,0 +1,57 @@
+"""What the stand-up sub-flows share: the answer fields, the caller's group and person, refreshing a
+participant's cards. Imports none of the sub-flow modules."""
+
+from __future__ import annotations
+
+from bot.errors import InvalidInput
+from bot.i18n import _
+from bot.router import Context
+from bot.types import Outcome
+from storage.models import CardRecord, Group, Person
+from storage.models_clocks import Standup, StandupAnswer, StandupRun
+
+from ..common.fields import FieldSet, parse_fields
+from .cards import digest_card, prompt_card
+from .store import open_subtasks, previous_plan, run_state
+
+ANSWER_FIELDS = FieldSet(
+    {
+        "yesterday": ("yesterday", "昨天", "昨日", "昨日完成", "昨天完成"),
+        "today": ("today", "今天", "今日", "今日计划", "今天计划"),
+        "blockers": ("blockers", "blocker", "blocked", "障碍", "遇到障碍", "阻碍", "卡点"),
+    }
+)
+
+
+def answer_fields(text: str) -> tuple[str, dict[str, str]]:
+    try:
+        head, values = parse_fields(text, ANSWER_FIELDS)
+    except InvalidInput:
+        return text, {}
+    return head, {k: v for k, v in values.items() if k in ("yesterday", "today", "blockers")}
+
+
+async def existing_standup(ctx: Context) -> Standup | None:
+    return await Standup.filter(group_id=ctx.group.id).first() if ctx.group else None
+
+
+def need_group(ctx: Context) -> Group:
+    if ctx.group is None:
+        raise InvalidInput(_("Set up a stand-up in the group it is for: send “standup set …” there."))
+    return ctx.group
+
+
+def actor_person(ctx: Context) -> Person:
+    if ctx.actor is None:
+        raise InvalidInput(_("I could not tell who you are. Ask an admin to add you to the directory."))
+    return ctx.actor
+
+
+async def refresh_cards(run: StandupRun, person: Person, answer: StandupAnswer | None, outcome: Outcome) -> None:
+    standup = await Standup.get(id=run.standup_id)
+    group = await Group.get(id=standup.group_id)
+    if await CardRecord.exists(key=f"standup:{run.id}:{person.id}"):
+        tasks = await open_subtasks(person.id)
+        outcome.update(prompt_card(standup, group, run, person, tasks, await previous_plan(person.id, run.day), answer))
+    if run.state == "closed":
+        outcome.update(digest_card(standup, group, await run_state(run)))

@@ -1,0 +1,120 @@
+"""The stand-up clock: the materializer source, and the prompt, reminder and digest of each run."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.router import Context, Router
+from bot.scheduler import MaterializeContext
+from bot.types import Conversation, Outcome, TimerSpec, ToConversation, ToPerson
+from storage.models import Group, Person
+from storage.models_clocks import Standup, StandupRun
+
+from .cards import digest_card, prompt_card, reminder_card
+from .store import absences, desired_timers, open_subtasks, participants, previous_plan, run_state
+
+router = Router()
+
+
+async def materialize(mctx: MaterializeContext) -> list[TimerSpec]:
+    """Prompt, reminder and digest rows for every active stand-up, for the materializer's window."""
+    specs: list[TimerSpec] = []
+    for standup in await Standup.filter(active=True):
+        since = max(mctx.since, standup.updated_at)
+        if since < mctx.until:
+            specs += desired_timers(standup, mctx.calendar, since, mctx.until)
+    return specs
+
+
+def _late(ctx: Context) -> int | None:
+    value = ctx.event.payload.get("_late_s")
+    return int(value) if value else None
+
+
+async def _timer_run(ctx: Context) -> tuple[Standup, Group, date] | None:
+    standup = await Standup.get_or_none(id=int(ctx.event.payload.get("standup", 0)))
+    if standup is None or not standup.active:
+        return None
+    group = await Group.get(id=standup.group_id)
+    return standup, group, date.fromisoformat(ctx.event.payload["day"])
+
+
+def _audience(standup: Standup, group: Group, person_id: int) -> ToPerson | ToConversation:
+    if standup.mode == "group":
+        return ToConversation(Conversation(group.platform, group.conversation_id))
+    return ToPerson(person_id)
+
+
+@router.timer("standup.prompt")
+async def prompt(ctx: Context) -> Outcome:
+    """One prompt per participant who is not away; the run row makes a second firing a no-op."""
+    found = await _timer_run(ctx)
+    if found is None:
+        return Outcome()
+    standup, group, day = found
+    if await StandupRun.exists(standup_id=standup.id, day=day):
+        return Outcome()
+    people_ids = await participants(standup)
+    away = await absences(people_ids, day)
+    from .schedule import Plan, occurrence
+
+    occ = occurrence(Plan.of(standup), day)
+    run = await StandupRun.create(
+        standup=standup,
+        day=day,
+        participants=people_ids,
+        absent={str(k): ("skipped" if v == "skip" else "leave") for k, v in away.items()},
+        prompted_at=ctx.now,
+        cutoff_at=occ.cutoff_at,
+        late_by=_late(ctx) or 0,
+    )
+    outcome = Outcome().record("standup.prompted", f"group:{group.id}", day=day.isoformat(), people=people_ids)
+    people = {p.id: p for p in await Person.filter(id__in=people_ids)}
+    for pid in people_ids:
+        if pid in away or pid not in people:
+            continue
+        tasks = await open_subtasks(pid)
+        outcome.send(
+            _audience(standup, group, pid),
+            prompt_card(standup, group, run, people[pid], tasks, await previous_plan(pid, day), late_seconds=_late(ctx)),
+        )
+    return outcome
+
+
+@router.timer("standup.remind")
+async def remind(ctx: Context) -> Outcome:
+    """Only to participants with no answer, skip or leave."""
+    found = await _timer_run(ctx)
+    if found is None:
+        return Outcome()
+    standup, group, day = found
+    run = await StandupRun.filter(standup_id=standup.id, day=day).first()
+    if run is None or run.state != "open":
+        return Outcome()
+    state = await run_state(run)
+    outcome = Outcome()
+    for pid in [int(p) for p in run.participants or []]:
+        if state.status(pid) != "missing" or pid not in state.people:
+            continue
+        tasks = await open_subtasks(pid)
+        outcome.send(_audience(standup, group, pid), reminder_card(standup, run, state.people[pid], await previous_plan(pid, day), tasks))
+    return outcome
+
+
+@router.timer("standup.digest")
+async def digest(ctx: Context) -> Outcome:
+    found = await _timer_run(ctx)
+    if found is None:
+        return Outcome()
+    standup, group, day = found
+    run = await StandupRun.filter(standup_id=standup.id, day=day, state="open").first()
+    if run is None:
+        return Outcome()
+    updated = await StandupRun.filter(id=run.id, state="open").update(state="closed", closed_at=ctx.now)
+    if not updated:
+        return Outcome()
+    run.state, run.closed_at = "closed", ctx.now
+    state = await run_state(run)
+    outcome = Outcome().record("standup.digest", f"group:{group.id}", day=day.isoformat())
+    outcome.send(ToConversation(Conversation(group.platform, group.conversation_id)), digest_card(standup, group, state, _late(ctx)))
+    return outcome

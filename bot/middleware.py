@@ -1,0 +1,139 @@
+"""The middleware every event passes through after dedupe: person, group, locale, command.
+
+Each is ``async def (ctx, engine) -> None`` and may fill the ``Context``.
+They run inside the event's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from tortoise.exceptions import IntegrityError
+
+from bot.i18n import DEFAULT_LOCALE, normalize_locale
+from bot.types import EventKind
+from storage.models import Group, Identity, Person
+
+if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
+    from bot.config import Config
+    from bot.router import Context, Router
+
+
+class EngineServices(Protocol):
+    """What middleware may use of the engine (a protocol: this module does not import ``bot.engine``)."""
+
+    router: Router
+    config: Config
+    command_prefixes: tuple[str, ...]
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]: ...
+
+_SEEN_REFRESH = timedelta(hours=1)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+async def resolve_person(ctx: Context, engine: EngineServices) -> None:
+    """Map the platform user id to a ``Person``, registering people the directory does not know yet."""
+    event = ctx.event
+    if not event.actor_id:
+        return
+    identity = await Identity.filter(platform=event.platform, platform_user_id=event.actor_id).first()
+    if identity is not None:  # two plain lookups cost less than tortoise's select_related join
+        identity.person = await Person.get(id=identity.person_id)
+    if identity is None:
+        handle = f"{event.platform}:{event.actor_id}"[:64]
+        person = await Person.filter(handle=handle).first()
+        if person is None and event.actor_email:  # the platform's verified e-mail matches a directory entry
+            taken = await Identity.filter(platform=event.platform).values_list("person_id", flat=True)
+            person = await Person.filter(email__iexact=event.actor_email.strip()).exclude(id__in=list(taken)).first()
+        if person is None:
+            person = await Person.create(
+                handle=handle,
+                name=(event.actor_name or event.actor_id)[:128],
+                email=event.actor_email,
+                created_at=ctx.now,
+            )
+        try:
+            async with engine.savepoint():
+                identity = await Identity.create(
+                    person=person,
+                    platform=event.platform,
+                    platform_user_id=event.actor_id,
+                    display_name=event.actor_name,
+                    last_seen_at=ctx.now,
+                )
+        except IntegrityError:  # registered by a concurrent event
+            identity = await Identity.get(platform=event.platform, platform_user_id=event.actor_id)
+        identity.person = person
+    elif identity.last_seen_at is None or ctx.now - identity.last_seen_at > _SEEN_REFRESH:
+        identity.last_seen_at = ctx.now
+        await identity.save(update_fields=["last_seen_at"])
+    if event.conversation is not None and event.conversation.is_direct and identity.dm_conversation is None:
+        identity.dm_conversation = event.conversation.id
+        await identity.save(update_fields=["dm_conversation"])
+    ctx.identity = identity
+    ctx.actor = identity.person
+
+
+async def resolve_group(ctx: Context, engine: EngineServices) -> None:
+    conversation = ctx.event.conversation
+    ctx.conversation = conversation
+    if conversation is None or conversation.is_direct:
+        return
+    group = await Group.filter(platform=conversation.platform, conversation_id=conversation.id).first()
+    if group is None:
+        try:
+            async with engine.savepoint():
+                group = await Group.create(
+                    platform=conversation.platform,
+                    conversation_id=conversation.id,
+                    name=conversation.name,
+                    created_at=ctx.now,
+                )
+        except IntegrityError:
+            group = await Group.get(platform=conversation.platform, conversation_id=conversation.id)
+    ctx.group = group
+
+
+def text_language(text: str) -> str | None:
+    """The language a person wrote in, when the text says: any Chinese → zh_CN, Latin words only → en."""
+    if _CJK.search(text):
+        return "zh_CN"
+    if _LATIN_WORD.search(re.sub(r"[A-Z]{2,}\d[\w-]*", "", text)):  # ids like XZB2026112101-01 say nothing
+        return "en"
+    return None
+
+
+async def parse_command(ctx: Context, engine: EngineServices) -> None:
+    event = ctx.event
+    if event.kind in (EventKind.COMMAND, EventKind.MESSAGE) and event.text:
+        ctx.command, ctx.args = engine.router.parse_command(event.text, engine.command_prefixes)
+
+
+async def choose_locale(ctx: Context, engine: EngineServices) -> None:
+    """Whose language to answer in, strongest evidence first.
+
+    The person's own setting; Chinese text they typed; the language their
+    platform account is set to (Slack ``users.info``); English words they
+    typed (a slash command's name is English whatever the user's language, so
+    it ranks below the account's language); the group's; the default.
+    """
+    event = ctx.event
+    typed = text_language(event.text) if event.kind in (EventKind.COMMAND, EventKind.MESSAGE) else None
+    candidates = [
+        ctx.actor.locale if ctx.actor else None,
+        typed if typed == "zh_CN" else None,
+        event.locale_hint,
+        typed,
+        ctx.group.locale if ctx.group else None,
+        engine.config.bot.locale,
+    ]
+    ctx.locale = next((loc for c in candidates if (loc := normalize_locale(c))), DEFAULT_LOCALE)
+
+
+DEFAULT_MIDDLEWARE = (resolve_person, resolve_group, parse_command, choose_locale)

@@ -26,7 +26,6 @@ from bot.errors import InvalidInput, UserError
 from bot import outcome_writer
 from bot.i18n import _, localize
 from bot.logs import event_context
-from bot.logs import event_context
 from bot.middleware import DEFAULT_MIDDLEWARE
 from bot.router import Context, Router
 from bot.types import Event, EventKind, Form, Outcome
@@ -46,7 +45,6 @@ class DispatchResult:
     outcome: Outcome | None = None
     error: UserError | None = None
     outbox_ids: list[int] = field(default_factory=list)  # the outbox rows this event wrote
-    incident: str | None = None  # set when a bug was answered with an apology (the log has the traceback)
     incident: str | None = None  # set when the event failed on a bug and was answered with an apology
 
     @property
@@ -98,10 +96,6 @@ class Engine:
 
     async def dispatch(self, event: Event) -> DispatchResult:
         """Handle one event exactly once (per ``(platform, delivery_id)``), in one transaction."""
-        with event_context(event.platform, event.delivery_id):  # every log line of the event names it
-            return await self._dispatch(event)
-
-    async def _dispatch(self, event: Event) -> DispatchResult:
         with event_context(event.platform, event.delivery_id):  # every log line of the event names it
             return await self._dispatch(event)
 

@@ -6,7 +6,6 @@ They run inside the event's transaction.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,8 +32,6 @@ class EngineServices(Protocol):
     def savepoint(self) -> AbstractAsyncContextManager[None]: ...
 
 _SEEN_REFRESH = timedelta(hours=1)
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 async def resolve_person(ctx: Context, engine: EngineServices) -> None:
@@ -100,15 +97,6 @@ async def resolve_group(ctx: Context, engine: EngineServices) -> None:
     ctx.group = group
 
 
-def text_language(text: str) -> str | None:
-    """The language a person wrote in, when the text says: any Chinese → zh_CN, Latin words only → en."""
-    if _CJK.search(text):
-        return "zh_CN"
-    if _LATIN_WORD.search(re.sub(r"[A-Z]{2,}\d[\w-]*", "", text)):  # ids like XZB2026112101-01 say nothing
-        return "en"
-    return None
-
-
 async def parse_command(ctx: Context, engine: EngineServices) -> None:
     event = ctx.event
     if event.kind in (EventKind.COMMAND, EventKind.MESSAGE) and event.text:
@@ -116,20 +104,18 @@ async def parse_command(ctx: Context, engine: EngineServices) -> None:
 
 
 async def choose_locale(ctx: Context, engine: EngineServices) -> None:
-    """Whose language to answer in, strongest evidence first.
+    """Whose language to answer in: the person's own setting; their platform account's
+    language (Slack ``users.info``); the group's; the organisation's.
 
-    The person's own setting; Chinese text they typed; the language their
-    platform account is set to (Slack ``users.info``); English words they
-    typed (a slash command's name is English whatever the user's language, so
-    it ranks below the account's language); the group's; the default.
+    The words a person types never change it: a Chinese reader who types the
+    English command word ``help`` (or a slash command, whose name is English on
+    every platform) still reads Chinese. ``lang en`` / ``语言 英文`` is how a
+    person chooses.
     """
     event = ctx.event
-    typed = text_language(event.text) if event.kind in (EventKind.COMMAND, EventKind.MESSAGE) else None
     candidates = [
         ctx.actor.locale if ctx.actor else None,
-        typed if typed == "zh_CN" else None,
         event.locale_hint,
-        typed,
         ctx.group.locale if ctx.group else None,
         engine.config.bot.locale,
     ]

@@ -45,16 +45,24 @@ class LinkError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class LinkGrant:
-    """What a valid link allows: ``person_id`` may see ``scope`` (None = an admin link) until ``expires_at``."""
+    """What a valid link allows: ``person_id`` may see ``scope`` until ``expires_at``.
+
+    ``person_id`` None is a bearer link: whoever holds it sees ``scope`` and nothing beyond it.
+    ``admin`` marks the links the dashboard makes for a reader who came with the admin token.
+    """
 
     scope: str
     person_id: int | None
     expires_at: datetime
     locale: str | None = None
+    admin: bool = False
 
     def covers(self, scope: str) -> bool:
-        """True when ``scope`` is this grant's scope or lies under it (``collab:12`` covers ``collab:12/gantt.png``)."""
-        return scope == self.scope or scope.startswith(self.scope + "/")
+        """True when ``scope`` is this grant's scope or lies under it (``collab:12`` covers ``collab:12/gantt.png``,
+        ``health`` covers ``health:heatmap.png``)."""
+        if scope == self.scope or scope.startswith(self.scope + "/"):
+            return True
+        return ":" not in self.scope and scope.startswith(self.scope + ":")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +126,7 @@ def path_scope(path: str) -> str | None:
 
 
 def make_token(
-    config: Config, *, scope: str, person_id: int | None, expires_at: datetime, locale: str | None = None
+    config: Config, *, scope: str, person_id: int | None, expires_at: datetime, locale: str | None = None, admin: bool = False
 ) -> str:
     """The bare token (without the URL), for pages that link onwards with the same expiry."""
     secret = _secret(config)
@@ -126,6 +134,8 @@ def make_token(
     body: dict[str, Any] = {"s": scope, "p": person_id, "e": int(expires_at.timestamp())}
     if locale:
         body["l"] = locale
+    if admin:
+        body["a"] = 1
     payload = _b64(json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode())
     return f"{payload}.{_sign(secret, payload)}"
 
@@ -180,6 +190,7 @@ def verify_token(
             person_id=None if body.get("p") is None else int(body["p"]),
             expires_at=datetime.fromtimestamp(int(body["e"]), tz=UTC),
             locale=body.get("l") or None,
+            admin=bool(body.get("a")),
         )
     except (ValueError, KeyError, TypeError):
         return LinkRefusal("altered")
@@ -223,3 +234,13 @@ def unsign_value(config: Config, signed: str | None) -> str | None:
     if not dot or not hmac.compare_digest(_sign(secret, "cookie:" + value), signature):
         return None
     return value
+
+
+def locale_hint(token: str | None) -> str | None:
+    """The locale written in a token, read WITHOUT checking the signature: only to word a refusal page."""
+    payload = (token or "").partition(".")[0]
+    try:
+        value = json.loads(_unb64(payload)).get("l")
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return value if value in ("zh_CN", "en") else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Card, CardField, Outcome
-from storage.models import AuditEntry, Collaboration, Confirmation, Person, Subtask
+from storage.models import Collaboration, Confirmation, Person
 
 from ..common import lookup
 from ..common.format import day, when
@@ -13,6 +13,7 @@ from ..requests.cards import overview_card
 from ..requests.states import CollaborationFlow
 from ..tasks.cards import status_colour
 from ..tasks.states import SubtaskFlow
+from .queries import audit_trail, subtasks_with_owners
 
 router = Router()
 
@@ -77,7 +78,7 @@ async def show(ctx: Context, args: str) -> Outcome:
     card = await overview_card(collab, ctx)
     card.key = None  # a snapshot, not a live copy
     today = lookup.local_today(ctx)
-    tasks = await Subtask.filter(collaboration_id=collab.id).order_by("id").select_related("owner")
+    tasks = await subtasks_with_owners(collab.id)
     lines = [
         _(
             "{dot} {code} {title} — {owner}, {stage}, {progress}%, due {deadline}",
@@ -112,7 +113,7 @@ async def list_open(ctx: Context, args: str) -> Outcome:
 @router.command("log", "audit", "history", "记录", "日志", "审计")
 async def audit_log(ctx: Context, args: str) -> Outcome:
     collab = await lookup.collaboration(ctx, args)
-    entries = await AuditEntry.filter(subject__startswith=collab.code).order_by("at", "id").select_related("actor")
+    entries = await audit_trail(collab.code)
     tz = ctx.config.bot.timezone
     lines = [
         _(

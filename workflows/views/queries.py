@@ -1,0 +1,73 @@
+"""The read-side queries of one collaboration, shared by the chat views and the dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.models import (
+    AcceptanceRequest,
+    AuditEntry,
+    Collaboration,
+    Department,
+    Person,
+    RequestedDepartment,
+    Subtask,
+)
+from storage.models_workflows import Meeting, Minutes
+
+
+async def subtasks_with_owners(collaboration_id: int) -> list[Subtask]:
+    """The collaboration's subtasks in creation order, each with its ``owner`` loaded."""
+    return list(await Subtask.filter(collaboration_id=collaboration_id).order_by("id").select_related("owner"))
+
+
+async def audit_trail(code: str, *, limit: int | None = None) -> list[AuditEntry]:
+    """Every audit entry about the collaboration and its documents (subjects ``CODE`` and ``CODE-…``), oldest
+    first, each with its ``actor`` loaded; with ``limit``, the newest ``limit`` of them."""
+    query = AuditEntry.filter(subject__startswith=code).select_related("actor")
+    if limit is None:
+        return list(await query.order_by("at", "id"))
+    newest = list(await query.order_by("-at", "-id").limit(limit))
+    return newest[::-1]
+
+
+async def department_answers(collaboration_id: int) -> list[RequestedDepartment]:
+    """The departments asked (current rounds first by id), each with ``department`` loaded."""
+    return list(await RequestedDepartment.filter(collaboration_id=collaboration_id).order_by("id").select_related("department"))
+
+
+async def acceptance_history(collaboration_id: int) -> list[AcceptanceRequest]:
+    """Every acceptance request of the collaboration's subtasks, in submission order, with ``subtask``,
+    ``submitted_by`` and ``reviewer`` loaded."""
+    return list(
+        await AcceptanceRequest.filter(subtask__collaboration_id=collaboration_id)
+        .order_by("submitted_at", "id")
+        .select_related("subtask", "submitted_by", "reviewer")
+    )
+
+
+@dataclass(slots=True)
+class MeetingMinutes:
+    meeting: Meeting
+    minutes: Minutes | None  # the latest version that is not superseded
+
+
+async def minutes_of(collaboration_id: int) -> list[MeetingMinutes]:
+    """The collaboration's meetings, newest first, each with its current minutes (if any)."""
+    meetings = list(await Meeting.filter(collaboration_id=collaboration_id).order_by("-starts_at", "-id"))
+    current: dict[int, Minutes] = {}
+    for row in await Minutes.filter(meeting_id__in=[m.id for m in meetings]).exclude(state="superseded").order_by("number"):
+        current[row.meeting_id] = row
+    return [MeetingMinutes(m, current.get(m.id)) for m in meetings]
+
+
+async def people_by_id(ids: set[int]) -> dict[int, Person]:
+    return {p.id: p for p in await Person.filter(id__in=list(ids))} if ids else {}
+
+
+async def departments_by_id() -> dict[int, Department]:
+    return {d.id: d for d in await Department.all()}
+
+
+async def collaboration_by_id(collaboration_id: int) -> Collaboration | None:
+    return await Collaboration.get_or_none(id=collaboration_id).select_related("initiator")

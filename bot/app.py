@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery import DeliveryWorker
 from bot.engine import DispatchResult, Engine
+from bot.metrics import CONTENT_TYPE, Metrics, readiness
 from bot.platform import Platform
 from bot.scheduler import TimerRunner
 from bot.types import Event
@@ -55,24 +57,42 @@ class App:
                 built = factory(config)
                 platforms += built if isinstance(built, list) else [built] if built is not None else []
         self.platforms: dict[str, Platform] = {p.name: p for p in platforms}
-        self.delivery = DeliveryWorker(self.platforms, self.clock)
+        self.metrics = Metrics(self)
+        self.delivery = DeliveryWorker(self.metrics.counting(self.platforms), self.clock)
         self.timers = TimerRunner(self.dispatch, self.clock, config=config)
         self.timer_wake = asyncio.Event()
         self.web: web.Application | None = web.Application(client_max_size=1024 * 1024)
         self.web.router.add_get("/healthz", self._health)
+        self.web.router.add_get("/readyz", self._ready)
+        self.web.router.add_get("/metrics", self._metrics)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
     async def dispatch(self, event: Event) -> DispatchResult:
-        result = await self.engine.dispatch(event)
+        result: DispatchResult | None = None
+        started = time.perf_counter()  # wall time, for the latency histogram only
+        try:
+            result = await self.engine.dispatch(event)
+        finally:
+            self.metrics.observe(event, result, time.perf_counter() - started)
         if result.queued:
             self.delivery.kick()
         return result
 
     async def _health(self, request: web.Request) -> web.Response:
+        """Liveness: the process and its event loop answer (says nothing about the database)."""
         return web.json_response({"ok": True, "platforms": sorted(self.platforms)})
+
+    async def _ready(self, request: web.Request) -> web.Response:
+        """Readiness: the database answers and each platform connection is up (503 otherwise)."""
+        ready, checks = await readiness(self)
+        return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body = await self.metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     async def open_database(self, *, run_migrations: bool = True) -> None:
         await db.connect(self.config.database.url, run_migrations=run_migrations)

@@ -1,17 +1,18 @@
-"""``collabbot``: demo, run, db upgrade, check-config."""
+"""``collabbot``: demo, run, check-config; db, outbox and timers (operator commands, bot/cli_admin.py)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-import logging
+import os
 import signal
 import sys
 import tomllib
 from pathlib import Path
 
-from bot.config import Config, ConfigError, from_dict, load
+from bot import cli_admin, logs
+from bot.config import Config, ConfigError, config_path, from_dict, load, secret_text
 
 DEMO_CONFIG = Path(__file__).with_name("demo.toml")
 
@@ -49,7 +50,10 @@ async def _serve(config: Config) -> None:
         await app.stop()
 
 
-def _check(path: str) -> int:
+def _check(path: str | None) -> int:
+    if path is None:
+        print("check-config: name the file (collabbot check-config FILE) or set COLLABBOT_CONFIG", file=sys.stderr)
+        return 2
     try:
         config = load(path)
     except ConfigError as exc:
@@ -57,16 +61,27 @@ def _check(path: str) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
-    platforms = [name for name in ("slack", "dingtalk", "wecom") if getattr(config, name) is not None]
-    if config.simulator.enabled:
-        platforms.append("simulator")
-    print(f"{path}: OK ({len(config.people)} people, {len(config.departments)} departments, platforms: {', '.join(platforms) or 'none'})")
+    print("\n".join(cli_admin.summary(path, config)))
     return 0
+
+
+def _mask_secrets(config: Config) -> None:
+    """From now on no log line shows a token of this configuration, whatever prints it."""
+    values = [config.database.url]
+    for name in ("slack", "dingtalk", "wecom", "dashboard"):
+        section = getattr(config, name, None)
+        if section is not None:
+            values += [secret_text(value) for _field, value in section if hasattr(value, "get_secret_value")]
+    logs.register_secrets(values[1:])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="collabbot", description="Cross-department collaboration bot")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default=os.environ.get("COLLABBOT_LOG_LEVEL", "INFO"))
+    parser.add_argument(
+        "--log-format", choices=["text", "json"], default=os.environ.get("COLLABBOT_LOG_FORMAT", "text"),
+        help="json: one JSON object a line, with platform and delivery_id (env COLLABBOT_LOG_FORMAT)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="start the local simulator with a demo organisation (SQLite, no account)")
     demo.add_argument("--db", default="collabbot-demo.db")
@@ -74,38 +89,31 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--manual-clock", action="store_true", help="let the simulator API move time")
     run = sub.add_parser("run", help="run the bot with a configuration file")
-    run.add_argument("--config", required=True)
-    dbp = sub.add_parser("db", help="database maintenance")
-    dbp.add_argument("action", choices=["upgrade"])
-    dbp.add_argument("--config", help="configuration file (else COLLABBOT_DATABASE_URL or the default)")
-    check = sub.add_parser("check-config", help="validate a configuration file")
-    check.add_argument("file")
+    run.add_argument("--config", help="configuration file (else COLLABBOT_CONFIG)")
+    cli_admin.add_parsers(sub)
+    check = sub.add_parser("check-config", help="validate a configuration file (secrets are never shown)")
+    check.add_argument("file", nargs="?", help="the file (else --config's default, COLLABBOT_CONFIG)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(args.log_level, args.log_format)
 
     if args.command == "check-config":
-        return _check(args.file)
+        return _check(config_path(args.file))
+    if args.command == "run" and config_path(args.config) is None:
+        print("run: no configuration; pass --config FILE or set COLLABBOT_CONFIG (see collabbot.example.toml)", file=sys.stderr)
+        return 2
     try:
         if args.command == "demo":
             config = _demo_config(args)
-        elif args.command == "run":
-            config = load(args.config)
         else:
-            config = load(args.config) if args.config else from_dict({})
+            path = config_path(getattr(args, "config", None))
+            config = load(path) if path else from_dict({})
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"config: {problem}", file=sys.stderr)
         return 2
-    if args.command == "db":
-        from storage import db
-
-        async def upgrade() -> None:
-            await db.upgrade(config.database.url)
-            await db.close()
-
-        asyncio.run(upgrade())
-        print(f"database {config.database.url}: up to date")
-        return 0
+    _mask_secrets(config)
+    if args.command in ("db", "outbox", "timers"):
+        return asyncio.run(cli_admin.run(args, config))
     asyncio.run(_serve(config))
     return 0
 

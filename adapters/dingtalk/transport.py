@@ -122,6 +122,11 @@ class DingTalkPlatform:
         self.stream = StreamRunner(self.stream_client(), watchdog_seconds=self.config.watchdog_seconds)
         await self.stream.start()
 
+    def connected(self) -> bool | None:
+        """Whether a Stream connection is open (``/readyz``, metrics)."""
+        current = self.stream.current if self.stream is not None else None
+        return current is not None and not current.closed.is_set()
+
     async def stop(self) -> None:
         if self.stream is not None:
             await self.stream.stop()

@@ -180,6 +180,12 @@ class SlackPlatform:
         self.team_id = response.get("team_id")
         log.info("slack: connected as %s in team %s", self.bot_user_id, self.team_id)
 
+    async def connected(self) -> bool | None:
+        """Socket Mode: whether the websocket is up (``/readyz``, metrics); HTTP mode keeps no connection."""
+        if self.socket is None:
+            return None
+        return bool(await self.socket.client.is_connected())
+
     async def stop(self) -> None:
         if self.socket is not None:
             with contextlib.suppress(Exception):

@@ -6,15 +6,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
-
 from bot.calendar import WorkCalendar
 from bot.errors import NotAllowed, TransitionNotAllowed
 from bot.i18n import _
 from bot.router import Context
 from bot.types import Audience, ToCollaboration
-from storage.models import Collaboration, Confirmation, Person, Sequence
+from storage.models import Collaboration, Confirmation, Person
+from storage.unique import create_or_get, next_sequence_value
 
 from .format import when
 
@@ -25,24 +23,13 @@ async def announce_to(collab: Collaboration) -> Audience:
 
 
 async def next_number(name: str) -> int:
-    """The next value of a named counter, safe under concurrent writers (the update locks the row)."""
-    for _attempt in range(3):
-        if await Sequence.filter(name=name).update(value=F("value") + 1):
-            row = await Sequence.get(name=name)
-            return row.value
-        try:
-            await Sequence.create(name=name, value=1)
-            return 1
-        except IntegrityError:
-            continue
-    raise RuntimeError(f"could not allocate a number from {name}")
+    """The next value of a named counter: one atomic upsert, safe under concurrent writers in any process."""
+    return await next_sequence_value(name)
 
 
 async def open_confirmation(subject: str, purpose: str, person_id: int, now: datetime) -> None:
-    existing = await Confirmation.filter(subject=subject, purpose=purpose, person_id=person_id).first()
-    if existing is None:
-        await Confirmation.create(subject=subject, purpose=purpose, person_id=person_id, created_at=now)
-    elif existing.state != "pending":
+    existing, created = await create_or_get(Confirmation, {"subject": subject, "purpose": purpose, "person_id": person_id}, {"created_at": now})
+    if not created and existing.state != "pending":
         existing.state, existing.decided_at, existing.comment = "pending", None, ""
         await existing.save(update_fields=["state", "decided_at", "comment"])
 
@@ -50,7 +37,6 @@ async def open_confirmation(subject: str, purpose: str, person_id: int, now: dat
 async def record_confirmation(ctx: Context, subject: str, purpose: str, state: str, comment: str = "") -> None:
     """Who confirmed what and when: the platform's user id and the time, never edited afterwards."""
     assert ctx.actor is not None
-    row = await Confirmation.filter(subject=subject, purpose=purpose, person_id=ctx.actor.id).first()
     values: dict[str, Any] = {
         "state": state,
         "decided_at": ctx.now,
@@ -58,9 +44,10 @@ async def record_confirmation(ctx: Context, subject: str, purpose: str, state: s
         "platform_user_id": ctx.event.actor_id,
         "comment": comment,
     }
-    if row is None:
-        await Confirmation.create(subject=subject, purpose=purpose, person_id=ctx.actor.id, created_at=ctx.now, **values)
-    else:
+    row, created = await create_or_get(
+        Confirmation, {"subject": subject, "purpose": purpose, "person_id": ctx.actor.id}, {"created_at": ctx.now, **values}
+    )
+    if not created:
         await Confirmation.filter(id=row.id).update(**values)
 
 

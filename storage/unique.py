@@ -1,0 +1,53 @@
+"""Writes that race on a unique key, done so that no caller's transaction is lost.
+
+PostgreSQL aborts the whole transaction on the first failed statement: a
+handler that catches an ``IntegrityError`` and tries again without a savepoint
+gets ``InFailedSQLTransactionError`` for everything that follows, and the
+person's request is lost. So a counter is one atomic upsert (no failed
+statement at all), and a row that two events may create at once is inserted
+inside a savepoint, re-read when the other one won.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from storage import db
+
+M = TypeVar("M", bound=Model)
+
+# Identical on SQLite (>= 3.35, for RETURNING) and PostgreSQL, but for the placeholder.
+_NEXT_VALUE = (
+    'INSERT INTO "sequence" ("name", "value") VALUES ({name}, 1) '
+    'ON CONFLICT ("name") DO UPDATE SET "value" = "sequence"."value" + 1 '
+    'RETURNING "value"'
+)
+
+
+async def next_sequence_value(name: str) -> int:
+    """The next value of the named counter (1 for a new one), in one statement that cannot conflict."""
+    connection = db.connection()
+    placeholder = "$1" if connection.capabilities.dialect == "postgres" else "?"
+    rows = await connection.execute_query_dict(_NEXT_VALUE.format(name=placeholder), [name])
+    return int(rows[0]["value"])
+
+
+async def create_or_get(model: type[M], keys: dict[str, Any], values: dict[str, Any] | None = None) -> tuple[M, bool]:
+    """The row with these unique ``keys``, created with ``values`` when there is none yet.
+
+    Returns ``(row, created)``. When a concurrent transaction inserts the same
+    keys first, the insert fails inside its own savepoint (the caller's
+    transaction stays usable) and the other transaction's row is returned.
+    """
+    row = await model.filter(**keys).first()
+    if row is not None:
+        return row, False
+    try:
+        async with in_transaction("default"):  # nested: a savepoint
+            return await model.create(**keys, **(values or {})), True
+    except IntegrityError:
+        return await model.get(**keys), False

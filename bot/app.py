@@ -63,6 +63,10 @@ class App:
         self.timer_wake = asyncio.Event()
         self.web: web.Application | None = web.Application(client_max_size=1024 * 1024)
         self.web.router.add_get("/healthz", self._health)
+        if config.dashboard.enabled:  # the read-only dashboard (adapters/dashboard, docs/dashboard.md)
+            import importlib
+
+            importlib.import_module("adapters.dashboard.web").mount(self)
         self.web.router.add_get("/readyz", self._ready)
         self.web.router.add_get("/metrics", self._metrics)
         self._stop = asyncio.Event()

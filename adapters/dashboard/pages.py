@@ -1,0 +1,204 @@
+"""What each dashboard page shows, read through the workflows' own query functions and localized for the
+reader. Every function receives the ``Viewer`` and keeps to what it may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.calendar import WorkCalendar
+from bot.i18n import text
+from storage.models import Collaboration, Department, Person, Subtask
+from workflows.acceptance.handlers import AcceptanceFlow
+from workflows.common.format import PRIORITIES, day, when
+from workflows.meetings.states import MinutesFlow
+from workflows.mytasks.handlers import DECISION_LABELS
+from workflows.mytasks.items import waiting_for
+from workflows.requests.states import CollaborationFlow, DepartmentAnswerFlow
+from workflows.retro.archive import department_collaborations, find_collaborations, person_collaborations
+from workflows.retro.health import HEADERS, health_matrix, table_rows
+from workflows.tasks.cards import status_colour
+from workflows.tasks.states import SubtaskFlow
+from workflows.views.handlers import ACTION_LABELS
+from workflows.views.queries import (
+    acceptance_history,
+    audit_trail,
+    department_answers,
+    minutes_of,
+    people_by_id,
+    subtasks_with_owners,
+)
+
+from .access import Viewer
+from .labels import LABELS
+
+DOT = {"red": "🔴", "yellow": "🟡", "green": "🟢", "grey": "⚪"}
+TIMELINE_LIMIT = 500
+GANTT_PAGE_SIZE = 40
+
+
+@dataclass(slots=True)
+class Env:
+    """What page builders need besides the viewer."""
+
+    calendar: WorkCalendar
+    timezone: str
+    due_soon_working_days: int
+
+    def today(self, viewer: Viewer) -> date:
+        return viewer.now.astimezone(ZoneInfo(self.timezone)).date()
+
+
+def _t(value: Any, viewer: Viewer) -> str:
+    return str(text(value, viewer.locale))
+
+
+def person_ref(viewer: Viewer, person: Person | None) -> dict[str, Any]:
+    if person is None:
+        return {"name": _t(LABELS["the_bot"], viewer), "url": None}
+    return {"name": person.name, "url": viewer.link(f"person:{person.id}")}
+
+
+def collab_ref(viewer: Viewer, collab: Collaboration) -> dict[str, Any]:
+    return {"code": collab.code, "title": collab.title, "url": viewer.link(f"collab:{collab.id}"), "state": _t(CollaborationFlow.label(collab.state), viewer), "state_key": collab.state}
+
+
+def subtask_row(viewer: Viewer, env: Env, task: Subtask, owner: Person | None, departments: dict[int, Department]) -> dict[str, Any]:
+    colour = status_colour(task, env.today(viewer), env.calendar, env.due_soon_working_days)
+    dept = departments.get(owner.department_id or 0) if owner else None
+    return {
+        "colour": colour,
+        "dot": DOT[colour],
+        "code": task.code,
+        "title": task.title,
+        "owner": person_ref(viewer, owner),
+        "department": dept.name if dept else "—",
+        "stage": _t(SubtaskFlow.label(task.stage), viewer),
+        "progress": task.progress,
+        "deadline": day(task.deadline),
+        "priority": _t(PRIORITIES.get(task.priority, task.priority), viewer),
+    }
+
+
+async def board(viewer: Viewer, env: Env, collab: Collaboration, departments: dict[int, Department]) -> dict[str, Any]:
+    """The collaboration page: header, board, charts, health, timeline, minutes and acceptance history."""
+    tasks = await subtasks_with_owners(collab.id)
+    rows = [subtask_row(viewer, env, t, t.owner, departments) for t in tasks]
+    counts = {c: sum(1 for r in rows if r["colour"] == c) for c in DOT}
+    answers = [
+        {"name": a.department.name, "state": _t(DepartmentAnswerFlow.label(a.state), viewer), "state_key": a.state, "url": viewer.link(f"dept:{a.department.code}")}
+        for a in await department_answers(collab.id)
+    ]
+    entries = await audit_trail(collab.code, limit=TIMELINE_LIMIT)
+    timeline = [
+        {"when": when(e.at, env.timezone), "who": person_ref(viewer, e.actor), "what": _t(ACTION_LABELS.get(e.action, LABELS["recorded"]), viewer), "subject": e.subject}
+        for e in reversed(entries)
+    ]
+    meetings = []
+    for item in await minutes_of(collab.id):
+        minutes = item.minutes
+        attendee_ids = {int(p) for p in (minutes.attendees if minutes else item.meeting.attendees) or []}
+        names = [p.name for p in (await people_by_id(attendee_ids)).values()]
+        meetings.append(
+            {
+                "code": item.meeting.code,
+                "topic": item.meeting.topic,
+                "when": when(item.meeting.starts_at, env.timezone),
+                "attendees": "、".join(names) if viewer.locale == "zh_CN" else ", ".join(names),
+                "minutes": None if minutes is None else {
+                    "state": _t(MinutesFlow.label(minutes.state), viewer),
+                    "conclusions": minutes.conclusions,
+                    "resolutions": minutes.resolutions,
+                    "actions": [str(a.get("content", "")) for a in minutes.actions or []],
+                },
+            }
+        )
+    reviews = [
+        {
+            "code": r.subtask.code,
+            "title": r.subtask.title,
+            "attempt": r.attempt,
+            "submitted": when(r.submitted_at, env.timezone),
+            "submitted_by": person_ref(viewer, r.submitted_by),
+            "reviewer": person_ref(viewer, r.reviewer),
+            "state": _t(AcceptanceFlow.label(r.state), viewer),
+            "state_key": r.state,
+            "decided": when(r.decided_at, env.timezone),
+            "comments": r.comments,
+        }
+        for r in await acceptance_history(collab.id)
+    ]
+    pairs = await health_matrix([collab.id])
+    gantt_pages = max(1, -(-len(tasks) // GANTT_PAGE_SIZE))
+    return {
+        "collab": collab_ref(viewer, collab),
+        "goal": collab.goal,
+        "deadline": day(collab.deadline),
+        "priority": _t(PRIORITIES.get(collab.priority, collab.priority), viewer),
+        "initiator": person_ref(viewer, await Person.get_or_none(id=collab.initiator_id)),
+        "answers": answers,
+        "rows": rows,
+        "counts": counts,
+        "average": round(sum(t.progress for t in tasks) / len(tasks)) if tasks else 0,
+        "timeline": timeline,
+        "meetings": meetings,
+        "reviews": reviews,
+        "gantt": [viewer.link(f"collab:{collab.id}/gantt.png", page=p) for p in range(1, gantt_pages + 1)],
+        "burndown": viewer.link(f"collab:{collab.id}/burndown.png"),
+        "health": health_table(viewer, pairs),
+        "heatmap": viewer.link(f"collab:{collab.id}/health.png") if pairs else None,
+    }
+
+
+def health_table(viewer: Viewer, pairs: list[Any]) -> dict[str, Any]:
+    return {"headers": [_t(h, viewer) for h in HEADERS], "rows": table_rows(pairs)}
+
+
+async def archive(viewer: Viewer, env: Env, *, text_query: str, department: Department | None, person: Person | None, states: list[str], start: date | None, end: date | None) -> list[dict[str, Any]]:
+    rows = await find_collaborations(
+        text=text_query,
+        department_id=department.id if department else None,
+        person_id=person.id if person else None,
+        states=states,
+        start=start,
+        end=end,
+        within=viewer.visible,
+    )
+    return [
+        {**collab_ref(viewer, c), "initiator": person_ref(viewer, c.initiator), "raised": day(c.raised_on), "deadline": day(c.deadline)}
+        for c in rows[:200]
+    ]
+
+
+async def department_page(viewer: Viewer, env: Env, dept: Department, departments: dict[int, Department]) -> dict[str, Any]:
+    ids = [i for i in await department_collaborations(dept.id) if viewer.sees(i)]
+    collabs = list(await Collaboration.filter(id__in=ids).order_by("-raised_on", "-id")) if ids else []
+    members = list(await Person.filter(department_id=dept.id).order_by("name"))
+    open_ids = [c.id for c in collabs if c.state in ("pending", "active")]
+    tasks = list(await Subtask.filter(collaboration_id__in=open_ids, owner_id__in=[m.id for m in members]).exclude(stage="done").order_by("deadline", "code").select_related("owner")) if open_ids and members else []
+    head = await Person.get_or_none(id=dept.head_id) if dept.head_id else None
+    return {
+        "name": dept.name,
+        "head": person_ref(viewer, head) if head else None,
+        "members": [person_ref(viewer, m) for m in members],
+        "collabs": [collab_ref(viewer, c) for c in collabs],
+        "rows": [subtask_row(viewer, env, t, t.owner, departments) for t in tasks],
+    }
+
+
+async def person_page(viewer: Viewer, env: Env, person: Person, departments: dict[int, Department]) -> dict[str, Any]:
+    waiting = await waiting_for(person, today=env.today(viewer), calendar=env.calendar, due_soon_working_days=env.due_soon_working_days)
+    ids = [i for i in await person_collaborations(person.id) if viewer.sees(i)]
+    collabs = list(await Collaboration.filter(id__in=ids).order_by("-raised_on", "-id")) if ids else []
+    dept = departments.get(person.department_id or 0)
+    return {
+        "name": person.name,
+        "department": {"name": dept.name, "url": viewer.link(f"dept:{dept.code}")} if dept else None,
+        "subtasks": [subtask_row(viewer, env, s.task, person, departments) | {"collab": collab_ref(viewer, s.collaboration)} for s in waiting.subtasks if viewer.sees(s.collaboration.id)],
+        "decisions": [{"subject": d.subject, "collab": collab_ref(viewer, d.collaboration), "what": _t(DECISION_LABELS[d.kind], viewer)} for d in waiting.decisions if viewer.sees(d.collaboration.id)],
+        "reviews": [{"code": r.task.code, "title": r.task.title, "collab": collab_ref(viewer, r.collaboration), "submitted": when(r.request.submitted_at, env.timezone)} for r in waiting.reviews if viewer.sees(r.collaboration.id)],
+        "risks": [{"code": r.risk.code, "description": r.risk.description, "collab": collab_ref(viewer, r.collaboration), "due": when(r.risk.due_at, env.timezone)} for r in waiting.risks if viewer.sees(r.collaboration.id)],
+        "collabs": [collab_ref(viewer, c) for c in collabs],
+    }

@@ -7,15 +7,19 @@ after the bot's replies were delivered, so a client can read them at once.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.clock import ManualClock
-from bot.i18n import localize
+from bot.clock_travel import ClockMovedBackwards, advance_to
+from bot.i18n import _, localize
 from bot.platform import Runtime
+from storage import outbox_queue
 from storage.models import Group, Identity, Person, SimulatorMessage
 
 from . import inbound
@@ -232,23 +236,63 @@ class SimulatorApi:
         ]
         return web.json_response({"ok": True, "platform": platform, "conversation": conversation, "messages": messages})
 
+    async def _reader_locale(self, data: dict[str, Any]) -> str:
+        """Who reads the clock's answer: the ``person`` named in the body, else the organisation."""
+        config = getattr(self.runtime, "config", None)
+        default = config.bot.locale if config is not None else None
+        handle = data.get("person")
+        if isinstance(handle, str) and handle:
+            person = await Person.get_or_none(handle=handle)
+            if person is not None and person.locale:
+                return person.locale
+        return default or "zh_CN"
+
     async def move_clock(self, request: web.Request) -> web.Response:
-        """``{"seconds"|"minutes"|"hours"|"days": n}`` or ``{"to": iso}``: only with a manual clock (demo, tests)."""
+        """``{"seconds"|"minutes"|"hours"|"days": n}`` or ``{"to": iso}``: only with a manual clock (demo, tests).
+
+        Time passes as for a running bot (``bot.clock_travel``): every timer fires at its own due time, in
+        order, and is delivered then. The clock never moves back: that is refused with a 409.
+        """
         clock = self.runtime.clock
         if not isinstance(clock, ManualClock):
             return _error(409, "the clock is the system clock; start with [simulator] manual_clock = true to move it")
+        data: dict[str, Any] = {}
         try:
             data = await self._body(request)
             if "to" in data:
-                from datetime import datetime
-
-                clock.set(datetime.fromisoformat(str(data["to"])))
+                target = datetime.fromisoformat(str(data["to"]))
+                if target.tzinfo is None:
+                    raise inbound.BadRequest("'to' needs a timezone, e.g. 2026-12-01T09:00:00+08:00")
             else:
                 units = {k: float(data[k]) for k in ("seconds", "minutes", "hours", "days") if k in data}
-                if not units or any(v < 0 for v in units.values()):
-                    raise inbound.BadRequest("give a non-negative seconds, minutes, hours or days")
-                clock.advance(timedelta(**units))
-        except (inbound.BadRequest, ValueError, TypeError) as exc:
+                if not units:
+                    raise inbound.BadRequest("give seconds, minutes, hours or days (a positive number), or 'to'")
+                target = clock.now() + timedelta(**units)
+            stops = await advance_to(clock, target, self._settle, self._upcoming())
+        except ClockMovedBackwards as exc:
+            config = getattr(self.runtime, "config", None)
+            zone = ZoneInfo(config.bot.timezone if config is not None else "UTC")
+            message = _(
+                "The simulated clock only moves forward: it is {now} and cannot go back to {target}. "
+                "Timers that already fired would not fire again. Restart the demo to begin earlier.",
+                now=f"{exc.now.astimezone(zone):%Y-%m-%d %H:%M}",
+                target=f"{exc.target.astimezone(zone):%Y-%m-%d %H:%M}",
+            )
+            return _error(409, str(localize(message, await self._reader_locale(data))))
+        except (inbound.BadRequest, ValueError, TypeError, OverflowError) as exc:
             return _error(400, str(exc))
-        await self._settle()
-        return web.json_response({"ok": True, "now": clock.now().isoformat()})
+        return web.json_response({"ok": True, "now": clock.now().isoformat(), "stops": stops})
+
+    def _upcoming(self) -> list[Callable[[], Awaitable[datetime | None]]]:
+        """When the next timer row and the next outbox row of the simulator fall due."""
+        sources: list[Callable[[], Awaitable[datetime | None]]] = []
+        timers = getattr(self.runtime, "timers", None)
+        if timers is not None:
+            sources.append(timers.next_due)
+        names = list(getattr(self.runtime, "platforms", {}) or self.platform_names)
+
+        async def outbox_due() -> datetime | None:
+            return await outbox_queue.next_due(names)
+
+        sources.append(outbox_due)
+        return sources

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from bot.types import Card, Conversation, Text
+from bot.types import Card, Conversation, FileContent, Text
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -46,7 +46,8 @@ class Delivery:
     """One outbox row, localized and ready for ``render``/``transport``.
 
     ``kind``: ``text`` (a plain message), ``post`` (a new copy of a card),
-    ``edit`` (bring an already posted copy, ``message_ref``, to the new content).
+    ``edit`` (bring an already posted copy, ``message_ref``, to the new content). A ``FileContent``
+    comes as a ``post``: upload it, or show its caption and link where the platform cannot.
     ``recipient`` is the platform user id of a DM or of an ephemeral reply.
     ``reply_to`` is whatever the adapter's ``inbound`` put in ``Event.reply_to``.
     """
@@ -55,7 +56,7 @@ class Delivery:
     dedupe_key: str
     kind: Literal["text", "post", "edit"]
     conversation: Conversation
-    content: Card | Text
+    content: Card | Text | FileContent
     locale: str
     recipient: str | None = None
     message_ref: str | None = None

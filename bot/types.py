@@ -9,6 +9,7 @@ platform SDK.
 
 from __future__ import annotations
 
+import base64
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -262,11 +263,56 @@ class Text:
         return cls(from_json(data["body"]), bool(data.get("ephemeral")), list(data.get("mentions", [])))
 
 
-Content = Card | Text
+@dataclass(slots=True)
+class FileContent:
+    """A file or image to upload: a chart, an export.
+
+    ``data`` travels in the outbox row. A platform that can upload sends the file (an image inline); one
+    that cannot shows ``caption`` and ``link`` (a signed dashboard link, when the handler could make one).
+    """
+
+    filename: str
+    mime: str
+    data: bytes
+    caption: Any = None  # Textish or Join
+    link: str | None = None
+    mentions: list[str] = field(default_factory=list)
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime.startswith("image/")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "file",
+            "filename": self.filename,
+            "mime": self.mime,
+            "data": base64.b64encode(self.data).decode("ascii"),
+            "caption": to_json(self.caption),
+            "link": self.link,
+            "mentions": list(self.mentions),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FileContent:
+        return cls(
+            filename=str(data["filename"]),
+            mime=str(data["mime"]),
+            data=base64.b64decode(data.get("data") or ""),
+            caption=from_json(data.get("caption")),
+            link=data.get("link"),
+            mentions=list(data.get("mentions", [])),
+        )
+
+
+Content = Card | Text | FileContent
 
 
 def content_from_json(data: dict[str, Any]) -> Content:
-    return Card.from_json(data) if data.get("type") == "card" else Text.from_json(data)
+    kind = data.get("type")
+    if kind == "file":
+        return FileContent.from_json(data)
+    return Card.from_json(data) if kind == "card" else Text.from_json(data)
 
 
 # ---------------------------------------------------------------- where messages go
@@ -345,7 +391,7 @@ class Outcome:
     form_errors: dict[str, Any] = field(default_factory=dict)
 
     def reply(self, body: Any, *, ephemeral: bool = False) -> Outcome:
-        content = body if isinstance(body, Card | Text) else Text(body, ephemeral=ephemeral)
+        content = body if isinstance(body, Card | Text | FileContent) else Text(body, ephemeral=ephemeral)
         self.messages.append(Outgoing(Reply(), content))
         return self
 

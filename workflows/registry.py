@@ -24,6 +24,8 @@ AREAS = (
     "workflows.reports.handlers",
     "workflows.mytasks.handlers",
 )
+    "workflows.reports.chart_commands",
+    "workflows.reports.export_commands",
 
 
 def build_router(areas: tuple[str, ...] = AREAS) -> Router:

@@ -48,7 +48,7 @@ from bot.config import Config, SlackSection, secret_text
 from bot.errors import AuthExpired, PermanentError, RateLimited, TransientError
 from bot.i18n import from_json, localize
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
-from bot.types import Card, Event, Form, Text
+from bot.types import Card, Event, FileContent, Form, Text
 
 from . import inbound, render
 
@@ -382,7 +382,9 @@ class SlackPlatform:
 
     def pace(self, delivery: Delivery) -> list[Pace]:
         if delivery.kind == "edit":
-            return [Pace(f"{self.name}:chat.update", 50, 60.0)]  # Tier 3
+            return [Pace(f"{self.name}:chat.update", 50, 60.0)]  # Tier 3: 50 in any minute
+        if isinstance(delivery.content, FileContent):
+            return [Pace(f"{self.name}:files.upload", 20, 60.0)]  # files.getUploadURLExternal / completeUploadExternal: Tier 4, kept low
         if isinstance(delivery.content, Text) and delivery.content.ephemeral and not delivery.conversation.is_direct:
             return [Pace(f"{self.name}:chat.postEphemeral", 100, 60.0)]  # Tier 4
         target = delivery.recipient if delivery.conversation.is_direct and delivery.recipient else delivery.conversation.id
@@ -428,6 +430,8 @@ class SlackPlatform:
     async def _find_posted(self, channel: str, key: str) -> str | None:
         """The ts of a recent bot message in ``channel`` carrying outbox ``key``; None if there is none or
         the app may not read the history (``channels:history``/``groups:history`` are optional scopes)."""
+        if isinstance(delivery.content, FileContent):
+            return await self._upload(delivery, delivery.content)
         try:
             response = await self._call("conversations_history", channel=channel, limit=50, include_all_metadata=True)
         except SlackError as exc:
@@ -462,6 +466,17 @@ class SlackPlatform:
             raise TransientError(f"slack response_url {response.status_code}", status=response.status_code)
         if response.status_code != 200:
             raise SlackError(f"response_url {response.status_code}: {response.body[:100]}", status=response.status_code)
+
+    async def _upload(self, delivery: Delivery, file: FileContent) -> Receipt:
+        """A chart or an export as a Slack file (files.getUploadURLExternal → upload → completeUploadExternal)."""
+        channel = await self._channel_for(delivery)
+        caption = render.render(Text(file.caption), delivery.mentions, delivery.locale)["text"] if file.caption else None
+        response = await self._call(
+            "files_upload_v2", channel=channel, file=file.data, filename=file.filename, title=file.filename,
+            initial_comment=caption, thread_ts=delivery.conversation.thread,
+        )
+        uploaded = response.get("file") or {}
+        return Receipt(f"{channel}:{uploaded.get('id', '')}")
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         try:

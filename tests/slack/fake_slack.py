@@ -81,6 +81,7 @@ class FakeSlack:
     ephemerals: list[dict[str, Any]] = field(default_factory=list)
     views: list[dict[str, Any]] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # what arrived at response_urls
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # uploads by file id: name, length, data, channel
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     connections: list[Connection] = field(default_factory=list)
     connects: int = 0
@@ -106,6 +107,7 @@ class FakeSlack:
         app.router.add_post("/response/{id}", self._response_url)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
+        app.router.add_post("/upload/{file_id}", self._upload)
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
@@ -266,6 +268,51 @@ class FakeSlack:
         key = (str(args.get("channel")), str(args.get("ts")))
         message = self.messages.get(key)
         if message is None:
+    # -- files: files.getUploadURLExternal → POST the bytes → files.completeUploadExternal
+
+    def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename, length = args.get("filename"), args.get("length")
+        if not filename or not str(length or "").isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = {"id": file_id, "name": str(filename), "length": int(str(length)), "data": None, "channel": None}
+        return {"ok": True, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file = self.files.get(request.match_info["file_id"])
+        if file is None:
+            return web.Response(status=404, text="unknown upload")
+        data = await request.read()  # Slack takes the raw bytes (the SDK posts them as the body)
+        file["data"] = data
+        await self._notify()
+        return web.Response(text="OK - " + str(len(data)))
+
+    def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        raw = args.get("files")
+        entries = json.loads(raw) if isinstance(raw, str) else raw or []
+        channel = str(args.get("channel_id") or "")
+        if error := self._channel_error(channel):
+            return {"ok": False, "error": error}
+        done = []
+        for entry in entries:
+            file = self.files.get(str(entry.get("id")))
+            if file is None or file["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            if len(file["data"]) != file["length"]:
+                return {"ok": False, "error": "invalid_file_length"}
+            file.update(channel=channel, title=entry.get("title"), initial_comment=args.get("initial_comment"), thread_ts=args.get("thread_ts"))
+            done.append({"id": file["id"], "name": file["name"], "title": entry.get("title")})
+        ts = self._ts_next()
+        self.messages[(channel, ts)] = {
+            "channel": channel, "ts": ts, "text": args.get("initial_comment"), "blocks": [], "files": done,
+            "thread_ts": args.get("thread_ts"), "metadata": None, "edits": 0,
+        }
+        return {"ok": True, "files": done}
+
+    def uploads(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Files whose upload was completed (into ``channel``, when given)."""
+        return [f for f in self.files.values() if f["channel"] and (channel is None or f["channel"] == channel)]
+
             return {"ok": False, "error": "message_not_found"}
         message.update(text=args.get("text"), blocks=args.get("blocks") or [], edits=message["edits"] + 1)
         return {"ok": True, "channel": key[0], "ts": key[1], "text": args.get("text")}

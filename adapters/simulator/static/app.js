@@ -372,12 +372,24 @@ function fillMessage(node, m) {
   else if (content.type === "text") {
     bodyNode = bot ? markdown(content.body, "bubble md") : el("div", { class: "bubble plain", text: asText(content.body) });
     if (content.mentions?.length) bodyNode.prepend(el("div", { class: "card-mentions", text: mentionLine(content.mentions) }));
-  } else bodyNode = el("pre", { class: "bubble", text: JSON.stringify(content, null, 2) });
+  } else if (content.type === "file") bodyNode = renderFile(content);
+  else bodyNode = el("pre", { class: "bubble", text: JSON.stringify(content, null, 2) });
   node.replaceChildren(avatar, el("div", { class: "msg-main" }, meta, bodyNode));
 }
 
 function mentionLine(mentions) {
   return mentions.map((name) => `@${name}`).join(" ");
+}
+
+function renderFile(file) {
+  // A chart shows inline; any other file (an export) is a download link.
+  const node = el("div", { class: "bubble file" });
+  if (file.caption !== null && file.caption !== undefined && file.caption !== "") node.append(markdown(file.caption, "md"));
+  if (String(file.mime).startsWith("image/")) {
+    node.append(el("a", { href: file.url, target: "_blank", rel: "noopener" }, el("img", { class: "file-image", src: file.url, alt: file.filename })));
+  }
+  node.append(el("a", { class: "file-link", href: file.url, download: file.filename, text: `⬇ ${file.filename}` }));
+  return node;
 }
 
 function renderCard(m, card) {

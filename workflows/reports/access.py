@@ -1,0 +1,84 @@
+"""Who may take a chart or an export away, and where it goes.
+
+Shared by the chart and export commands (it imports neither). A person gets what they may read
+(``workflows/common/visibility.py``); a file about a collaboration is posted in the conversation only
+when that is a direct chat or a group the collaboration is shown in — anywhere else it goes to the
+person directly, so a group never sees another department's records.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.errors import InvalidInput, NotAllowed
+from bot.i18n import _
+from bot.router import Context
+from bot.types import Audience, FileContent, Outcome, Reply, Text, ToPerson
+from storage.models import Collaboration, GroupBinding, Person
+
+from ..common import lookup
+from ..common.records import require_actor
+from ..common.visibility import can_see
+
+PAGE = re.compile(r"(?:\bpage\s*|\bp\s*|第\s*)(\d{1,4})\s*页?", re.IGNORECASE)
+LINK_TTL = timedelta(days=7)
+
+
+def page_number(text: str) -> tuple[int, str]:
+    """``"XZB… page 2"`` / ``"XZB… 第2页"`` → (2, the rest); no page → (1, text)."""
+    match = PAGE.search(text or "")
+    if not match:
+        return 1, text
+    return max(1, int(match.group(1))), (text[: match.start()] + text[match.end() :]).strip()
+
+
+async def readable_collaboration(ctx: Context, text: str) -> tuple[Collaboration, Person]:
+    """The collaboration named (or bound to this group) when the actor may read it; else a specific refusal."""
+    actor = require_actor(ctx)
+    collab = await lookup.collaboration(ctx, text)
+    if not await can_see(actor, collab.id):
+        raise NotAllowed(
+            _("You cannot see {code}: neither you nor your department takes part in it. Ask its initiator if you need it.", code=collab.code)
+        )
+    return collab, actor
+
+
+async def audience_for(ctx: Context, actor: Person, collaboration_ids: list[int]) -> Audience:
+    """Here, when this is a direct chat or a group that shows every one of these collaborations; else the actor's DM."""
+    conversation = ctx.event.conversation
+    if conversation is None or conversation.is_direct:
+        return Reply()
+    if ctx.group is not None and collaboration_ids:
+        shown = set(await GroupBinding.filter(group_id=ctx.group.id, collaboration_id__in=collaboration_ids).values_list("collaboration_id", flat=True))
+        if shown == set(collaboration_ids):
+            return Reply()
+    return ToPerson(actor.id)
+
+
+def dashboard_link(ctx: Context, scope: str, person_id: int) -> str | None:
+    """A signed dashboard link for platforms that cannot take the file, when the dashboard is configured."""
+    try:
+        from bot.links import LinkError, links_enabled, sign_link
+    except ImportError:  # a build without the dashboard
+        return None
+    if not links_enabled(ctx.config):
+        return None
+    try:
+        return sign_link(ctx.config, scope=scope, person_id=person_id, now=ctx.now, ttl=LINK_TTL)
+    except LinkError:
+        return None
+
+
+def no_subtasks(code: str) -> InvalidInput:
+    return InvalidInput(_("{code} has no subtasks yet, so there is nothing to draw. Add one with “task {code}”.", code=code))
+
+
+def send_files(audience: Audience, files: list[FileContent]) -> Outcome:
+    """The files to ``audience``; when that is the actor's DM rather than here, a short note here says so."""
+    outcome = Outcome()
+    for content in files:
+        outcome.send(audience, content)
+    if isinstance(audience, ToPerson):
+        outcome.reply(Text(_("I sent it to you in a direct message, so only you see it."), ephemeral=True))
+    return outcome

@@ -15,6 +15,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery import DeliveryWorker
 from bot.engine import DispatchResult, Engine
+from bot.logs import mask_config_secrets
 from bot.metrics import CONTENT_TYPE, Metrics, readiness
 from bot.platform import Platform
 from bot.scheduler import TimerRunner
@@ -49,6 +50,7 @@ class App:
 
     def __init__(self, config: Config, *, clock: Clock | None = None, platforms: list[Platform] | None = None):
         self.config = config
+        mask_config_secrets(config)  # whatever logs them (an SDK at DEBUG), tokens show as ***
         self.clock: Clock = clock or SystemClock()
         self.engine = Engine(build_router(), config, self.clock)
         if platforms is None:

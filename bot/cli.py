@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 
 from bot import cli_admin, logs
-from bot.config import Config, ConfigError, config_path, from_dict, load, secret_text
+from bot.config import Config, ConfigError, config_path, from_dict, load
 
 DEMO_CONFIG = Path(__file__).with_name("demo.toml")
 
@@ -65,16 +65,6 @@ def _check(path: str | None) -> int:
     return 0
 
 
-def _mask_secrets(config: Config) -> None:
-    """From now on no log line shows a token of this configuration, whatever prints it."""
-    values = [config.database.url]
-    for name in ("slack", "dingtalk", "wecom", "dashboard"):
-        section = getattr(config, name, None)
-        if section is not None:
-            values += [secret_text(value) for _field, value in section if hasattr(value, "get_secret_value")]
-    logs.register_secrets(values[1:])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="collabbot", description="Cross-department collaboration bot")
     parser.add_argument("--log-level", default=os.environ.get("COLLABBOT_LOG_LEVEL", "INFO"))
@@ -111,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"config: {problem}", file=sys.stderr)
         return 2
-    _mask_secrets(config)
+    logs.mask_config_secrets(config)
     if args.command in ("db", "outbox", "timers"):
         return asyncio.run(cli_admin.run(args, config))
     asyncio.run(_serve(config))

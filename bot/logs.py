@@ -17,7 +17,12 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 _EVENT: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("collabbot_event", default=None)
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s/]+)(?P<tail>@)", re.IGNORECASE)
@@ -99,14 +104,34 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
+def mask_config_secrets(config: Config) -> None:
+    """Mask every secret of ``config`` (tokens, the database password) in log lines from now on."""
+    from urllib.parse import urlsplit
+
+    values: list[str | None] = []
+    with contextlib.suppress(ValueError):
+        values.append(urlsplit(config.database.url).password)
+    for name in ("slack", "dingtalk", "wecom", "dashboard"):
+        section = getattr(config, name, None)
+        if section is not None:
+            values += [value.get_secret_value() for _field, value in section if isinstance(value, SecretStr)]
+    register_secrets(values)
+
+
+def handler(fmt: str = "text", stream: Any = None) -> logging.Handler:
+    """A handler that tags, masks and formats (``fmt``: text | json)."""
+    made = logging.StreamHandler(stream or sys.stderr)
+    made.addFilter(EventContextFilter())
+    made.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    return made
+
+
 def setup(level: str = "INFO", fmt: str = "text", stream: Any = None) -> logging.Handler:
-    """Replace the root logger's handlers with one that tags, masks and formats (``fmt``: text | json)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.addFilter(EventContextFilter())
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    """Replace the root logger's handlers with ``handler(fmt, stream)``."""
+    handler_ = handler(fmt, stream)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(handler)
+    root.addHandler(handler_)
     root.setLevel(level.upper())
-    return handler
+    return handler_

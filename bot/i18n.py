@@ -76,6 +76,10 @@ class Join:
         return {"$j": [to_json(p) for p in self.parts], "s": self.sep}
 
 
+# ``join(items, ", ")`` is a list of names or things: Chinese lists them with the enumeration comma.
+LIST_SEPARATORS = {"zh_CN": "、"}
+
+
 def _(msgid: str, /, **args: Any) -> Msg:
     """Mark ``msgid`` for translation; ``args`` fill its ``{placeholders}``."""
     return Msg(msgid, args)
@@ -149,7 +153,8 @@ def localize(value: Any, locale: str | None) -> Any:
         except (ValueError, IndexError, AttributeError):
             return text
     if isinstance(value, Join):
-        return value.sep.join(str(localize(p, loc)) for p in value.parts)
+        sep = LIST_SEPARATORS.get(loc, value.sep) if value.sep == ", " else value.sep
+        return sep.join(str(localize(p, loc)) for p in value.parts)
     if isinstance(value, list | tuple):
         return [localize(v, loc) for v in value]
     if isinstance(value, Mapping):

@@ -90,23 +90,68 @@ def normalize_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text.translate(_FULLWIDTH)).strip()
 
 
+def normalize_with_map(text: str) -> tuple[str, list[int]]:
+    """``normalize_text`` without the trim, and for each character of the result the index of the typed one it came from."""
+    parts: list[str] = []
+    positions: list[int] = []
+    for index, char in enumerate(text):
+        normal = unicodedata.normalize("NFKC", char.translate(_FULLWIDTH))
+        parts.append(normal)
+        positions += [index] * len(normal)
+    return "".join(parts), positions
+
+
+class TypedText(str):
+    """The normalized text a handler parses, still holding what the person typed.
+
+    Commands are recognised on a normalized copy (``：`` reads as ``:``), but
+    what a person typed is stored and shown as typed: ``parse_fields`` reads
+    field values from ``original``.
+    """
+
+    original: str
+
+    def __new__(cls, normalized: str, original: str) -> TypedText:
+        made = super().__new__(cls, normalized)
+        made.original = original
+        return made
+
+
+def typed_rest(text: str, normalized_start: int) -> TypedText:
+    """The normalized text from ``normalized_start`` on (trimmed), carrying the typed text it came from."""
+    normal, positions = normalize_with_map(text)
+    rest = normal[normalized_start:]
+    lead = len(rest) - len(rest.lstrip())
+    start = normalized_start + lead
+    end = len(normal.rstrip())
+    if start >= end:
+        return TypedText("", "")
+    return TypedText(normal[start:end], text[positions[start] : positions[end - 1] + 1])
+
+
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def split_command(text: str, prefixes: tuple[str, ...] = ()) -> tuple[str, str]:
-    """``"/collab new title: x"`` → ``("new", "title: x")``; ``"进度 XZB-01 50%"`` → ``("进度", "XZB-01 50%")``."""
-    text = normalize_text(text)
+    """``"/collab new title: x"`` → ``("new", "title: x")``; ``"进度 XZB-01 50%"`` → ``("进度", "XZB-01 50%")``.
+
+    The rest is a ``TypedText``: normalized, and holding what was typed.
+    """
+    typed = text
+    normal = normalize_with_map(text)[0]
+    at = len(normal) - len(normal.lstrip())
     for prefix in prefixes:
-        if text.lower().startswith(prefix.lower()):
-            text = text[len(prefix) :].strip()
+        if normal[at:].lower().startswith(prefix.lower()):
+            at += len(prefix)
             break
-    text = text.lstrip("/").strip()
-    if not text:
+    while at < len(normal) and (normal[at].isspace() or normal[at] == "/"):
+        at += 1
+    if at >= len(normal.rstrip()):
         return "", ""
-    match = re.match(r"([^\s:,]+)[\s:,]*(.*)", text, re.S)
+    match = re.compile(r"([^\s:,]+)[\s:,]*").match(normal, at)
     if not match:
-        return "", text
-    return match.group(1), match.group(2).strip()
+        return "", typed_rest(typed, at)
+    return match.group(1), typed_rest(typed, match.end())
 
 
 class Router:
@@ -199,14 +244,21 @@ class Router:
         name = self.canonical.get(word.lower())
         if name:
             return name, rest
-        stripped = normalize_text(text).lstrip("/")
+        normal = normalize_with_map(text)[0]
+        at = len(normal) - len(normal.lstrip())
+        while at < len(normal) and normal[at] == "/":
+            at += 1
         for prefix in prefixes:
-            if stripped.lower().startswith(prefix.lstrip("/").lower()):
-                stripped = stripped[len(prefix.lstrip("/")) :].strip()
+            if normal[at:].lower().startswith(prefix.lstrip("/").lower()):
+                at += len(prefix.lstrip("/"))
+                at += len(normal[at:]) - len(normal[at:].lstrip())
         for alias in self.cjk_aliases:  # "进度XZB…" without a space
-            if stripped.startswith(alias):
-                return self.canonical[alias.lower()], stripped[len(alias) :].lstrip(" :,").strip()
-        return None, normalize_text(text)
+            if normal.startswith(alias, at):
+                at += len(alias)
+                while at < len(normal) and normal[at] in " :,":
+                    at += 1
+                return self.canonical[alias.lower()], typed_rest(text, at)
+        return None, typed_rest(text, 0)
 
     def route_for(self, ctx: Context) -> Route | None:
         event = ctx.event

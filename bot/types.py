@@ -72,18 +72,22 @@ class Event:
 
 ButtonStyle = Literal["primary", "danger", "default"]
 Color = Literal["green", "yellow", "red", "grey", "blue"]
-FieldKind = Literal["text", "textarea", "date", "select", "multiselect", "person", "number"]
+# "checkboxes": several choices ticked in a list (the value is a list of choice values), "multiselect" the same as a drop-down
+FieldKind = Literal["text", "textarea", "date", "select", "multiselect", "checkboxes", "person", "number"]
 
 
 @dataclass(slots=True)
 class Button:
-    """A card button. ``command`` is the text a user can type instead (platforms without buttons)."""
+    """A card button. ``command`` is the text a user can type instead (platforms without buttons).
+
+    Give ``command`` as a ``Msg`` so the reader sees the command in their own language.
+    """
 
     label: Textish
     action: str
     value: dict[str, Any] = field(default_factory=dict)
     style: ButtonStyle = "default"
-    command: str | None = None
+    command: Any = None  # Textish: the typed equivalent, localized like the label
     opens_form: Form | None = None  # clicking opens this form (a modal on Slack)
 
     def to_json(self) -> dict[str, Any]:
@@ -92,7 +96,7 @@ class Button:
             "action": self.action,
             "value": self.value,
             "style": self.style,
-            "command": self.command,
+            "command": to_json(self.command),
             "opens_form": self.opens_form.to_json() if self.opens_form else None,
         }
 
@@ -104,7 +108,7 @@ class Button:
             action=data["action"],
             value=data.get("value") or {},
             style=data.get("style", "default"),
-            command=data.get("command"),
+            command=from_json(data.get("command")),
             opens_form=Form.from_json(form) if form else None,
         )
 

@@ -76,7 +76,7 @@ async def test_three_heads_sign_one_rejects_then_all_confirm_and_the_bot_applies
         first = await Subtask.get(code=poster)
         second = await Subtask.get(code=page).prefetch_related("owner")
         collab = await Collaboration.get()
-        assert (first.deadline.isoformat(), first.delivery_standard, first.stage) == ("2026-12-12", "600DPI,750×1500px", "in_progress")
+        assert (first.deadline.isoformat(), first.delivery_standard, first.stage) == ("2026-12-12", "600DPI，750×1500px", "in_progress")  # as typed
         assert (second.deadline.isoformat(), second.owner.handle, second.acknowledged_at) == ("2026-12-18", "chenjie", None)
         assert collab.deadline.isoformat() == "2026-12-24" and collab.goal == "完成3款海报、1支短视频和落地页"
         assert [a.state for a in await AcceptanceRequest.all()] == ["withdrawn"]  # judged against the old standard
@@ -86,7 +86,7 @@ async def test_three_heads_sign_one_rejects_then_all_confirm_and_the_bot_applies
         applied = next(e for e in new_entries if e.action == "change.applied").detail
         assert applied["collaboration"]["deadline"] == ["2026-12-20", "2026-12-24"]
         diffs = {d["subtask"]: d for d in applied["subtasks"]}
-        assert diffs[poster]["deadline"] == ["2026-12-10", "2026-12-12"] and diffs[poster]["standard"] == ["300DPI", "600DPI,750×1500px"]
+        assert diffs[poster]["deadline"] == ["2026-12-10", "2026-12-12"] and diffs[poster]["standard"] == ["300DPI", "600DPI，750×1500px"]
         assert diffs[poster]["acceptance_reset"] is True
         assert diffs[page]["owner"] == ["anna", "chenjie"] and diffs[page]["deadline"] == ["2026-12-15", "2026-12-18"]
         # the affected owners are told; the new owner gets the subtask card to acknowledge

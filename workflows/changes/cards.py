@@ -73,7 +73,7 @@ async def signature_lines(change: ChangeRequest, ctx: Context) -> list[Any]:
     lines: list[Any] = []
     for approver in change.approvers or []:
         pid = int(approver["person"])
-        depts = ", ".join(approver["departments"])
+        depts = join(approver["departments"], ", ")
         row = rows.get(pid)
         name = people.get(pid, "?")
         if row is not None and row.state == "confirmed":
@@ -94,12 +94,12 @@ async def change_card(change: ChangeRequest, ctx: Context) -> Card:
     buttons: list[Button] = []
     if change.state == "pending":
         buttons = [
-            Button(_("Confirm"), "change.confirm", value, "primary", command=f"change {change.code} confirm"),
-            Button(_("Reject"), "change.reject", value, "danger", command=f"change {change.code} reject reason: ", opens_form=reject_form(change)),
-            Button(_("Withdraw"), "change.withdraw", value, command=f"change {change.code} withdraw"),
+            Button(_("Confirm"), "change.confirm", value, "primary", command=_("change {code} confirm", code=change.code)),
+            Button(_("Reject"), "change.reject", value, "danger", command=_("change {code} reject reason: ", code=change.code), opens_form=reject_form(change)),
+            Button(_("Withdraw"), "change.withdraw", value, command=_("change {code} withdraw", code=change.code)),
         ]
     elif change.state == "rejected" and not change.resubmitted_as:
-        buttons = [Button(_("Resubmit"), "change.resubmit", value, command=f"change {change.code} resubmit")]
+        buttons = [Button(_("Resubmit"), "change.resubmit", value, command=_("change {code} resubmit", code=change.code))]
     status: Any = _("Status: {state}", state=ChangeFlow.label(change.state))
     if change.resubmitted_as:
         status = _("Rejected, then resubmitted as {code}.", code=change.resubmitted_as)

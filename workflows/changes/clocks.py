@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from bot.i18n import _
+from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
 from storage.models import Confirmation
@@ -43,7 +43,7 @@ async def escalate(ctx: Context, event: Any) -> Outcome:
     waiting = await _waiting(change.code)
     if not waiting:
         return Outcome()
-    names = ", ".join(await names_of(waiting))
+    names = join(await names_of(waiting), ", ")
     line = Text(_("⏰ Change request {code} still waits for {names} after two working days.", code=change.code, names=names))
     outcome = Outcome().record("change.overdue", change.code, waiting=waiting)
     recipients = {change.requested_by_id}

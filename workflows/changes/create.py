@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from bot.errors import InvalidInput, TransitionNotAllowed
-from bot.i18n import _
+from bot.i18n import _, join
 from bot.router import Context
 from bot.types import Outcome, ToPerson
 from storage.models import Collaboration, Person, Subtask
@@ -112,7 +112,7 @@ async def create_change(ctx: Context, collab: Collaboration, values: dict[str, s
         ]
         if late:
             raise InvalidInput(
-                _("The new deadline {date} is before the deadlines of {list}. Move those subtasks too (“-01 deadline: …”).", date=new_deadline.isoformat(), list=", ".join(late)),
+                _("The new deadline {date} is before the deadlines of {list}. Move those subtasks too (“-01 deadline: …”).", date=new_deadline.isoformat(), list=join(late, ", ")),
                 field="deadline",
             )
     if goal is None and new_deadline is None and not merged:
@@ -158,5 +158,5 @@ async def create_change(ctx: Context, collab: Collaboration, values: dict[str, s
     outcome.timer(f"change:{code}:remind", "change.remind", end_of_day(ctx, add_working_days(ctx, today, 1)), code=code, collaboration=collab.id)
     outcome.timer(f"change:{code}:escalate", "change.escalate", end_of_day(ctx, add_working_days(ctx, today, 2)), code=code, collaboration=collab.id)
     if resubmits is None:
-        outcome.reply(_("Change request {code} sent to {names} for confirmation.", code=code, names=", ".join(await names_of([p for p, _d in heads]))), ephemeral=True)
+        outcome.reply(_("Change request {code} sent to {names} for confirmation.", code=code, names=join(await names_of([p for p, _d in heads]), ", ")), ephemeral=True)
     return outcome

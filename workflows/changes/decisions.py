@@ -32,7 +32,7 @@ async def _approver(ctx: Context, change: ChangeRequest, collab: Collaboration) 
     ids = [int(a["person"]) for a in change.approvers or []]
     if actor.id not in ids:
         raise NotAllowed(
-            _("Only the heads of the departments collaborating on {collab} ({names}) confirm its change requests.", collab=collab.code, names=", ".join(await names_of(ids)))
+            _("Only the heads of the departments collaborating on {collab} ({names}) confirm its change requests.", collab=collab.code, names=join(await names_of(ids), ", "))
         )
     if change.state != "pending":
         raise TransitionNotAllowed(_("Change request {code} is already {state}. Nothing was changed.", code=change.code, state=ChangeFlow.label(change.state)))
@@ -134,7 +134,7 @@ async def reject_clicked(ctx: Context, event: Any) -> Outcome:
     collab = await Collaboration.get(id=change.collaboration_id)
     await _approver(ctx, change, collab)
     form = reject_form(change)
-    return ask(form)
+    return ask(form, ctx=ctx)
 
 
 @router.form("change.reject")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.router import normalize_text
+from bot.router import TypedText, normalize_with_map
 
 from ..common.fields import FieldSet, parse_fields
 
@@ -58,17 +58,21 @@ def split_items(text: str) -> tuple[list[str], list[ItemText]]:
     top: list[str] = []
     items: list[ItemText] = []
     current: ItemText | None = None
-    for line in normalize_text(text).splitlines():
-        match = _ITEM_LINE.match(line)
+    typed = text.original if isinstance(text, TypedText) else text
+    for raw in typed.strip().splitlines():  # what was typed stays as typed: parse_fields reads values from it
+        line, positions = normalize_with_map(raw)
+        match = _ITEM_LINE.match(line.strip())
         if match:
+            lead = len(line) - len(line.lstrip())
+            start = lead + match.start(5)
             ref = f"{match.group(1).upper()}-{match.group(2)}" if match.group(1) else (match.group(3) or match.group(4))
-            current = ItemText(ref, match.group(5))
+            current = ItemText(ref, raw[positions[start]:] if start < len(positions) else "")
             items.append(current)
         elif current is not None and _starts_with_field(line, ITEM_FIELDS):
-            current.text += "\n" + line
+            current.text += "\n" + raw
         else:
             current = None
-            top.append(line)
+            top.append(raw)
     for item in items:
         _head, item.values = parse_fields(item.text, ITEM_FIELDS)
     return top, items

@@ -14,7 +14,7 @@ from datetime import date
 from bot.dates import parse_date
 from bot.errors import InvalidInput
 from bot.i18n import _
-from bot.router import normalize_text
+from bot.router import TypedText, normalize_with_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +36,26 @@ class FieldSet:
         raise KeyError(spelling)
 
 
+def _as_typed(typed: str, normal: str, positions: list[int], start: int, end: int) -> str:
+    """The value between ``start`` and ``end`` of the normalized text, as the person typed it (separators around it trimmed)."""
+    while start < end and (normal[start].isspace() or normal[start] in ",;"):
+        start += 1
+    while end > start and (normal[end - 1].isspace() or normal[end - 1] in ",;"):
+        end -= 1
+    return typed[positions[start] : positions[end - 1] + 1] if start < end else ""
+
+
 def parse_fields(text: str, fields: FieldSet) -> tuple[str, dict[str, str]]:
     """Split ``text`` into its positional head and its known fields."""
-    text = normalize_text(text)
+    typed = text.original if isinstance(text, TypedText) else text
+    text, positions = normalize_with_map(typed)
     matches = list(fields.pattern().finditer(text))
     head = text[: matches[0].start()] if matches else text
     values: dict[str, str] = {}
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
         name = fields.canonical(match.group(1))
-        value = text[match.end() : end].strip().strip(",;").strip()
+        value = _as_typed(typed, text, positions, match.end(), end)
         if name in values and value:
             values[name] = f"{values[name]}\n{value}"
         else:

@@ -38,3 +38,36 @@ def day(value: date | None) -> str:
 
 def or_dash(value: str | None) -> str:
     return value if value and value.strip() else "—"
+
+
+PLATFORMS: dict[str, Msg] = {"simulator": _("Simulator"), "dingtalk": _("DingTalk"), "wecom": _("WeCom"), "slack": _("Slack")}
+
+
+def platform_label(platform: str | None) -> Msg | str:
+    """A platform as people call it (钉钉, 企业微信); a name the bot does not know is shown as configured."""
+    return PLATFORMS.get(platform or "", platform or "—")
+
+
+def account(platform: str | None, user_id: str | None) -> Msg:
+    """Which platform account acted: ``钉钉 staff-123``."""
+    return _("{platform} {account}", platform=platform_label(platform), account=user_id or "—")
+
+
+CONFIRMATION_STATES = {"pending": _("is still to confirm"), "confirmed": _("confirmed"), "rejected": _("declined"), "void": _("no longer needed")}
+
+
+def purpose_label(subject: str, purpose: str, departments: dict[str, str]) -> Msg:
+    """What a confirmation was about, in words: ``request:r2:design`` → 设计部 answering round 2 of the request."""
+    kind, _sep, rest = purpose.partition(":")
+    if kind == "request":
+        round_, _sep, dept = rest.partition(":")
+        return _("{department}'s answer to {code} (round {round})", department=departments.get(dept, dept), code=subject, round=round_.lstrip("r"))
+    if kind == "acceptance":
+        return _("the acceptance of {code} (attempt {attempt})", code=subject, attempt=rest)
+    if kind == "minutes":
+        return _("the minutes {code} (version {version})", code=subject, version=rest.lstrip("v"))
+    if kind == "change":
+        return _("the change request {code}", code=subject)
+    if kind == "delay":
+        return _("the delay notice {code}", code=subject)
+    return _("{code}", code=subject)

@@ -24,10 +24,11 @@ from bot.router import Context, Router
 from bot.scheduler import MaterializeContext, reconcile_timers
 from bot.types import Card, CardField, Form, FormField, Outcome, TimerSpec, ToCollaboration, ToPerson
 from storage.db import id_list
-from storage.models import Collaboration, Confirmation, Group, GroupBinding, Person, Subtask
+from storage.models import Collaboration, Confirmation, Department, Group, GroupBinding, Person, Subtask
 from storage.models_clocks import ReportSchedule, WeeklyAnswer, WeeklyReport
 
 from ..common.fields import FieldSet, parse_fields
+from ..common.format import PRIORITIES, purpose_label
 from ..common.lookup import find_code
 
 router = Router()
@@ -278,7 +279,8 @@ async def report_card(collab: Collaboration, week: str, ctx: Context, posted_at:
     lines.append(_("**Open risks**"))
     lines += risks_text + [f"- {people.get(a.person_id, '?')}: {a.risks}" for a in risks] or ["- —"]
     lines.append(_("**Pending confirmations**"))
-    lines += [f"- {c.subject} · {c.purpose} · {c.person.name}" for c in pending] or ["- —"]
+    departments = {d.code: d.name for d in await Department.all()}
+    lines += [_("- {purpose} · {name}", purpose=purpose_label(c.subject, c.purpose, departments), name=c.person.name) for c in pending] or ["- —"]
     fields = [
         CardField(_("Week"), f"{week} ({monday.isoformat()} – {(monday + timedelta(days=6)).isoformat()})"),
         CardField(_("Deadline"), f"{collab.deadline.isoformat()} ({calendar.working_days_between(today, collab.deadline)})"),
@@ -292,7 +294,7 @@ async def report_card(collab: Collaboration, week: str, ctx: Context, posted_at:
     )
 
 
-async def _open_risks(collab: Collaboration) -> list[str]:
+async def _open_risks(collab: Collaboration) -> list[Any]:
     """Risk reports not yet answered, when the risk workflow's table exists (``RiskReport``)."""
     try:
         from storage.models_workflows import RiskReport  # type: ignore[import-not-found,unused-ignore]
@@ -301,7 +303,7 @@ async def _open_risks(collab: Collaboration) -> list[str]:
     except (ImportError, ConfigurationError):  # the risk workflow is not installed in this build
         return []
     rows = await query
-    return [f"- {r.code} [{r.level}] {r.description}".replace("\n", " ") for r in rows]
+    return [_("- {code} ({level} risk) {text}", code=r.code, level=PRIORITIES.get(r.level, r.level), text=r.description) for r in rows]
 
 
 @router.timer("report.weekly.compile")
@@ -353,7 +355,7 @@ async def schedule_card(ctx: Context, group: Group) -> Outcome:
             title=_("Weekly report schedule"),
             fields=[
                 CardField(_("When"), _("{day} {time} ({timezone}); the report {minutes} minutes later", day=names[weekday], time=at, timezone=tz, minutes=compile_after)),
-                CardField(_("Change"), "report set day: fri time: 17:00 compile: 60"),
+                CardField(_("Change"), _("report set day: fri time: 17:00 compile: 60")),
             ],
             status=None if active else _("Paused"),
             color="blue",

@@ -204,7 +204,7 @@ def sop_card(sop: SopTemplate) -> Card:
         title=_("SOP “{name}” (from {source})", name=sop.name, source=sop.source or "—"),
         body=join([_("**Measures**"), sop.measures or "—", _("**Subtasks**"), *steps]),
         fields=[
-            CardField(_("Departments"), ", ".join(sop.departments or []) or "—"),
+            CardField(_("Departments"), join(sop.departments, ", ") if sop.departments else "—"),
             CardField(_("Goal"), sop.goal or "—"),
             CardField(_("Deliverables"), sop.deliverables or "—"),
         ],

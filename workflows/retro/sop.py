@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from bot.errors import InvalidInput, NotFound
-from bot.i18n import _
+from bot.i18n import _, join
 from bot.router import Context
 from bot.types import Outcome
 from storage.models import Collaboration, Department, Person, RequestedDepartment, Subtask
@@ -19,7 +19,7 @@ async def find_sop(name: str, field: str | None = "sop") -> SopTemplate:
     key = (name or "").strip()
     sop = await SopTemplate.filter(name=key).first() or await SopTemplate.filter(name__iexact=key).first()
     if sop is None:
-        known = ", ".join(cast(list[str], await SopTemplate.all().order_by("name").values_list("name", flat=True)))
+        known = join(cast(list[str], await SopTemplate.all().order_by("name").values_list("name", flat=True)), ", ")
         raise NotFound(_("There is no SOP “{name}”. Known SOPs: {known}.", name=key[:40], known=known or "—"), field=field)
     return sop
 

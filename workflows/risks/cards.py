@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.i18n import Msg, _
@@ -21,6 +22,12 @@ RESPONSES: dict[str, Msg] = {
     "move": _("Move the deadline"),
     "reassign": _("Reassign"),
     "comment": _("Comment"),
+}
+RESPONSE_COMMANDS: dict[str, Callable[[str], Msg]] = {
+    "coordinate": lambda code: _("respond {code} coordinate comment: ", code=code),
+    "move": lambda code: _("respond {code} move comment: ", code=code),
+    "reassign": lambda code: _("respond {code} reassign comment: ", code=code),
+    "comment": lambda code: _("respond {code} comment comment: ", code=code),
 }
 RESPONSE_WORDS = {
     "coordinate": "coordinate", "resources": "coordinate", "协调": "coordinate", "协调资源": "coordinate",
@@ -88,7 +95,7 @@ async def risk_card(risk: RiskReport, ctx: Context) -> Card:
             if choice in ("move", "reassign") and task is None:
                 continue
             buttons.append(
-                Button(label, f"risk.{choice}", {"code": risk.code, "choice": choice}, "primary" if choice == "coordinate" else "default", command=f"respond {risk.code} {choice} comment: ", opens_form=respond_form(risk, choice))
+                Button(label, f"risk.{choice}", {"code": risk.code, "choice": choice}, "primary" if choice == "coordinate" else "default", command=RESPONSE_COMMANDS[choice](risk.code), opens_form=respond_form(risk, choice))
             )
         if risk.state == "open":
             status = _("Waiting for {initiator} to respond by {time}.", initiator=initiator.name, time=when(risk.due_at, tz))
@@ -145,7 +152,7 @@ def progress_card(body: Any, update: ProgressUpdate, task: Subtask) -> Card:
     return Card(
         title=_("Progress of {code}: problems reported", code=task.code),
         body=body,
-        buttons=[Button(_("Raise as risk"), "risk.from_progress", {"update": update.id}, "danger", command=f"risk {task.code} description: ")],
+        buttons=[Button(_("Raise as risk"), "risk.from_progress", {"update": update.id}, "danger", command=_("risk {code} description: ", code=task.code))],
         color="yellow",
     )
 

@@ -119,8 +119,8 @@ async def issue_card(issue: Issue, ctx: Context) -> Card:
     if issue.state == "open":
         escalate_label = _("Escalate to my superior") if issue.tier == "severe" and issue.step == 0 else _("Escalate")
         buttons = [
-            Button(_("Resolved"), "issue.resolve", {"code": issue.code}, "primary", command=f"resolve {issue.code} resolution: ", opens_form=resolve_form(issue)),
-            Button(escalate_label, "issue.escalate", {"code": issue.code, "step": issue.step}, "danger", command=f"escalate {issue.code}"),
+            Button(_("Resolved"), "issue.resolve", {"code": issue.code}, "primary", command=_("resolve {code} resolution: ", code=issue.code), opens_form=resolve_form(issue)),
+            Button(escalate_label, "issue.escalate", {"code": issue.code, "step": issue.step}, "danger", command=_("escalate {code}", code=issue.code)),
         ]
         status: Any = _("Waiting for {name} to solve it by {time}.", name=handler.name, time=when(issue.due_at, tz)) if issue.due_at else _("With {name}.", name=handler.name)
     else:
@@ -224,7 +224,7 @@ async def escalate(ctx: Context, code_text: str) -> Outcome:
 async def _authorize_resolve(ctx: Context, issue: Issue, collab: Collaboration) -> Person:
     actor = require_actor(ctx)
     if actor.id not in {*(issue.ladder or []), collab.initiator_id}:
-        raise NotAllowed(_("Only the people {code} went to ({names}) or the initiator can resolve it.", code=issue.code, names=", ".join(await names_of([int(p) for p in issue.ladder or []]))))
+        raise NotAllowed(_("Only the people {code} went to ({names}) or the initiator can resolve it.", code=issue.code, names=join(await names_of([int(p) for p in issue.ladder or []]), ", ")))
     if issue.state != "open":
         raise TransitionNotAllowed(_("Issue {code} is already resolved. Nothing was changed.", code=issue.code))
     return actor
@@ -254,7 +254,7 @@ async def resolve_clicked(ctx: Context, event: Any) -> Outcome:
     issue = await find_document(ctx, Issue, str(event.value.get("code", "")), "P", _("resolve XZB2026112301-P01 resolution: …"))
     await _authorize_resolve(ctx, issue, await Collaboration.get(id=issue.collaboration_id))
     form = resolve_form(issue)
-    return ask(form)
+    return ask(form, ctx=ctx)
 
 
 @router.form("issue.resolve")

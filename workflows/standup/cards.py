@@ -83,7 +83,7 @@ def prompt_card(
         lines += [f"- {subtask_line(t)}" for t in tasks]
     lines.append(_("Use the form, or reply with three lines: “昨天: …”, “今天: …”, “障碍: …” (or yesterday / today / blockers)."))
     status = None
-    buttons = [Button(_("Skip today"), "standup.skip", {"run": run.id}, command="standup skip")]
+    buttons = [Button(_("Skip today"), "standup.skip", {"run": run.id}, command=_("standup skip"))]
     if answer is not None:
         if answer.status == "answered":
             status = _("Answered at {time}", time=local_time(answer.updated_at, standup.timezone))
@@ -113,7 +113,7 @@ def reminder_card(standup: Standup, run: StandupRun, person: Person, yesterday: 
         key=f"standup-remind:{run.id}:{person.id}",
         body=_("Your stand-up answer is still missing. The digest goes to the group at {cutoff}.", cutoff=local_time(run.cutoff_at, standup.timezone, person.timezone)),
         form=answer_form(run, yesterday, today),
-        buttons=[Button(_("Skip today"), "standup.skip", {"run": run.id}, command="standup skip")],
+        buttons=[Button(_("Skip today"), "standup.skip", {"run": run.id}, command=_("standup skip"))],
         color="yellow",
         mentions=[str(person.id)] if standup.mode == "group" else [],
     )
@@ -178,7 +178,7 @@ def digest_card(standup: Standup, group: Group, state: RunState, late_seconds: i
             )
         )
     if missing:
-        fields.append(CardField(_("Missing"), ", ".join(name[p] for p in missing)))
+        fields.append(CardField(_("Missing"), join([name[p] for p in missing], ", ")))
     buttons = [
         Button(_("Raise as risk: {name}", name=name[a.person_id]), "standup.raise_risk", {"answer": a.id}, style="danger")
         for a in blockers

@@ -5,10 +5,10 @@ from __future__ import annotations
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Card, CardField, Outcome
-from storage.models import Collaboration, Confirmation, Person
+from storage.models import Collaboration, Confirmation, Department, Person
 
 from ..common import lookup
-from ..common.format import day, when
+from ..common.format import CONFIRMATION_STATES, account, day, purpose_label, when
 from ..requests.cards import overview_card
 from ..requests.states import CollaborationFlow
 from ..tasks.cards import status_colour
@@ -69,6 +69,32 @@ ACTION_LABELS = {
     "sla.request.escalated": _("— escalated the unanswered request"),
     "sla.review.reminded": _("— reminded the reviewer"),
     "sla.review.escalated": _("— escalated the missing verdict"),
+    "change.overdue": _("— the change request is overdue"),
+    "clock.missed": _("— reported messages missed while the bot was not running"),
+    "deadline.on_track": _("said the subtask is on track"),
+    "deadline.sweep": _("— checked the deadlines"),
+    "deadline.will_be_late": _("said the subtask will be late"),
+    "improvement.logged": _("logged an improvement"),
+    "improvement.overdue": _("— the improvement is overdue"),
+    "improvement.status": _("updated the improvement"),
+    "minutes.overdue": _("— the minutes are overdue"),
+    "minutes.superseded": _("— the minutes were replaced by a new version"),
+    "mytasks.digest": _("— sent the daily list of open subtasks"),
+    "mytasks.digest_off": _("turned off the daily list of open subtasks"),
+    "mytasks.digest_on": _("turned on the daily list of open subtasks"),
+    "report.answer": _("answered the weekly progress report"),
+    "report.asked": _("— asked for the weekly progress report"),
+    "report.posted": _("— posted the weekly progress report"),
+    "report.schedule": _("set the weekly progress report's schedule"),
+    "retro.revised": _("revised the retrospective"),
+    "standup.answer": _("answered the stand-up"),
+    "standup.back": _("is back for stand-ups"),
+    "standup.configured": _("set up the stand-up"),
+    "standup.digest": _("— posted the stand-up summary"),
+    "standup.leave": _("is on leave from stand-ups"),
+    "standup.on": _("turned the stand-up on"),
+    "standup.prompted": _("— asked for the stand-up"),
+    "standup.skip": _("skipped today's stand-up"),
 }
 
 
@@ -117,13 +143,11 @@ async def audit_log(ctx: Context, args: str) -> Outcome:
     tz = ctx.config.bot.timezone
     lines = [
         _(
-            "{time} {name} ({platform}:{user}) {label} {subject} [{action}]",
+            "{time} {name} ({account}) {label} {subject}",
             time=when(e.at, tz),
             name=e.actor.name if e.actor else _("the bot"),
-            platform=e.platform,
-            user=e.platform_user_id or "-",
-            label=ACTION_LABELS.get(e.action, ""),
-            action=e.action,
+            account=account(e.platform, e.platform_user_id),
+            label=ACTION_LABELS.get(e.action) or _("other record"),
             subject=e.subject,
         )
         for e in entries
@@ -138,9 +162,17 @@ async def pending(ctx: Context, args: str) -> Outcome:
     tz = ctx.config.bot.timezone
     waiting = [r for r in rows if r.state == "pending"]
     done = [r for r in rows if r.state != "pending"]
-    fields = [CardField(_("Still to confirm"), ", ".join(f"{r.person.name} ({r.subject} {r.purpose})" for r in waiting) or "—")]
+    departments = {d.code: d.name for d in await Department.all()}
+    fields = [CardField(_("Still to confirm"), join([_("{name} ({purpose})", name=r.person.name, purpose=purpose_label(r.subject, r.purpose, departments)) for r in waiting], ", ") if waiting else "—")]
     lines = [
-        _("{name} {state} {subject} {purpose} at {time} ({platform}:{user})", name=r.person.name, state=r.state, subject=r.subject, purpose=r.purpose, time=when(r.decided_at, tz), platform=r.platform or "-", user=r.platform_user_id or "-")
+        _(
+            "{name} {state}: {purpose}, {time} ({account})",
+            name=r.person.name,
+            state=CONFIRMATION_STATES.get(r.state, r.state),
+            purpose=purpose_label(r.subject, r.purpose, departments),
+            time=when(r.decided_at, tz),
+            account=account(r.platform, r.platform_user_id),
+        )
         for r in done
     ]
     return Outcome().reply(Card(title=_("Confirmations of {code}", code=collab.code), body=join(lines), fields=fields, color="yellow" if waiting else "green"))

@@ -29,8 +29,8 @@ def creation(worker: str, number: int) -> Event:
         kind=EventKind.COMMAND,
         platform="simulator",
         delivery_id=f"concurrent-{worker}-{number}",
-        conversation=Conversation(platform="simulator", id=f"dm-lilei-{worker}", is_direct=True),
-        actor_id="lilei",
+        conversation=Conversation(platform="simulator", id=f"dm-{worker}-{number}", is_direct=True),
+        actor_id=f"newcomer-{worker}-{number}",  # distinct people: no shared row serializes their events
         text=NEW.format(n=f"{worker}-{number}"),
     )
 

@@ -37,9 +37,9 @@ async def _prepare(url: str) -> None:
     await db.close()
 
 
-async def _readline(process: asyncio.subprocess.Process, timeout: float = 120) -> str:
+async def _readline(process: asyncio.subprocess.Process, seconds: float = 120) -> str:
     assert process.stdout is not None
-    return (await asyncio.wait_for(process.stdout.readline(), timeout)).decode().strip()
+    return (await asyncio.wait_for(process.stdout.readline(), seconds)).decode().strip()
 
 
 async def _three_processes(url: str) -> list[dict[str, object]]:

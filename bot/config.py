@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -98,6 +106,10 @@ class BotSection(Section):
     review_working_days: int = Field(2, ge=1, le=30)
     due_soon_working_days: int = Field(2, ge=0, le=30)
     max_text_length: int = Field(8000, ge=100)
+    names: list[str] = Field(
+        default_factory=lambda: ["协作助手", "collabbot"],
+        description="the names people @-mention the bot by, in every language (a platform's own bot_name is added)",
+    )
 
     _tz = field_validator("timezone")(_check_timezone)
     _loc = field_validator("locale")(_check_locale)
@@ -112,6 +124,41 @@ class ClocksSection(Section):
     weekly_report_weekday: int = Field(5, ge=1, le=7, description="ISO weekday the weekly report is asked for (5 = Friday)")
     weekly_report_time: str = Field("17:00", pattern=r"^\d{1,2}:\d{2}$")
     weekly_report_compile_minutes: int = Field(60, ge=0, le=1440, description="minutes between the question and the compiled report")
+    working_hours: str = Field("09:00-18:00", pattern=r"^\d{1,2}:\d{2}\s*[-–~]\s*\d{1,2}:\d{2}$", description="the organisation's working hours on working days (bot.timezone)")
+    hour_clocks: Literal["working", "calendar"] = Field("working", description="hour-based clocks (risk 4 h, issues, minutes) count working hours, or plain calendar hours")
+
+    @field_validator("working_hours")
+    @classmethod
+    def _working_hours(cls, value: str) -> str:
+        from bot.calendar import parse_hours_range
+
+        parse_hours_range(value)
+        return value
+
+
+class CalendarYearEntry(Section):
+    """A year's official public calendar, before the calendar package has it (``[[calendar_years]]``)."""
+
+    year: int = Field(ge=2000, le=2200)
+    country: str = Field("CN", pattern=r"^[A-Za-z]{2}$")
+    days_off: list[str] = Field(default_factory=list, description="ISO dates of the official days off (holidays)")
+    working_days: list[str] = Field(default_factory=list, description="ISO dates of the official working weekends (调休)")
+
+    @model_validator(mode="after")
+    def _dates(self) -> CalendarYearEntry:
+        import datetime as _dt
+
+        for name in ("days_off", "working_days"):
+            for value in getattr(self, name):
+                try:
+                    day = _dt.date.fromisoformat(value.strip())
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {value!r} is not an ISO date (2027-01-01)") from exc
+                if day.year != self.year:
+                    raise ValueError(f"{name}: {value} is not in {self.year}")
+        if set(self.days_off) & set(self.working_days):
+            raise ValueError("a date is both a day off and a working day")
+        return self
 
 
 class DatabaseSection(Section):
@@ -208,9 +255,9 @@ class SlackSection(Section):
     @model_validator(mode="after")
     def _mode_needs(self) -> SlackSection:
         if self.mode == "socket" and not self.app_token:
-            raise ValueError("socket mode needs app_token (xapp-…, scope connections:write)")
+            raise ValueError("socket mode needs app_token (xapp-…, scope connections:write): set COLLABBOT_SLACK__APP_TOKEN or COLLABBOT_SLACK__APP_TOKEN_FILE")
         if self.mode == "http" and not self.signing_secret:
-            raise ValueError("http mode needs signing_secret (Basic Information → App Credentials)")
+            raise ValueError("http mode needs signing_secret (Basic Information → App Credentials): set COLLABBOT_SLACK__SIGNING_SECRET or COLLABBOT_SLACK__SIGNING_SECRET_FILE")
         return self
 
 
@@ -251,7 +298,7 @@ class WeComSection(Section):
     @model_validator(mode="after")
     def _mode_needs(self) -> WeComSection:
         if self.mode == "long_connection" and not (self.bot_id and self.secret):
-            raise ValueError("long_connection mode needs bot_id and secret of the intelligent robot")
+            raise ValueError("long_connection mode needs bot_id and secret of the intelligent robot (secret: COLLABBOT_WECOM__SECRET or COLLABBOT_WECOM__SECRET_FILE)")
         if self.mode == "api" and not (self.token and self.encoding_aes_key):
             raise ValueError("api mode needs token and encoding_aes_key (43 characters)")
         for name in ("encoding_aes_key", "app_encoding_aes_key"):
@@ -283,6 +330,7 @@ class Config(BaseSettings):
     departments: list[DepartmentEntry] = Field(default_factory=list)
     people: list[PersonEntry] = Field(default_factory=list)
     groups: list[GroupEntry] = Field(default_factory=list)
+    calendar_years: list[CalendarYearEntry] = Field(default_factory=list)
     slack: SlackSection | None = None
     dingtalk: DingTalkSection | None = None
     wecom: WeComSection | None = None

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from storage import db
 from tests.core.harness import running
-from tests.simclient import SimClient, body_text, buttons
+from tests.simclient import body_text, buttons
 
 NEW = (
     "新建协作\n标题：新品发布物料\n背景：12月新品发布\n目标：12月18日前完成海报\n范围：海报\n"

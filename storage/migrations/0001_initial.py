@@ -6,6 +6,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 from storage.migration_order import ordered
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     initial = True
@@ -22,6 +23,21 @@ class Migration(migrations.Migration):
                 ('sent_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'alert_log', 'app': 'models', 'pk_attr': 'id', 'table_description': 'An alert sent to one recipient: the rate limit reads it (``key`` names alert, recipient and slot).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='CalendarYear',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('country', fields.CharField(default='CN', max_length=8)),
+                ('year', fields.IntField()),
+                ('days_off', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('working_days', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('loaded_by', fields.CharField(null=True, max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'calendar_year', 'app': 'models', 'unique_together': (('country', 'year'),), 'pk_attr': 'id', 'table_description': "One country's official days off and working weekend days of one year."},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -108,7 +124,17 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('sent_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'outbox', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A message to send or a card copy to update. Sent once: ``dedupe_key`` is unique.'},
+            options={'table': 'outbox', 'app': 'models', 'indexes': [Index(fields=['status', 'next_attempt_at']), Index(fields=['conversation_id', 'status']), Index(fields=['post_id', 'status'])], 'pk_attr': 'id', 'table_description': 'A message to send or a card copy to update. Sent once: ``dedupe_key`` is unique.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='RateBucket',
+            fields=[
+                ('key', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=191)),
+                ('state', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('version', fields.IntField(default=0)),
+            ],
+            options={'table': 'rate_bucket', 'app': 'models', 'pk_attr': 'key', 'table_description': 'One platform limit (a group, a member, an API) and what has been spent of it.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -163,6 +189,7 @@ class Migration(migrations.Migration):
                 ('deliverables', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('statement', fields.TextField(default='', unique=False)),
                 ('self_check', fields.TextField(default='', unique=False)),
+                ('checklist', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('submitted_by', fields.ForeignKeyField('models.Person', source_field='submitted_by_id', db_constraint=True, to_field='id', related_name='acceptance_submissions', on_delete=OnDelete.RESTRICT)),
                 ('submitted_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('state', fields.CharField(default='pending', max_length=16)),

@@ -71,6 +71,7 @@ class LinkRefusal:
 
     reason: RefusalReason
     locale: str | None = None
+    person_id: int | None = None  # set only when the signature held (expired, not yours): whose link it was
 
 
 def _secret_text(value: Any) -> str:
@@ -195,11 +196,11 @@ def verify_token(
     except (ValueError, KeyError, TypeError):
         return LinkRefusal("altered")
     if now >= grant.expires_at:
-        return LinkRefusal("expired", grant.locale)
+        return LinkRefusal("expired", grant.locale, grant.person_id)
     if scope is not None and not grant.covers(scope):
         return LinkRefusal("altered", grant.locale)
     if viewer_person_id is not None and grant.person_id is not None and grant.person_id != viewer_person_id:
-        return LinkRefusal("not_yours", grant.locale)
+        return LinkRefusal("not_yours", grant.locale, grant.person_id)
     return grant
 
 

@@ -115,7 +115,12 @@ async def viewer_for(request: web.Request, config: Config, now: datetime, scope:
     result = verify_token(config, token, now=now, scope=scope, viewer_person_id=viewer_id)
     if isinstance(result, LinkRefusal):
         status = 410 if result.reason == "expired" else 403
-        raise Refused(result.reason, reader_locale(request, result.locale or locale_hint(token)), status)
+        hint = result.locale or locale_hint(token)
+        reader_id = viewer_id if result.reason == "not_yours" else result.person_id  # who is reading, as far as we know
+        if hint is None and result.reason in ("expired", "not_yours") and reader_id is not None:
+            reader = await Person.get_or_none(id=reader_id)
+            hint = normalize_locale(reader.locale or "") if reader else None
+        raise Refused(result.reason, reader_locale(request, hint), status)
     if result.admin:
         return Viewer(config, now, result.locale or config.bot.locale, result.expires_at, admin=True, scope=result.scope, visible=None)
     if result.person_id is None:

@@ -84,6 +84,8 @@ class Dashboard:
             "title": text(title, locale),
             "explanation": text(explanation, locale),
             "reason": refusal.reason,
+            "nav": {},
+            "expires": "",
         }
         response = aiohttp_jinja2.render_template("refused.html", request, context, status=refusal.status)
         response.headers.update(HTML_HEADERS)

@@ -193,8 +193,8 @@ def _draw(pairs: list[PairHealth], locale: str) -> bytes:
     sources = sorted({p.source.code: p.source for p in pairs}.values(), key=lambda d: d.code)
     targets = sorted({p.target.code: p.target for p in pairs}.values(), key=lambda d: d.code)
     cells = {(p.source.code, p.target.code): p for p in pairs}
-    figure = Figure(figsize=(4.2 * 2, 0.9 * max(2, len(sources)) * 2 + 1.2), dpi=110)
-    figure.suptitle(text(_("Collaboration health between departments"), locale), fontsize=13)
+    figure = Figure(figsize=(7.2, 0.8 * max(2, len(sources)) * 2 + 1.6), dpi=120)
+    figure.suptitle(text(_("Collaboration health between departments"), locale), fontsize=14)
     axes = figure.subplots(2, 2, squeeze=False)
     for ax, (attr, label) in zip(axes.flat, METRICS, strict=True):
         grid: list[list[float]] = []
@@ -207,15 +207,15 @@ def _draw(pairs: list[PairHealth], locale: str) -> bytes:
             grid.append(row)
         finite = [v for row in grid for v in row if v == v]
         top = max(finite) if finite else 1.0
-        ax.imshow(grid, cmap="RdYlGn_r", vmin=0, vmax=top or 1.0, aspect="auto")
-        ax.set_title(text(label, locale), fontsize=10)
-        ax.set_xticks(range(len(targets)), [t.name for t in targets], fontsize=8)
-        ax.set_yticks(range(len(sources)), [s.name for s in sources], fontsize=8)
-        ax.set_xlabel(text(_("To (asked)"), locale), fontsize=8)
-        ax.set_ylabel(text(_("From (initiator)"), locale), fontsize=8)
+        ax.imshow(grid, cmap="OrRd", vmin=0, vmax=(top or 1.0) * 1.25, aspect="auto")  # 0 pale, the worst pair red
+        ax.set_title(text(label, locale), fontsize=11)
+        ax.set_xticks(range(len(targets)), [t.name for t in targets], fontsize=10)
+        ax.set_yticks(range(len(sources)), [s.name for s in sources], fontsize=10)
+        ax.set_xlabel(text(_("To (asked)"), locale), fontsize=9, color="#646a73")
+        ax.set_ylabel(text(_("From (initiator)"), locale), fontsize=9, color="#646a73")
         for y, row in enumerate(grid):
             for x, value in enumerate(row):
-                ax.text(x, y, "—" if value != value else f"{value:g}", ha="center", va="center", fontsize=9)
+                ax.text(x, y, "—" if value != value else f"{value:g}", ha="center", va="center", fontsize=12)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

@@ -4,7 +4,6 @@ blocker), the initiator's response within 4 hours, and the escalation to their s
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any, cast
 
 from bot.errors import InvalidInput, NotAllowed, NotFound, TransitionNotAllowed
@@ -107,14 +106,15 @@ async def create_risk(
         impact=impact.strip(),
         solution=solution.strip(),
         source=source,
-        due_at=ctx.now + timedelta(hours=RESPONSE_HOURS),
+        due_at=ctx.services["calendar"].hours_later(ctx.now, RESPONSE_HOURS, ctx.config.bot.timezone),
         created_at=ctx.now,
     )
     card = await risk_card(risk, ctx)
     outcome = Outcome().record("risk.raised", code, level=level, subtask=task.code if task else None, description=risk.description, source=source)
     outcome.send(await announce_to(collab), card)
     outcome.send(ToPerson(collab.initiator_id), card)
-    outcome.timer(f"risk:{code}:remind", "risk.remind", ctx.now + timedelta(hours=REMIND_HOURS), code=code, collaboration=collab.id)
+    remind_at = ctx.services["calendar"].hours_later(ctx.now, REMIND_HOURS, ctx.config.bot.timezone)  # working hours: bot/calendar.py
+    outcome.timer(f"risk:{code}:remind", "risk.remind", remind_at, code=code, collaboration=collab.id)
     outcome.timer(f"risk:{code}:escalate", "risk.escalate", risk.due_at, code=code, collaboration=collab.id)
     if not await in_collaboration_group(ctx, collab):
         initiator = await Person.get(id=collab.initiator_id)

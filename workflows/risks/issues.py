@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 from typing import Any, cast
 
 from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
@@ -172,7 +171,7 @@ async def raise_issue(ctx: Context, args: str) -> Outcome:
     assert first is not None
     step, person, hours = first
     issue.step, issue.handler_id, issue.ladder = step, person, [person]
-    issue.due_at = ctx.now + timedelta(hours=hours) if hours else None
+    issue.due_at = ctx.services["calendar"].hours_later(ctx.now, hours, ctx.config.bot.timezone) if hours else None
     await issue.save()
     outcome = Outcome().record("issue.raised", code, tier=tier, handler=person, description=description, subtask=task.code if task else None)
     card = await issue_card(issue, ctx)
@@ -191,7 +190,7 @@ async def _move_up(ctx: Context, issue: Issue, collab: Collaboration, *, auto: b
         raise InvalidInput(_("{code} is already at the top of its ladder ({name}).", code=issue.code, name=(await Person.get(id=issue.handler_id)).name))
     step, person, hours = following
     previous = await Person.get(id=issue.handler_id)
-    due = ctx.now + timedelta(hours=hours) if hours else None
+    due = ctx.services["calendar"].hours_later(ctx.now, hours, ctx.config.bot.timezone) if hours else None
     await IssueFlow.fire(issue, "escalate", issue.code, step=step, handler_id=person, ladder=[*(issue.ladder or []), person], due_at=due)
     newcomer = await Person.get(id=person)
     outcome = Outcome().record("issue.escalated", issue.code, step=step, to=newcomer.handle, auto=auto)

@@ -19,11 +19,11 @@ from typing import Any
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
+from bot import outcome_writer
 from bot.calendar import WorkCalendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.errors import InvalidInput, UserError
-from bot import outcome_writer
 from bot.i18n import _, localize
 from bot.logs import event_context
 from bot.middleware import DEFAULT_MIDDLEWARE
@@ -67,6 +67,20 @@ class _Duplicate(Exception):
     pass
 
 
+def prefixes_for(config: Config) -> tuple[str, ...]:
+    """What may stand before a command: the slash command and every name the bot answers to, @-mentioned or not.
+
+    Longest first, so ``collabbot`` is not read as ``collab`` + ``bot``.
+    """
+    names = list(config.bot.names)
+    for section in ("dingtalk", "wecom", "slack"):
+        own = getattr(getattr(config, section, None), "bot_name", None)
+        if own:
+            names.append(own)
+    prefixes = {"/collab", "collab"} | {f"@{n}" for n in names} | set(names)
+    return tuple(sorted(prefixes, key=lambda p: (-len(p), p)))
+
+
 class Engine:
     """Dispatches events. ``services`` are extra names handlers can ask for; ``calendar`` (the working-day
     calendar of the configuration) is always there."""
@@ -79,14 +93,14 @@ class Engine:
         *,
         middleware: Sequence[Middleware] | None = None,
         services: dict[str, Any] | None = None,
-        command_prefixes: tuple[str, ...] = ("/collab", "collab", "@collabbot", "collabbot"),
+        command_prefixes: tuple[str, ...] | None = None,
     ):
         self.router = router
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self.middleware = tuple(middleware if middleware is not None else DEFAULT_MIDDLEWARE)
         self.services = {"calendar": WorkCalendar.from_config(config), **(services or {})}
-        self.command_prefixes = command_prefixes
+        self.command_prefixes = command_prefixes if command_prefixes is not None else prefixes_for(config)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

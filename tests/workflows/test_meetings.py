@@ -112,7 +112,7 @@ async def test_an_urgent_call_wants_minutes_within_two_hours(database_url, clock
         meeting = await Meeting.get()
         assert meeting.urgent and not meeting.short_notice and (await meeting.recorder).handle == "liuyang"  # the organizer, by default
         assert "2 小时" in body_text(await keyed(sim, f"meet:{meeting.code}", conversation="launch"))
-        await sim.advance(minutes=90)  # 10:30: due at 10:30 (two hours after 8:30)
+        await sim.advance(minutes=120)  # 11:00: two working hours after 8:30, counted from 9:00 when work starts
         assert "仍未提交" in await last_text(sim, person="liuyang")
         await sim.advance(hours=2)
         assert "仍未提交" in await last_text(sim, person="liuyang")  # again, every two hours

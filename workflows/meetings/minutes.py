@@ -4,7 +4,7 @@ an urgent call), the attendees' confirmation on a card, and action items that be
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
@@ -320,8 +320,8 @@ async def remind_recorder(ctx: Context, event: Any) -> Outcome:
     if overdue:
         outcome.record("minutes.overdue", meeting.code, reminder=n)
     if n < MAX_MINUTES_REMINDERS:
-        step = timedelta(hours=URGENT_MINUTES_HOURS if meeting.urgent else MINUTES_HOURS)
-        following = meeting.minutes_due_at if not overdue else ctx.now + step
+        step = URGENT_MINUTES_HOURS if meeting.urgent else MINUTES_HOURS
+        following = meeting.minutes_due_at if not overdue else ctx.services["calendar"].hours_later(ctx.now, step, ctx.config.bot.timezone)
         outcome.timer(f"meeting:{meeting.code}:minutes:{n + 1}", "minutes.remind", following, code=meeting.code, n=n + 1, collaboration=meeting.collaboration_id)
     return outcome
 

@@ -59,7 +59,8 @@ async def meeting_command(ctx: Context, args: str) -> Outcome:
     meeting_day = starts_at.astimezone(zone(ctx)).date()
     ahead = working_days_between(ctx, today, meeting_day)
     short_notice = ahead < NOTICE_WORKING_DAYS and not urgent
-    due = starts_at + timedelta(hours=URGENT_MINUTES_HOURS if urgent else MINUTES_HOURS)
+    calendar = ctx.services["calendar"]
+    due = calendar.hours_later(starts_at, URGENT_MINUTES_HOURS if urgent else MINUTES_HOURS, ctx.config.bot.timezone)
     code = await new_code(collab, "M")
     ids = [p.id for p in attendees]
     meeting = await Meeting.create(
@@ -84,9 +85,11 @@ async def meeting_command(ctx: Context, args: str) -> Outcome:
     outcome.send(await announce_to(collab), card)
     for pid in {*ids, recorder.id}:
         outcome.send(ToPerson(pid), card)
-    for label, before in (("day", timedelta(hours=24)), ("hour", timedelta(hours=1))):
-        if starts_at - before > ctx.now + timedelta(minutes=30):
-            outcome.timer(f"meeting:{code}:remind-{label}", "meeting.remind", starts_at - before, code=code, collaboration=collab.id)
+    # the day-before reminder goes on the working day before the meeting, at the meeting's time of day
+    reminders = (("day", calendar.deadline_after(starts_at, -1, ctx.config.bot.timezone)), ("hour", starts_at - timedelta(hours=1)))
+    for label, remind_at in reminders:
+        if remind_at > ctx.now + timedelta(minutes=30):
+            outcome.timer(f"meeting:{code}:remind-{label}", "meeting.remind", remind_at, code=code, collaboration=collab.id)
     first = max(starts_at + timedelta(hours=1), ctx.now + timedelta(hours=1))
     outcome.timer(f"meeting:{code}:minutes:0", "minutes.remind", min(first, due), code=code, n=0, collaboration=collab.id)
     if short_notice:

@@ -277,19 +277,3 @@ async def search(ctx: Context, args: str) -> Outcome:
     title = _("Archive search: {count} found", count=len(rows))
     return Outcome().reply(Card(title=title, body=join([_("Searched by {what}.", what=join(where, ", ")), *(lines or [_("Nothing found. Try fewer words or a wider date range.")])]), color="blue"))
 
-
-# ---------------------------------------------------------------- guide
-
-
-@router.command("guide", "更多帮助", "更多命令")
-async def guide() -> Outcome:
-    """What the later workflows add to ``help``: risks, issues, delays, changes, meetings, improvements, retrospectives."""
-    lines = [
-        _("- `risk XZB2026112301-01 level: 高 impact: … solution: …` — a risk report for the initiator to answer within 4 hours; `issue XZB2026112301 tier: general / severe / dispute description: …` — an issue on its escalation ladder"),
-        _("- `delay XZB2026112301-01 reason: … new date: …` — a delay notice (at least one working day ahead), effective once the initiator confirms"),
-        _("- `change XZB2026112301 reason: … impact: …` + lines `-01 deadline: … owner: … standard: …` — a change request every collaborating head confirms; the bot applies it"),
-        _("- `meeting XZB2026112301 topic: … time: … attendees: …`, then `minutes XZB2026112301-M01 conclusions: … actions: …` — notice, minutes, action items become subtasks"),
-        _("- `improve XZB2026112301 problem: … category: … measure: … owner: … deadline: …`, `retro XZB2026112301`, `sop`, `new sop: <name>`, `search <words> dept: … person: … from: … to: …`"),
-        _("- `risks`, `changes`, `meetings`, `improvements` + a collaboration id — what was raised, changed, met and improved"),
-    ]
-    return Outcome().reply(Card(title=_("Risks, changes, meetings and reviews"), body=join(lines), color="blue"))

@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the bot with a configuration file")
     run.add_argument("--config", help="configuration file (else COLLABBOT_CONFIG)")
     cli_admin.add_parsers(sub)
+    # the composition root reaches the workflows, as bot/app.py does
+    from workflows.reports import cli as reports_cli
+
+    reports_cli.add_parser(sub)
     check = sub.add_parser("check-config", help="validate a configuration file (secrets are never shown)")
     check.add_argument("file", nargs="?", help="the file (else --config's default, COLLABBOT_CONFIG)")
     args = parser.parse_args(argv)
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"config: {problem}", file=sys.stderr)
         return 2
     logs.mask_config_secrets(config)
+    if args.command == "export":
+        return asyncio.run(reports_cli.run(args, config))
     if args.command in ("db", "outbox", "timers"):
         return asyncio.run(cli_admin.run(args, config))
     asyncio.run(_serve(config))

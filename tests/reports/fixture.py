@@ -47,14 +47,16 @@ class World:
 
 async def seed(platform: str = "simulator") -> World:
     created = at("2026-09-24", "09:00")
-    depts = {
-        code: await Department.create(code=code, name=name)
-        for code, name in (("market", "市场部"), ("design", "设计部"), ("rd", "研发部"))
-    }
+    depts = {}
+    for code, name in (("market", "市场部"), ("design", "设计部"), ("rd", "研发部")):  # the demo organisation's, if loaded
+        depts[code] = await Department.get_or_none(code=code) or await Department.create(code=code, name=name)
     people = {}
     for handle, name, dept in (("lilei", "李雷", "market"), ("liuyang", "刘洋", "design"), ("chenjie", "陈杰", "rd"), ("wangfang", "王芳", "market"), ("zhaoqiang", "赵强", "rd")):
-        people[handle] = await Person.create(handle=handle, name=name, department=depts[dept], created_at=created)
-        await Identity.create(person=people[handle], platform=platform, platform_user_id=handle)
+        person = await Person.get_or_none(handle=handle)
+        if person is None:
+            person = await Person.create(handle=handle, name=name, department=depts[dept], created_at=created)
+            await Identity.create(person=person, platform=platform, platform_user_id=handle)
+        people[handle] = person
     for code, head in (("market", "lilei"), ("design", "liuyang"), ("rd", "chenjie")):
         depts[code].head = people[head]
         await depts[code].save()

@@ -73,7 +73,7 @@ async def test_gantt_colours_bars_and_shades_holidays_not_tiaoxiu_saturdays(data
     assert image.size == (layout.width, layout.height)
 
     # the overdue bar: solid red where its 40% progress is filled, tinted red after it
-    start, end = layout.bar_x[f"{CODE}-01"]
+    start, _end = layout.bar_x[f"{CODE}-01"]
     y = layout.bar_y[f"{CODE}-01"]
     assert is_red(image.getpixel((start + 3, y))), image.getpixel((start + 3, y))
     assert image.getpixel((start + 3, y)) == tuple(int(SOLID["red"][i : i + 2], 16) for i in (1, 3, 5))

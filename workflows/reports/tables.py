@@ -57,6 +57,12 @@ IMPROVEMENT_COLUMNS: list[Msg] = [
     _("Improvement measure"), _("Target date"), _("Completion status"), _("Remarks"),
 ]
 ROOT_CAUSE = _("root cause")
+OWN_LABELS: dict[str, Msg] = {
+    "report.gantt": _("posted the Gantt chart"),
+    "report.burndown": _("posted the burndown chart"),
+    "report.export": _("exported the tables"),
+}
+UNKNOWN_ACTION = _("recorded a decision")
 CHANNELS: dict[str, Msg] = {
     "dingtalk": _("DingTalk"), "wecom": _("WeCom"), "slack": _("Slack"), "simulator": _("simulator"),
     "scheduler": _("the bot's clock"), "timer": _("the bot's clock"), "cli": _("command line"),
@@ -208,10 +214,10 @@ async def communication_table(collabs: list[Collaboration], text: _Text) -> Tabl
     for entry in entries:
         actor = people.get(entry.actor_id or 0)
         raised = f"{departments.get(actor.department_id or 0, '')}/{actor.name}".lstrip("/") if actor else text(_("the bot"))
-        label = ACTION_LABELS.get(entry.action)
+        label = ACTION_LABELS.get(entry.action) or OWN_LABELS.get(entry.action) or UNKNOWN_ACTION  # never the code word
         detail = entry.detail or {}
         table.rows.append([
-            entry.subject, text(label) if label else entry.action, raised, "", "", text(CHANNELS.get(entry.platform, entry.platform)),
+            entry.subject, text(label), raised, "", "", text(CHANNELS.get(entry.platform, entry.platform)),
             _detail(detail, text), actor.name if actor else "", str(detail.get("deadline") or detail.get("new_deadline") or ""),
             "", "", text(entry.at), f"{entry.platform}:{entry.platform_user_id}" if entry.platform_user_id else "",
         ])

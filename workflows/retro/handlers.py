@@ -165,7 +165,7 @@ async def save_retro(ctx: Context, collab: Collaboration, values: dict[str, str]
         retro = await Retrospective.get(id=existing.id)
         outcome = Outcome().record("retro.revised", collab.code, facts=data, **fields)
     if sop_name:
-        sop = await save_sop(collab, sop_name, retro.measures, actor, ctx.now)
+        sop = await save_sop(collab, sop_name, retro.measures, actor, ctx.now, ctx.services["calendar"])
         outcome.record("sop.saved", collab.code, sop=sop.name, subtasks=len(sop.subtasks), departments=sop.departments)
     outcome.send(await announce_to(collab), await retro_card(retro, collab, ctx))
     if sop_name:
@@ -222,7 +222,7 @@ async def sop_command(ctx: Context, args: str) -> Outcome:
         collab = await lookup.collaboration(ctx, head)
         actor = _authorize(ctx, collab)
         retro = await Retrospective.filter(collaboration_id=collab.id).first()
-        sop = await save_sop(collab, values.get("name", ""), retro.measures if retro else "", actor, ctx.now)
+        sop = await save_sop(collab, values.get("name", ""), retro.measures if retro else "", actor, ctx.now, ctx.services["calendar"])
         return Outcome().record("sop.saved", collab.code, sop=sop.name, subtasks=len(sop.subtasks), departments=sop.departments).reply(sop_card(sop))
     if args.strip():
         return Outcome().reply(sop_card(await find_sop(args, None)))

@@ -4,9 +4,10 @@ collaboration is active — at once, or when the last department accepts."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
+from bot.calendar import WorkCalendar
 from bot.router import Context
 from bot.types import Outcome, ToPerson
 from storage.models import Collaboration, Person, Subtask
@@ -39,12 +40,17 @@ async def plan(collab: Collaboration, source: str, items: list[dict[str, Any]], 
     return rows
 
 
-def _deadline(row: PlannedSubtask, collab: Collaboration, today: date) -> date:
+def _deadline(row: PlannedSubtask, collab: Collaboration, today: date, calendar: WorkCalendar) -> date:
+    """A date someone gave stays as given (within today and the collaboration's deadline); a derived one
+    (an SOP step's working days before the deadline) lands on a working day."""
     if row.deadline is not None:
-        deadline = row.deadline
-    else:
-        deadline = collab.deadline - timedelta(days=row.days_before_deadline or 0)
-    return min(max(deadline, today), collab.deadline)
+        return min(max(row.deadline, today), collab.deadline)
+    last = calendar.previous_working_day(collab.deadline, include=True)
+    deadline = min(max(calendar.add_working_days(last, -(row.days_before_deadline or 0)), today), collab.deadline)
+    if calendar.is_working_day(deadline):
+        return deadline
+    earlier = calendar.previous_working_day(deadline)
+    return earlier if earlier >= today else calendar.next_working_day(deadline)
 
 
 async def realize(ctx: Context, collab: Collaboration, outcome: Outcome) -> list[Subtask]:
@@ -62,7 +68,7 @@ async def realize(ctx: Context, collab: Collaboration, outcome: Outcome) -> list
         code = f"{collab.code}-{number:02d}"
         if not await PlannedSubtask.filter(id=row.id, subtask_code=None).update(subtask_code=code):
             continue
-        deadline = _deadline(row, collab, today)
+        deadline = _deadline(row, collab, today, ctx.services["calendar"])
         task = await Subtask.create(
             code=code,
             collaboration=collab,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from bot.calendar import WorkCalendar
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import _, join
 from bot.router import Context
@@ -24,7 +25,8 @@ async def find_sop(name: str, field: str | None = "sop") -> SopTemplate:
     return sop
 
 
-async def save_sop(collab: Collaboration, name: str, measures: str, author: Person, now: Any) -> SopTemplate:
+async def save_sop(collab: Collaboration, name: str, measures: str, author: Person, now: Any, calendar: WorkCalendar | None = None) -> SopTemplate:
+    """Each step keeps its deadline as working days before the collaboration's (calendar days without ``calendar``)."""
     name = name.strip()[:64]
     if not name:
         raise InvalidInput(_("Give the SOP a name, e.g. “sop: 新品发布物料”."), field="sop")
@@ -40,7 +42,9 @@ async def save_sop(collab: Collaboration, name: str, measures: str, author: Pers
                 "owner": task.owner.handle,
                 "priority": task.priority,
                 "resources": task.resources,
-                "days_before_deadline": max((collab.deadline - task.deadline).days, 0),
+                "days_before_deadline": max(
+                    calendar.working_days_between(task.deadline, collab.deadline) if calendar else (collab.deadline - task.deadline).days, 0
+                ),
             }
         )
     return await SopTemplate.create(

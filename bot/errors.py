@@ -43,6 +43,16 @@ class TransitionNotAllowed(UserError):
     """The record is not in a state where this step can happen (decided, archived, stale card)."""
 
 
+class MalformedPayload(CollabError):
+    """An inbound payload of the wrong shape (a string where an object belongs, a non-numeric timestamp,
+    a body that is not UTF-8…). Not a person's mistake and not a bug: the transport refuses it with
+    HTTP 400, or acks a stream frame and logs the refusal, so the platform does not redeliver it forever."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class PlatformError(CollabError):
     """Raised by transports only. ``permanent`` errors are not retried."""
 

@@ -225,9 +225,13 @@ class StreamRunner:
                     log.warning("dingtalk stream: invalid frame %r", raw[:200])
                     continue
                 if not isinstance(frame, dict):
+                    log.warning("dingtalk stream: refused a frame that is not an object")
                     continue
                 if frame.get("type") == SystemMessage.TYPE:
-                    await self._system(connection, frame)
+                    try:
+                        await self._system(connection, frame)
+                    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a garbled system frame
+                        log.warning("dingtalk stream: refused a malformed system frame: %s", exc)
                 else:
                     self.queue.put_nowait((connection, frame))
         except ConnectionClosed:
@@ -267,6 +271,11 @@ class StreamRunner:
 
     async def _route(self, frame: dict[str, Any]) -> AckMessage | None:
         kind = frame.get("type")
+        if kind in (CallbackMessage.TYPE, EventMessage.TYPE) and (reason := _malformed(frame)):
+            # acked all the same: a frame of the wrong shape would otherwise be pushed again forever
+            message_id = (frame.get("headers") or {}).get("messageId") if isinstance(frame.get("headers"), dict) else None
+            log.warning("dingtalk stream: refused malformed frame %s: %s", message_id, reason)
+            return _ack(message_id if isinstance(message_id, str) else None, AckMessage.STATUS_OK, "refused: malformed payload")
         if kind == CallbackMessage.TYPE:
             message = CallbackMessage.from_dict(frame)
             handler = self.client.callback_handler_map.get(message.headers.topic)
@@ -319,6 +328,32 @@ class StreamRunner:
             await asyncio.wait_for(pong, self.watchdog_seconds)
             connection.touch()
             connection.proved = True
+
+
+def _malformed(frame: dict[str, Any]) -> str | None:
+    """Why the SDK could not read this callback or event frame, or None when it can."""
+    headers = frame.get("headers")
+    if not isinstance(headers, dict):
+        return "headers is not an object"
+    for name in ("messageId", "topic"):
+        if headers.get(name) is not None and not isinstance(headers[name], str):
+            return f"headers.{name} is not a string"
+    for name in ("time", "eventBornTime"):
+        if headers.get(name) is not None:
+            try:
+                int(headers[name])
+            except (TypeError, ValueError):
+                return f"headers.{name} is not a number"
+    data = frame.get("data")
+    if data in (None, ""):
+        return None
+    if not isinstance(data, str):
+        return "data is not a JSON string"
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return "data is not JSON"
+    return None if isinstance(parsed, dict) else "data is not a JSON object"
 
 
 def _ack(message_id: str | None, code: int, message: str) -> AckMessage:

@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 from bot.clock import SystemClock
 from bot.config import Config, DingTalkSection, secret_text
 from bot.delivery import LEASE, localized
-from bot.errors import PermanentError, PlatformError, RateLimited
+from bot.errors import MalformedPayload, PermanentError, PlatformError, RateLimited
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
 from bot.types import Card, Event, Text, content_from_json
 from storage.models import OutboxMessage
@@ -154,9 +154,13 @@ class DingTalkPlatform:
     # -- inbound ---------------------------------------------------------------
 
     async def on_robot_message(self, message: CallbackMessage) -> tuple[int, Any]:
-        event = inbound.robot_message(
-            message.data, message_id=message.headers.message_id, secret=secret_text(self.config.app_secret)
-        )
+        try:
+            event = inbound.robot_message(
+                message.data, message_id=message.headers.message_id, secret=secret_text(self.config.app_secret)
+            )
+        except MalformedPayload as exc:  # acked, so the platform does not push it again
+            log.warning("dingtalk: refused malformed robot message %s: %s", message.headers.message_id, exc.reason)
+            return STATUS_OK, "refused: malformed payload"
         if event is None:
             log.info(
                 "dingtalk: robot message %s without sender or conversation ignored",
@@ -168,7 +172,11 @@ class DingTalkPlatform:
         return await self._dispatch(event), "OK"
 
     async def on_card_callback(self, message: CallbackMessage) -> tuple[int, Any]:
-        event = inbound.card_callback(message.data, message_id=message.headers.message_id, names=self.names)
+        try:
+            event = inbound.card_callback(message.data, message_id=message.headers.message_id, names=self.names)
+        except MalformedPayload as exc:
+            log.warning("dingtalk: refused malformed card callback %s: %s", message.headers.message_id, exc.reason)
+            return STATUS_OK, {}
         if event is None:
             log.info("dingtalk: card callback %s without action ignored", message.headers.message_id)
             return STATUS_OK, {}

@@ -3,7 +3,8 @@
 Every function takes the JSON Slack sent (a slash command form, an Events
 API ``event_callback``, a ``block_actions`` or ``view_submission`` payload)
 and returns the neutral ``Event``, or ``None`` for things the bot ignores
-(bot messages, edits, joins). ``delivery_id`` is stable across Slack's
+(bot messages, edits, joins), and raises ``MalformedPayload`` for a payload of
+the wrong shape (a string where an object belongs…). ``delivery_id`` is stable across Slack's
 redeliveries so the engine's inbox dedupes them: the ``event_id`` for
 events, the ``trigger_id`` for commands and modal submissions, and
 ``action_ts`` + user + action for button clicks.
@@ -19,6 +20,8 @@ from typing import Any
 
 from bot.i18n import normalize_locale
 from bot.types import Conversation, Event, EventKind
+
+from ..payload import items, obj, refuses_malformed, text
 
 PLATFORM = "slack"
 
@@ -88,60 +91,68 @@ def card_action(action_id: str) -> str:
     return action
 
 
+@refuses_malformed
 def command_event(body: dict[str, Any], *, main_command: str = "/collab", locale: str | None = None) -> Event:
     """A slash command. ``/collab new …`` → text ``new …``; any other command (``/standup …``) →
     ``standup …``, so it routes like the typed command word. An empty ``/collab`` asks for help.
     ``locale`` is the user's Slack locale: the words the adapter adds are in that language."""
-    command = str(body.get("command") or main_command)
-    args = clean_text(body.get("text"))
+    body = obj(body, "command")
+    command = text(body.get("command"), "command") or main_command
+    args = clean_text(text(body.get("text"), "text"))
     if command.lower() == main_command.lower():
-        text = args or own_word("help", locale)
+        words = args or own_word("help", locale)
     else:
-        text = f"{own_word(command.lstrip('/').lower(), locale)} {args}".strip()
-    channel = str(body.get("channel_id") or "")
+        words = f"{own_word(command.lstrip('/').lower(), locale)} {args}".strip()
+    channel = text(body.get("channel_id"), "channel_id") or ""
+    channel_name = text(body.get("channel_name"), "channel_name")
+    trigger = text(body.get("trigger_id"), "trigger_id") or text(body.get("command_ts"), "command_ts") or ""
+    user_id = text(body.get("user_id"), "user_id")
     return Event(
         kind=EventKind.COMMAND,
         platform=PLATFORM,
-        delivery_id=f"cmd:{body.get('trigger_id') or body.get('command_ts') or ''}:{body.get('user_id')}",
+        delivery_id=f"cmd:{trigger}:{user_id}",
         conversation=Conversation(
             PLATFORM,
             channel,
             is_direct=is_direct(channel),
-            name=None if body.get("channel_name") in (None, "directmessage", "privategroup") else body.get("channel_name"),
+            name=None if channel_name in (None, "directmessage", "privategroup") else channel_name,
         ),
-        actor_id=body.get("user_id"),
-        actor_name=body.get("user_name"),
-        text=text,
+        actor_id=user_id,
+        actor_name=text(body.get("user_name"), "user_name"),
+        text=words,
         reply_to=_reply_to(body.get("response_url")),
         raw=body,
     )
 
 
+@refuses_malformed
 def message_event(body: dict[str, Any], *, bot_user_id: str | None = None, locale: str | None = None) -> Event | None:
     """An Events API ``event_callback``: ``app_mention`` in a channel or ``message`` in a DM."""
-    event = body.get("event") or {}
+    event = obj(obj(body, "event_callback").get("event"), "event")
     kind = event.get("type")
-    if event.get("bot_id") or event.get("subtype") not in _IGNORED_SUBTYPES_OK or not event.get("user"):
+    user = text(event.get("user"), "event.user")
+    if event.get("bot_id") or event.get("subtype") not in _IGNORED_SUBTYPES_OK or not user:
         return None
-    if bot_user_id and event.get("user") == bot_user_id:
+    if bot_user_id and user == bot_user_id:
         return None
-    channel = str(event.get("channel") or "")
+    channel = text(event.get("channel"), "event.channel") or ""
     direct = event.get("channel_type") == "im" or is_direct(channel)
     if kind == "message" and not direct:
         return None  # channel chatter: the bot answers only when mentioned
     if kind not in ("app_mention", "message"):
         return None
-    text = clean_text(event.get("text"), bot_user_id)
-    if kind == "app_mention" and not text:
-        text = own_word("help", locale)
-    thread = event.get("thread_ts")
+    words = clean_text(text(event.get("text"), "event.text"), bot_user_id)
+    if kind == "app_mention" and not words:
+        words = own_word("help", locale)
+    thread = text(event.get("thread_ts"), "event.thread_ts")
+    event_id = text(body.get("event_id"), "event_id")
     return Event(
         kind=EventKind.COMMAND if kind == "app_mention" else EventKind.MESSAGE,
         platform=PLATFORM,
-        delivery_id=str(body.get("event_id") or f"ev:{channel}:{event.get('ts')}"),
+        delivery_id=event_id or f"ev:{channel}:{text(event.get('ts'), 'event.ts')}",
         conversation=Conversation(PLATFORM, channel, is_direct=direct, thread=thread if thread and not direct else None),
-        actor_id=event.get("user"),
-        text=text,
+        actor_id=user,
+        text=words,
         raw=body,
     )
 
@@ -151,24 +162,30 @@ def _reply_to(response_url: Any) -> dict[str, Any]:
 
 
 def _channel_of(body: dict[str, Any]) -> str:
-    channel = body.get("channel") or {}
-    container = body.get("container") or {}
-    return str(channel.get("id") or container.get("channel_id") or "")
+    channel = obj(body.get("channel"), "channel")
+    container = obj(body.get("container"), "container")
+    return text(channel.get("id"), "channel.id") or text(container.get("channel_id"), "container.channel_id") or ""
 
 
 def _user(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    user = body.get("user") or {}
-    return user.get("id"), user.get("name") or user.get("username")
+    user = obj(body.get("user"), "user")
+    return text(user.get("id"), "user.id"), text(user.get("name"), "user.name") or text(user.get("username"), "user.username")
 
 
+def first_action(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The first action of a ``block_actions`` payload, checked to be an object."""
+    actions = items(obj(body, "block_actions").get("actions"), "actions")
+    return obj(actions[0], "actions[0]") if actions else None
+
+
+@refuses_malformed
 def action_event(body: dict[str, Any]) -> Event | None:
     """The first action of a ``block_actions`` payload (a button click)."""
-    actions = body.get("actions") or []
-    if not actions:
+    action = first_action(body)
+    if action is None:
         return None
-    action = actions[0]
     user_id, user_name = _user(body)
-    raw_value = action.get("value")
+    raw_value = text(action.get("value"), "action.value")  # Slack sends button values as strings
     try:
         value = json.loads(raw_value) if raw_value else {}
     except ValueError:
@@ -176,23 +193,25 @@ def action_event(body: dict[str, Any]) -> Event | None:
     if not isinstance(value, dict):
         value = {"value": value}
     channel = _channel_of(body)
-    message = body.get("message") or {}
-    container = body.get("container") or {}
-    thread = message.get("thread_ts")
+    message = obj(body.get("message"), "message")
+    container = obj(body.get("container"), "container")
+    thread = text(message.get("thread_ts"), "message.thread_ts")
     reply = _reply_to(body.get("response_url"))
-    message_ts = message.get("ts") or container.get("message_ts")
+    message_ts = text(message.get("ts"), "message.ts") or text(container.get("message_ts"), "container.message_ts")
     if message_ts:
         reply["message_ref"] = f"{channel}:{message_ts}"
+    action_id = text(action.get("action_id"), "action.action_id") or ""
+    moment = text(action.get("action_ts"), "action.action_ts") or text(body.get("trigger_id"), "trigger_id")
     return Event(
         kind=EventKind.ACTION,
         platform=PLATFORM,
-        delivery_id=f"act:{action.get('action_ts') or body.get('trigger_id')}:{user_id}:{action.get('action_id')}",
+        delivery_id=f"act:{moment}:{user_id}:{action_id}",
         conversation=Conversation(PLATFORM, channel, is_direct=is_direct(channel), thread=thread if thread != message_ts else None)
         if channel
         else None,
         actor_id=user_id,
         actor_name=user_name,
-        action=card_action(str(action.get("action_id") or "")),
+        action=card_action(action_id),
         value=value,
         reply_to=reply,
         raw=body,
@@ -221,45 +240,49 @@ def form_metadata(conversation: Conversation | None, value: dict[str, Any], repl
 def _element_value(element: dict[str, Any]) -> Any:
     kind = element.get("type")
     if kind in ("static_select", "external_select", "radio_buttons"):
-        option = element.get("selected_option") or {}
-        return str(option.get("value") or "")
+        option = obj(element.get("selected_option"), "selected_option")
+        return text(option.get("value"), "selected_option.value") or ""
     if kind in ("multi_static_select", "multi_external_select", "checkboxes"):
-        return [str(o.get("value")) for o in element.get("selected_options") or []]
+        options = items(element.get("selected_options"), "selected_options")
+        return [str(text(obj(o, "selected_options[]").get("value"), "option.value")) for o in options]
     if kind == "datepicker":
-        return str(element.get("selected_date") or "")
+        return text(element.get("selected_date"), "selected_date") or ""
     if kind == "users_select":
-        user = element.get("selected_user")
+        user = text(element.get("selected_user"), "selected_user")
         return f"<@{user}>" if user else ""
     if kind == "multi_users_select":
-        return [f"<@{u}>" for u in element.get("selected_users") or []]
+        return [f"<@{text(u, 'selected_users[]')}>" for u in items(element.get("selected_users"), "selected_users")]
     if kind == "conversations_select":
-        return str(element.get("selected_conversation") or "")
-    value = element.get("value")
-    return "" if value is None else str(value)
+        return text(element.get("selected_conversation"), "selected_conversation") or ""
+    return text(element.get("value"), "value") or ""
 
 
 def form_values(view: dict[str, Any]) -> dict[str, Any]:
     """``view.state.values`` → ``{field name: value}`` (block_id is the field name)."""
     values: dict[str, Any] = {}
-    for block_id, elements in ((view.get("state") or {}).get("values") or {}).items():
-        for element in (elements or {}).values():
-            values[str(block_id)] = _element_value(element or {})
+    state = obj(obj(view, "view").get("state"), "view.state")
+    for block_id, elements in obj(state.get("values"), "view.state.values").items():
+        for element in obj(elements, "view.state.values[]").values():
+            values[str(block_id)] = _element_value(obj(element, "view.state.values[][]"))
     return values
 
 
+@refuses_malformed
 def form_event(body: dict[str, Any]) -> Event:
     """A ``view_submission``: ``Event(kind=FORM, action=<form id>, form=<fields>, value=<form value>)``."""
-    view = body.get("view") or {}
+    view = obj(obj(body, "view_submission").get("view"), "view")
     try:
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = json.loads(text(view.get("private_metadata"), "view.private_metadata") or "{}")
     except ValueError:
         meta = {}
     if not isinstance(meta, dict):
         meta = {}
     user_id, user_name = _user(body)
-    channel = meta.get("c")
-    conversation = Conversation(PLATFORM, str(channel), is_direct=is_direct(channel), thread=meta.get("t")) if channel else None
-    key = body.get("trigger_id") or f"{view.get('id')}:{view.get('hash')}"
+    channel = meta.get("c") if isinstance(meta.get("c"), str) else None
+    thread = meta.get("t") if isinstance(meta.get("t"), str) else None
+    conversation = Conversation(PLATFORM, channel, is_direct=is_direct(channel), thread=thread) if channel else None
+    trigger = text(body.get("trigger_id"), "trigger_id")
+    key = trigger or f"{text(view.get('id'), 'view.id')}:{text(view.get('hash'), 'view.hash')}"
     raw_value = meta.get("v")
     value: dict[str, Any] = raw_value if isinstance(raw_value, dict) else {}
     return Event(
@@ -269,7 +292,7 @@ def form_event(body: dict[str, Any]) -> Event:
         conversation=conversation,
         actor_id=user_id,
         actor_name=user_name,
-        action=str(view.get("callback_id") or ""),
+        action=text(view.get("callback_id"), "view.callback_id") or "",
         value=value,
         form=form_values(view),
         reply_to=_reply_to(meta.get("r")),
@@ -282,13 +305,36 @@ def form_event(body: dict[str, Any]) -> Event:
 
 def with_profile(event: Event, user: dict[str, Any] | None) -> Event:
     """Fill the actor's display name, e-mail and locale from a ``users.info`` ``user`` object."""
-    if not user:
+    if not isinstance(user, dict) or not user:
         return event
-    profile = user.get("profile") or {}
-    name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or event.actor_name
+    profile: dict[str, Any] = user["profile"] if isinstance(user.get("profile"), dict) else {}
+
+    def string(value: Any) -> str | None:
+        return value if isinstance(value, str) and value else None
+
+    name = string(profile.get("display_name")) or string(profile.get("real_name")) or string(user.get("real_name"))
     return replace(
         event,
         actor_name=name or event.actor_name,
-        actor_email=profile.get("email") or event.actor_email,
-        locale_hint=user.get("locale") or event.locale_hint,
+        actor_email=string(profile.get("email")) or event.actor_email,
+        locale_hint=string(user.get("locale")) or event.locale_hint,
     )
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check_request(body: Any) -> None:
+    """Raise ``MalformedPayload`` unless ``body`` (a signed HTTP request, parsed the way Bolt parses it)
+    has the shape of what it claims to be; payload types the bot ignores pass."""
+    body = obj(body, "request body")
+    if "command" in body:
+        command_event(body)
+        return
+    kind = body.get("type")
+    if kind == "event_callback":
+        message_event(body)
+    elif kind == "block_actions":
+        action_event(body)
+    elif kind == "view_submission":
+        form_event(body)

@@ -32,7 +32,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -41,11 +41,12 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import Config, SlackSection, secret_text
-from bot.errors import AuthExpired, PermanentError, RateLimited, TransientError
+from bot.errors import AuthExpired, MalformedPayload, PermanentError, RateLimited, TransientError
 from bot.i18n import from_json, localize
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
 from bot.types import Card, Event, FileContent, Form, Text
@@ -228,11 +229,34 @@ class SlackPlatform:
         return app
 
     async def _http(self, request: web.Request) -> web.Response:
-        """Bolt's aiohttp adapter on our own server: Bolt verifies the signature and the 5-minute window."""
+        """Bolt's aiohttp adapter on our own server: Bolt verifies the signature and the 5-minute window.
+
+        Before Bolt sees it: an unsigned request is answered 401, a signed one of the wrong shape
+        (not UTF-8, a string where an object belongs…) 400, so no handler ever trips on it."""
         assert self.bolt is not None
-        body = await request.text()
-        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+        raw = await request.read()
+        headers: dict[str, str | Sequence[str]] = dict(request.headers)
+        if not self._signed(raw, headers):
+            log.warning("slack: refused an unsigned or stale request")
+            return web.Response(status=401, text="invalid request signature")
+        try:
+            bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"), query=request.query_string, headers=headers)
+            inbound.check_request(bolt_request.body)
+        except UnicodeDecodeError:
+            return _malformed(MalformedPayload("the body is not UTF-8"))
+        except MalformedPayload as exc:
+            return _malformed(exc)
+        except (ValueError, TypeError, AttributeError) as exc:  # Bolt's own parsing of the form or JSON
+            return _malformed(MalformedPayload(f"the body cannot be parsed: {type(exc).__name__}"))
         return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+
+    def _signed(self, raw: bytes, headers: dict[str, str | Sequence[str]]) -> bool:
+        lower = {k.lower(): v for k, v in headers.items() if isinstance(v, str)}
+        verifier = SignatureVerifier(secret_text(self.config.signing_secret))
+        try:
+            return verifier.is_valid(raw, lower.get("x-slack-request-timestamp"), lower.get("x-slack-signature"))
+        except (ValueError, TypeError, OverflowError):  # a timestamp that is not a number
+            return False
 
     def _track(self) -> Callable[[], None]:
         self.received += 1
@@ -246,22 +270,29 @@ class SlackPlatform:
         done = self._track()
         try:
             await ack()
+            inbound.check_request(body)
             user = await self._profile(body.get("user_id"))
             event = inbound.command_event(body, main_command=self.config.command, locale=(user or {}).get("locale"))
             await self._work(inbound.with_profile(event, user), trigger_id=body.get("trigger_id"))
+        except MalformedPayload as exc:
+            _log_refusal(exc)
         finally:
             done()
 
     async def _on_event(self, body: dict[str, Any]) -> None:  # Bolt acked the event already
         done = self._track()
         try:
+            inbound.check_request(body)
             user = await self._profile((body.get("event") or {}).get("user"))
+            authorizations = body.get("authorizations")
             bot_user_id = self.bot_user_id or next(
-                (a.get("user_id") for a in body.get("authorizations") or [] if a.get("is_bot")), None
-            )
+                (a.get("user_id") for a in authorizations if isinstance(a, dict) and a.get("is_bot")), None
+            ) if isinstance(authorizations, list) else self.bot_user_id
             event = inbound.message_event(body, bot_user_id=bot_user_id, locale=(user or {}).get("locale"))
             if event is not None:
                 await self._work(inbound.with_profile(event, user))
+        except MalformedPayload as exc:
+            _log_refusal(exc)
         finally:
             done()
 
@@ -272,18 +303,25 @@ class SlackPlatform:
             event = inbound.action_event(body)
             if event is None:
                 return
-            raw_action = str((body.get("actions") or [{}])[0].get("action_id") or "")
+            raw_action = str((inbound.first_action(body) or {}).get("action_id") or "")
             # A form button opens its form at once; if the card is gone, the workflow gets the plain click.
             if raw_action.startswith(inbound.FORM_ACTION) and await self._open_card_form(event, raw_action, body):
                 return
             await self._work(await self._with_profile(event), trigger_id=body.get("trigger_id"))
+        except MalformedPayload as exc:
+            _log_refusal(exc)
         finally:
             done()
 
     async def _on_view(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
         done = self._track()
         try:
-            event = inbound.form_event(body)
+            try:
+                event = inbound.form_event(body)
+            except MalformedPayload as exc:
+                await ack()
+                _log_refusal(exc)
+                return
             task = asyncio.ensure_future(self._dispatch(await self._with_profile(event)))
             finished, _ = await asyncio.wait({task}, timeout=VIEW_ACK_BUDGET)
             if not finished:  # too slow for the ack: close the modal, the outcome still arrives as messages
@@ -500,3 +538,13 @@ def build(config: Config) -> SlackPlatform | None:
     if config.slack is None or not config.slack.enabled:
         return None
     return SlackPlatform(config.slack)
+
+
+def _malformed(error: MalformedPayload) -> web.Response:
+    _log_refusal(error)
+    return web.Response(status=400, text=f"malformed payload: {error.reason}")
+
+
+def _log_refusal(error: MalformedPayload) -> None:
+    """A refusal, not a crash: one line, no traceback (the payload's shape is the sender's problem)."""
+    log.warning("slack: refused a malformed payload: %s", error.reason)

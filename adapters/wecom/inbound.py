@@ -10,6 +10,10 @@ Card buttons carry ``Button.action`` and ``Button.value`` in their key
 (``encode_key``), so a click turns back into ``Event(kind=ACTION, action, value)``
 without a lookup; the submit button of a choice card carries the form id and
 value the same way and its selections become ``Event(kind=FORM)``.
+
+A callback of the wrong shape (a string where an object belongs…) raises
+``MalformedPayload``; the transport answers it 400, or drops a long-connection
+frame with a logged refusal.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.types import Conversation, Event, EventKind
+
+from ..payload import items as list_field
+from ..payload import obj, refuses_malformed
+from ..payload import text as text_field
 
 PLATFORM = "wecom"
 KEY_LIMIT = 1024  # bytes, for button keys, submit keys and question keys
@@ -91,12 +99,16 @@ def message_text(body: dict[str, Any]) -> str | None:
     """The text a member typed (or spoke: voice arrives transcribed); None for images and files."""
     msgtype = body.get("msgtype")
     if msgtype == "text":
-        return str((body.get("text") or {}).get("content") or "")
+        return text_field(obj(body.get("text"), "text").get("content"), "text.content") or ""
     if msgtype == "voice":
-        return str((body.get("voice") or {}).get("content") or "")
+        return text_field(obj(body.get("voice"), "voice").get("content"), "voice.content") or ""
     if msgtype == "mixed":
-        items = (body.get("mixed") or {}).get("msg_item") or []
-        parts = [str((i.get("text") or {}).get("content") or "") for i in items if isinstance(i, dict) and i.get("msgtype") == "text"]
+        entries = list_field(obj(body.get("mixed"), "mixed").get("msg_item"), "mixed.msg_item")
+        parts = [
+            text_field(obj(i.get("text"), "msg_item.text").get("content"), "msg_item.text.content") or ""
+            for i in entries
+            if isinstance(i, dict) and i.get("msgtype") == "text"
+        ]
         return "\n".join(p for p in parts if p) if parts else None
     return None
 
@@ -118,15 +130,15 @@ class Inbound:
 
 
 def _conversation(body: dict[str, Any], userid: str) -> Conversation:
-    chatid = body.get("chatid")
+    chatid = text_field(body.get("chatid"), "chatid")
     if body.get("chattype") == "group" and chatid:
         return Conversation(PLATFORM, str(chatid), is_direct=False)
     return Conversation(PLATFORM, userid, is_direct=True)
 
 
 def _delivery_id(body: dict[str, Any], req_id: str) -> str:
-    msgid = body.get("msgid")
-    return str(msgid) if msgid else f"req:{req_id}"
+    msgid = text_field(body.get("msgid"), "msgid")
+    return msgid if msgid else f"req:{req_id}"
 
 
 def card_click(event: dict[str, Any]) -> dict[str, Any]:
@@ -153,10 +165,10 @@ def selections(selected_items: Any) -> dict[str, list[str]]:
     for item in items:
         if not isinstance(item, dict) or not item.get("question_key"):
             continue
-        ids = (item.get("option_ids") or {}).get("option_id") or []
-        if isinstance(ids, str):
+        ids = obj(item.get("option_ids"), "option_ids").get("option_id") or []
+        if isinstance(ids, str | int):
             ids = [ids]
-        result[str(item["question_key"])] = [str(i) for i in ids]
+        result[str(text_field(item["question_key"], "question_key"))] = [str(text_field(i, "option_id")) for i in list_field(ids, "option_id")]
     return result
 
 
@@ -199,6 +211,7 @@ def _click_event(
     )
 
 
+@refuses_malformed
 def robot_callback(
     body: dict[str, Any],
     *,
@@ -214,24 +227,26 @@ def robot_callback(
     the callback's ``req_id`` can still be answered; ``welcome_text`` is the command run
     for ``enter_chat`` (its reply is the welcome message).
     """
-    userid = str((body.get("from") or {}).get("userid") or "")
+    body = obj(body, "callback")
+    userid = text_field(obj(body.get("from"), "from").get("userid"), "from.userid") or ""
     if not userid:
         return Inbound(None, "ignored", req_id)
     conversation = _conversation(body, userid)
     delivery_id = _delivery_id(body, req_id)
     base_reply: dict[str, Any] = {"via": via, "req_id": req_id, "at": received_at}
-    if body.get("response_url"):
-        base_reply["response_url"] = body["response_url"]
+    response_url = text_field(body.get("response_url"), "response_url")
+    if response_url:
+        base_reply["response_url"] = response_url
     if conversation.is_direct:
         base_reply["single"] = True
 
     if body.get("msgtype") == "event":
-        event = body.get("event") or {}
+        event = obj(body.get("event"), "event")
         eventtype = event.get("eventtype")
         if eventtype == "template_card_event":
             click = card_click(event)
-            task_id = str(click.get("task_id") or "")
-            decoded = decode_key(str(click.get("event_key") or ""))
+            task_id = text_field(click.get("task_id"), "task_id") or ""
+            decoded = decode_key(text_field(click.get("event_key"), "event_key") or "")
             if decoded is None or not task_id:
                 return Inbound(None, "ignored", req_id, task_id or None, userid)
             reply_to = {**base_reply, "kind": "card", "task_id": task_id}
@@ -244,7 +259,7 @@ def robot_callback(
                 reply_to=reply_to,
                 raw=body,
             )
-            return Inbound(built, "card", req_id, task_id, userid, str(click.get("card_type") or "") or None)
+            return Inbound(built, "card", req_id, task_id, userid, text_field(click.get("card_type"), "card_type") or None)
         if eventtype == "enter_chat":
             built = Event(
                 kind=EventKind.COMMAND,
@@ -305,9 +320,10 @@ def app_conversation(userid: str) -> Conversation:
     return Conversation(PLATFORM, APP_PREFIX + userid, is_direct=True)
 
 
+@refuses_malformed
 def app_callback(data: dict[str, Any], *, received_at: float) -> Inbound:
     """A decrypted app packet: text messages and template-card clicks; other events are ignored."""
-    userid = data.get("FromUserName") or ""
+    userid = text_field(data.get("FromUserName"), "FromUserName") or ""
     if not userid:
         return Inbound(None, "ignored")
     conversation = app_conversation(userid)

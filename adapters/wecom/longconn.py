@@ -207,7 +207,8 @@ class LongConnection:
                 self._handlers.add(task)
                 task.add_done_callback(self._handlers.discard)
                 continue
-            req_id = str((frame.get("headers") or {}).get("req_id") or "")
+            headers = frame.get("headers")
+            req_id = str(headers.get("req_id") or "") if isinstance(headers, dict) else ""
             future = self._pending.get(req_id)
             if future is not None and not future.done():
                 future.set_result(frame)

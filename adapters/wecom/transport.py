@@ -49,7 +49,7 @@ from aiohttp import web
 from tortoise.exceptions import OperationalError
 
 from bot.config import Config, WeComSection, secret_text
-from bot.errors import PermanentError, RateLimited, TransientError
+from bot.errors import MalformedPayload, PermanentError, RateLimited, TransientError
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
 from bot.types import Card, Text
 from storage import outbox as outbox_store
@@ -277,10 +277,15 @@ class WeComPlatform:
 
     async def _on_frame(self, frame: dict[str, Any]) -> None:
         body = frame.get("body")
-        req_id = str((frame.get("headers") or {}).get("req_id") or "")
-        if not isinstance(body, dict):
+        headers = frame.get("headers")
+        req_id = str(headers.get("req_id") or "") if isinstance(headers, dict) else ""
+        try:
+            if not isinstance(body, dict):
+                raise MalformedPayload("the frame's body is not an object")
+            item = parse.robot_callback(body, req_id=req_id, received_at=self.epoch(), via="ws", bot_name=self.section.bot_name, welcome_text=self.welcome_text)
+        except MalformedPayload as exc:  # nothing to answer: WeCom does not push a frame twice for want of a reply
+            log.warning("refused a malformed WeCom long-connection callback %s: %s", req_id, exc.reason)
             return
-        item = parse.robot_callback(body, req_id=req_id, received_at=self.epoch(), via="ws", bot_name=self.section.bot_name, welcome_text=self.welcome_text)
         if item.kind == "disconnected":
             log.warning("WeCom says another connection subscribed with this bot id; this one will be dropped and retried")
             return
@@ -610,6 +615,8 @@ class WeComPlatform:
         try:
             envelope = json.loads(raw)
             encrypted = envelope["encrypt"]
+            if not isinstance(encrypted, str):
+                raise TypeError("encrypt is not a string")
         except (ValueError, KeyError, TypeError):
             return web.Response(status=400, text='the body must be JSON {"encrypt": "…"}')
         try:
@@ -621,11 +628,15 @@ class WeComPlatform:
         if not isinstance(body, dict):
             return web.Response(status=400, text="the decrypted callback is not a JSON object")
         req_id = f"api-{uuid.uuid4().hex}"
-        item = parse.robot_callback(body, req_id=req_id, received_at=self.epoch(), via="api", bot_name=self.section.bot_name, welcome_text=self.welcome_text)
+        try:
+            item = parse.robot_callback(body, req_id=req_id, received_at=self.epoch(), via="api", bot_name=self.section.bot_name, welcome_text=self.welcome_text)
+        except MalformedPayload as exc:
+            log.warning("refused a malformed WeCom robot callback: %s", exc.reason)
+            return web.Response(status=400, text=f"malformed payload: {exc.reason}")
         if item.event is None:
             return web.Response(text="")
         if item.kind == "card":
-            self._remember_click(item, "api", response_url=str(body.get("response_url") or ""))
+            self._remember_click(item, "api", response_url=str(item.event.reply_to.get("response_url") or ""))
         elif item.kind == "msg":
             self._remember_message(item, "api")
         slot: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -685,7 +696,11 @@ class WeComPlatform:
             return self._refused(exc, "app")
         except ValueError:
             return web.Response(status=400, text="the decrypted callback is not XML")
-        item = parse.app_callback(data, received_at=self.epoch())
+        try:
+            item = parse.app_callback(data, received_at=self.epoch())
+        except MalformedPayload as exc:
+            log.warning("refused a malformed WeCom app callback: %s", exc.reason)
+            return web.Response(status=400, text=f"malformed payload: {exc.reason}")
         if item.event is None:
             return web.Response(text="")
         if item.kind == "card":

@@ -13,6 +13,7 @@ import pytest
 from bot.app import App
 from bot.clock import ManualClock
 from bot.config import from_dict
+from bot.types import Event, EventKind
 from storage.models import Group, GroupBinding
 from tests.simclient import SimClient, body_text
 
@@ -31,8 +32,12 @@ async def chat(database_url: str) -> AsyncIterator[tuple[SimClient, World, aioht
         world = await seed()
         group = await Group.create(platform="simulator", conversation_id="launch", name="国庆营销协作群", created_at=NOW)
         await GroupBinding.create(collaboration=world.collab, group=group, created_at=NOW)
+        english = await Group.create(platform="simulator", conversation_id="global", name="global", locale="en", created_at=NOW)
+        await GroupBinding.create(collaboration=world.collab, group=english, created_at=NOW)
         async with aiohttp.ClientSession() as session:
-            yield SimClient(f"http://127.0.0.1:{app.port}", session), world, session
+            sim = SimClient(f"http://127.0.0.1:{app.port}", session)
+            sim.app = app  # type: ignore[attr-defined]
+            yield sim, world, session
     finally:
         await app.stop()
 
@@ -125,3 +130,19 @@ async def test_in_a_group_that_does_not_show_it_the_chart_goes_to_the_person(cha
     assert (await sim.say("chenjie", f"甘特图 {OTHER}", "launch"))["error"] is None
     assert not await bot_files(sim, conversation="launch")
     assert [f["content"]["filename"] for f in await bot_files(sim, person="chenjie")] == [f"{OTHER}-gantt.png"]
+
+
+async def test_the_weekly_report_carries_the_charts_in_each_groups_language(chat):
+    sim, _world, session = chat
+    app = sim.app  # type: ignore[attr-defined]
+    group = await Group.get(conversation_id="launch")
+    await app.dispatch(Event(kind=EventKind.TIMER, platform="timer", delivery_id="weekly-test", action="report.weekly.compile", payload={"group": group.id, "week": "2026-W41"}))
+    await app.settle()
+    for conversation, word in (("launch", "任务甘特图"), ("global", "Gantt chart")):
+        messages = [m for m in await sim.messages(conversation=conversation) if m["sender"] == "bot"]
+        assert "《周进度表》" in body_text(messages[0]) or "weekly" in body_text(messages[0]).lower()
+        files = [m["content"] for m in messages if m["content"]["type"] == "file"]
+        assert [f["filename"] for f in files] == [f"{CODE}-2026-W41-gantt.png", f"{CODE}-2026-W41-burndown.png"]
+        assert word in files[0]["caption"]
+        _status, mime, data = await fetch(session, sim, files[1]["url"])
+        assert mime == "image/png" and data.startswith(b"\x89PNG")

@@ -17,14 +17,14 @@ CODE = re.compile(r"\b([A-Za-z]{1,8}\d{10,12})(?:-(\d{2,3}))?\b")
 
 
 def local_today(ctx: Context) -> date:
+    """"Today" by the time rule (README, "Language and time"): the organisation's date, wherever the writer
+    is — ids, "明天" / "下周五" / "next Friday", and the dates on records all count from it."""
     return local_now(ctx).date()
 
 
 def local_now(ctx: Context) -> datetime:
-    tz = (ctx.group.timezone if ctx.group and ctx.group.timezone else None) or (
-        ctx.actor.timezone if ctx.actor and ctx.actor.timezone else None
-    ) or ctx.config.bot.timezone
-    return ctx.now.astimezone(ZoneInfo(tz))
+    """Now on the organisation's clock (``bot.timezone``)."""
+    return ctx.now.astimezone(ZoneInfo(ctx.config.bot.timezone))
 
 
 def find_code(text: str) -> tuple[str, str | None] | None:

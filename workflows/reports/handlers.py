@@ -30,6 +30,7 @@ from storage.models_clocks import ReportSchedule, WeeklyAnswer, WeeklyReport
 from ..common.fields import FieldSet, parse_fields
 from ..common.format import PRIORITIES, purpose_label
 from ..common.lookup import find_code
+from .weekly_charts import weekly_charts
 
 router = Router()
 
@@ -322,6 +323,7 @@ async def compile_report(ctx: Context) -> Outcome:
         if not await WeeklyReport.filter(id=report.id, posted_at=None).update(posted_at=ctx.now):
             continue
         outcome.send(ToCollaboration(collab.id), await report_card(collab, week, ctx, ctx.now))
+        outcome.merge(await weekly_charts(collab, week, ctx))
         outcome.record("report.posted", collab.code, week=week)
     return outcome
 

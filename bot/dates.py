@@ -1,5 +1,9 @@
 """Dates as people type them, in Chinese or English: ``2026-12-01``, ``12月1日``, ``下周五``, ``next Friday``, ``明天``.
 
+Weeks start on Monday and both languages mean the same day: ``下周五`` = ``next Friday`` = the Friday of next
+week (typed on a Tuesday or on a Friday alike); ``本周五`` / ``这周五`` = ``this Friday`` = this week's Friday;
+``周五`` = ``Friday`` = the next Friday on or after today.
+
 ``parse_date`` returns a ``date`` relative to ``today`` (the reader's local
 date). Chinese forms are read here; English and other forms go to
 ``dateparser``. A date without a year is the next such day on or after today.
@@ -72,10 +76,12 @@ def _english(text: str, today: date) -> date | None:
     low = text.lower().strip()
     if m := re.fullmatch(r"(next|this)?\s*(mon|tue|wed|thu|fri|sat|sun)[a-z]*", low):
         weekday = next(i for i, name in enumerate(_EN_WEEKDAYS) if name.startswith(m.group(2)))
-        ahead = (weekday - today.weekday()) % 7
-        if m.group(1) == "next" and ahead == 0:
-            ahead = 7
-        return today + timedelta(days=ahead)
+        monday = today - timedelta(days=today.weekday())
+        if m.group(1) == "next":  # the same week as 下周五: the Friday of next week
+            return monday + timedelta(weeks=1, days=weekday)
+        if m.group(1) == "this":  # as 本周五: this week's Friday
+            return monday + timedelta(days=weekday)
+        return today + timedelta(days=(weekday - today.weekday()) % 7)
     settings = {
         "RELATIVE_BASE": datetime(today.year, today.month, today.day, 12, 0),
         "PREFER_DATES_FROM": "future",

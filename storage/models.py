@@ -265,6 +265,8 @@ class AcceptanceRequest(Model):
     deliverables: Any = fields.JSONField(default=list)  # [{"name", "link", "version"}]
     statement = fields.TextField(default="")
     self_check = fields.TextField(default="")
+    # the delivery standard item by item, as it stood at this submission: [{"item", "self_check", "result"}]
+    checklist: Any = fields.JSONField(default=list)
     submitted_by: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="acceptance_submissions", on_delete=fields.RESTRICT
     )
@@ -421,6 +423,8 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox"
+        # due rows by time; a conversation's unfinished rows (its head); a card copy's pending edits
+        indexes = (("status", "next_attempt_at"), ("conversation_id", "status"), ("post_id", "status"))
 
 
 class Timer(Model):

@@ -6,6 +6,8 @@ import importlib
 
 from bot.router import Router
 
+from .common.forms import closing
+
 # Each module exposes ``router``; order matters only for free-text message handlers.
 AREAS = (
     "workflows.help.handlers",
@@ -22,14 +24,14 @@ AREAS = (
     "workflows.improvements.handlers",
     "workflows.retro.handlers",
     "workflows.reports.handlers",
-    "workflows.mytasks.handlers",
-)
     "workflows.reports.chart_commands",
     "workflows.reports.export_commands",
+    "workflows.mytasks.handlers",
+)
 
 
 def build_router(areas: tuple[str, ...] = AREAS) -> Router:
     router = Router()
     for module_name in areas:
         router.include(importlib.import_module(module_name).router)
-    return router
+    return closing(router)

@@ -36,6 +36,7 @@ MAX_PLACEHOLDER = 150
 MAX_OPTION_TEXT = 75
 MAX_OPTION_VALUE = 150
 MAX_OPTIONS = 100
+MAX_CHECKBOXES = 10  # a checkboxes element holds at most 10 options; more become a multi-select
 MAX_LABEL = 2000
 MAX_METADATA = 3000
 
@@ -244,12 +245,22 @@ def _element(field: FormField) -> dict[str, Any]:
     element: dict[str, Any] = {"action_id": field.name}
     initial = field.initial
     kind = field.kind
-    if kind in ("select", "multiselect") and not field.choices:
+    if kind in ("select", "multiselect", "checkboxes") and not field.choices:
         kind = "text"
+    if kind == "checkboxes" and len(field.choices) > MAX_CHECKBOXES:
+        kind = "multiselect"
     if kind == "date":
         element["type"] = "datepicker"
         if initial and re.fullmatch(r"\d{4}-\d{2}-\d{2}", initial):
             element["initial_date"] = initial
+    elif kind == "checkboxes":
+        options = [_option(c.value, c.label) for c in field.choices]
+        element["type"] = "checkboxes"
+        element["options"] = options
+        chosen = [o for o in options if initial is not None and o["value"] in str(initial).split(",")]
+        if chosen:
+            element["initial_options"] = chosen
+        return element  # checkboxes take no placeholder
     elif kind in ("select", "multiselect"):
         options = [_option(c.value, c.label) for c in field.choices[:MAX_OPTIONS]]
         element["type"] = "static_select" if kind == "select" else "multi_static_select"

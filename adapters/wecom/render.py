@@ -132,7 +132,7 @@ def is_choice_form(form: Form | None) -> bool:
     """A form WeCom can ask on the card itself: only choice questions, at most three."""
     if form is None or not form.fields or len(form.fields) > MAX_SELECTS:
         return False
-    if any(f.kind not in ("select", "multiselect") or not f.choices for f in form.fields):
+    if any(f.kind not in ("select", "multiselect", "checkboxes") or not f.choices for f in form.fields):
         return False
     if len(form.fields) == 1:
         return len(form.fields[0].choices) <= MAX_CHECKBOX_OPTIONS
@@ -141,7 +141,7 @@ def is_choice_form(form: Form | None) -> bool:
 
 def _submit_key(form: Form) -> str:
     value = dict(form.value)
-    multi = [f.name for f in form.fields if f.kind == "multiselect"]
+    multi = [f.name for f in form.fields if f.kind in ("multiselect", "checkboxes")]
     if multi:
         value["_m"] = multi
     return encode_key("f", form.id, value)
@@ -176,7 +176,7 @@ def _buttons(buttons: list[Button]) -> list[dict[str, Any]]:
 def _checkbox(field_: FormField) -> dict[str, Any]:
     return {
         "question_key": field_.name,
-        "mode": 1 if field_.kind == "multiselect" else 0,
+        "mode": 1 if field_.kind in ("multiselect", "checkboxes") else 0,
         "option_list": [
             {"id": c.value, "text": clip(_s(c.label), LIMITS["checkbox_option"]), **({"is_checked": True} if c.value == field_.initial else {})}
             for c in field_.choices

@@ -86,6 +86,8 @@ class FakeSlack:
     connections: list[Connection] = field(default_factory=list)
     connects: int = 0
     failures: dict[str, list[Failure]] = field(default_factory=dict)
+    # a platform limit to enforce (tests/fakelimits.py): (method, args) → a refusal, or None to go on
+    limits: Any = None
 
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
@@ -105,9 +107,9 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/link/", self._socket)
         app.router.add_post("/response/{id}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        app.router.add_post("/upload/{file_id}", self._upload)
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
@@ -195,6 +197,8 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
         response = self._injected(method, args)
+        if response is None and self.limits is not None:
+            response = self.limits(method, args)
         if response is None:
             expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
             if token != expected:
@@ -264,10 +268,6 @@ class FakeSlack:
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text"), "ts": ts, "bot_id": "BBOT"}}
 
-    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        key = (str(args.get("channel")), str(args.get("ts")))
-        message = self.messages.get(key)
-        if message is None:
     # -- files: files.getUploadURLExternal → POST the bytes → files.completeUploadExternal
 
     def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -313,6 +313,10 @@ class FakeSlack:
         """Files whose upload was completed (into ``channel``, when given)."""
         return [f for f in self.files.values() if f["channel"] and (channel is None or f["channel"] == channel)]
 
+    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args.get("channel")), str(args.get("ts")))
+        message = self.messages.get(key)
+        if message is None:
             return {"ok": False, "error": "message_not_found"}
         message.update(text=args.get("text"), blocks=args.get("blocks") or [], edits=message["edits"] + 1)
         return {"ok": True, "channel": key[0], "ts": key[1], "text": args.get("text")}
@@ -588,6 +592,9 @@ class FakeSlack:
             if value and value not in options:
                 raise AssertionError(f"{block['block_id']}: {value!r} is not an option ({list(options)})")
             return {"type": kind, "selected_option": options.get(value)}
+        if kind == "checkboxes":
+            options = {o["value"]: o for o in element.get("options", [])}
+            return {"type": kind, "selected_options": [options[v] for v in value or []]}
         if kind == "multi_static_select":
             options = {o["value"]: o for o in element.get("options", [])}
             return {"type": kind, "selected_options": [options[v] for v in value or []]}

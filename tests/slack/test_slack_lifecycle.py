@@ -22,7 +22,10 @@ async def test_whole_lifecycle_over_socket_mode(database_url, clock):
         modal = world.last_view
         assert modal["callback_id"] == "request.new"
         assert [b["block_id"] for b in modal["blocks"]][:3] == ["title", "background", "goal"]
-        prompt = card_with(fake.in_channel(GROUP), FORM_ACTION)  # the card's own form
+        # the form is his alone: a card in his DM with the bot, and in the channel a note only he sees
+        prompt = card_with(fake.dms(LI), FORM_ACTION)  # the card's own form
+        assert fake.in_channel(GROUP) == []
+        assert "私信" in text_of(fake.ephemerals_for(LI, GROUP)[-1])
         await capture_card("card_form_prompt", prompt)
 
         request = {

@@ -120,8 +120,10 @@ async def test_whole_lifecycle_in_chinese(database_url: str, fake: FakeWeCom, cl
         clock.advance(seconds=40)  # a person takes a while to type
         await say(h, "chenjie", f"拒绝 {code} 原因：人力饱和 改期：2026-12-01", chatid="chenjie")
         # the click was too long ago to change the card: its decided state answers the typed message
-        repost = fake.messages("chenjie")[-1]
-        assert repost.cmd == "aibot_respond_msg" and "❌" in text_of(repost.body) and "人力饱和" in text_of(repost.body)
+        # the typed decision is answered where it was typed, then the decided card follows
+        answer, repost = fake.messages("chenjie")[-2:]
+        assert answer.cmd == "aibot_respond_msg" and "已记录" in text_of(answer.body)
+        assert "❌" in text_of(repost.body) and "人力饱和" in text_of(repost.body)
         assert not [r for r in fake.frames("aibot_respond_update_msg") if r.body["template_card"]["task_id"] == rd["task_id"]]
         assert any(code in t and "人力饱和" in t for t in texts_in(h, "lilei"))  # the initiator is told
 

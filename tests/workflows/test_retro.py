@@ -47,7 +47,7 @@ async def test_a_retrospective_saved_as_an_sop_starts_the_next_collaboration(dat
         r = await sim.say("hanmei", f"复盘 {code}", "launch")
         await refused(sim, r, "hanmei", "只有 XZB2026112301 的发起人可以提交复盘报告")
         await ok(await sim.say("lilei", f"复盘 {code}", "launch"))
-        prompt = await last_text(sim, conversation="launch", person="lilei")
+        prompt = await last_text(sim, person="lilei")  # the form is his alone: in his direct chat with the bot
         for fact in ("按时完成率：100%（2 个子任务中 2 个", "部门婉拒：1 次", "验收不通过：1 次", "风险：1 个", "变更申请：0 次"):
             assert fact in prompt, fact
         r = await sim.say("lilei", f"复盘 {code}\n做得好的方面：每日站会机制有效暴露问题\n待改进点：需提前明确素材提交标准", "launch")

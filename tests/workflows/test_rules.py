@@ -120,7 +120,7 @@ async def test_every_bad_input_gets_a_specific_translated_reply_and_writes_nothi
 
         # a form shows the error next to its field, and writes nothing either
         await ok(await sim.say("hanmei", f"风险 {CODE}", "launch"))
-        prompt = [m for m in await sim.messages("launch", person="hanmei") if m["sender"] == "bot"][-1]
+        prompt = [m for m in await sim.messages(person="hanmei") if m["sender"] == "bot"][-1]  # her form, in her DM
         assert prompt["content"]["form"]["id"] == "risk.new"
         r = await sim.submit("hanmei", prompt["id"], {"subtask": "01", "level": "超高", "description": "x", "impact": "y", "solution": "z"})
         assert r["form_errors"] == {"level": "风险等级“超高”无效，请选择 高/中/低。"}

@@ -6,16 +6,14 @@ import re
 from typing import Any
 
 from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
-from bot.i18n import Msg, _, join
+from bot.i18n import _, join
 from bot.router import Context, Router
-from bot.states import StateMachine
-from bot.types import Button, Card, CardField, Form, FormField, Outcome, Text, ToPerson
+from bot.types import Outcome, Text, ToPerson
 from storage.models import AcceptanceRequest, Collaboration, Person, Subtask
 
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, require
-from ..common.format import when
-from ..common.forms import ask
+from ..common.forms import answer_typed, ask
 from ..common.records import (
     announce_to,
     open_confirmation,
@@ -28,14 +26,20 @@ from ..requests.cards import overview_card
 from ..requests.states import CollaborationFlow
 from ..tasks.cards import subtask_card
 from ..tasks.states import SubtaskFlow
+from .cards import acceptance_card, fail_form, submit_form
+from .checklist import (
+    checklist_items,
+    failed_indexes,
+    failed_items,
+    judged,
+    new_checklist,
+    parse_marks,
+    self_checked,
+    ticked_from_form,
+)
+from .states import AcceptanceFlow
 
 router = Router()
-
-
-class AcceptanceFlow(StateMachine):
-    labels = {"pending": _("awaiting verdict"), "passed": _("passed"), "failed": _("failed")}
-    transitions = {"pass": (("pending",), "passed"), "fail": (("pending",), "failed")}
-    final = ("passed", "failed")
 
 
 SUBMIT_FIELDS = FieldSet(
@@ -45,7 +49,12 @@ SUBMIT_FIELDS = FieldSet(
         "self_check": ("self-check", "self check", "selfcheck", "自检", "自检结果"),
     }
 )
-VERDICT_FIELDS = FieldSet({"comments": ("comments", "comment", "意见", "验收意见", "原因")})
+VERDICT_FIELDS = FieldSet(
+    {
+        "failed_items": ("failed items", "failed", "failing items", "不通过项", "未通过项", "不合格项"),
+        "comments": ("comments", "comment", "意见", "验收意见", "原因"),
+    }
+)
 
 _URL = re.compile(r"https?://\S+")
 _VERSION = re.compile(r"\b(v\d+[\w.\-]*)|(第[一二三四五六七八九十\d]+版[\w\-]*)", re.I)
@@ -59,83 +68,35 @@ def parse_deliverables(text: str) -> list[dict[str, str]]:
         if not part:
             continue
         link = _URL.search(part)
-        version = _VERSION.search(part)
-        name = part
-        for found in (link, version):
-            if found:
-                name = name.replace(found.group(0), " ")
+        rest = part.replace(link.group(0), "") if link else part  # a version label inside the link is the file's, not the label
+        version = _VERSION.search(rest)
+        name = (rest.replace(version.group(0), "") if version else rest).strip()
         items.append(
             {
-                "name": " ".join(name.split()) or (link.group(0) if link else part),
+                "name": name or (link.group(0) if link else part),
                 "link": link.group(0) if link else "",
                 "version": version.group(0) if version else "",
+                "text": part,  # exactly as typed, for whoever shows it
             }
         )
     return items
 
 
-def _fail_form(request: AcceptanceRequest, code: str) -> Form:
-    return Form(
-        id="acceptance.fail",
-        title=_("Fail {code}", code=code),
-        submit_label=_("Fail and send back"),
-        value={"code": code, "attempt": request.attempt},
-        template=_("fail {code} comments: …", code=code),
-        fields=[FormField("comments", _("What must change"), "textarea", required=True, placeholder=_("e.g. 海报色彩与品牌VI不符，需调整主色调"))],
-    )
-
-
-async def acceptance_card(request: AcceptanceRequest, task: Subtask, ctx: Context) -> Card:
-    owner = await Person.get(id=task.owner_id)
-    reviewer = await Person.get_or_none(id=task.reviewer_id) if task.reviewer_id else None
-    lines: list[Any] = [
-        _("- {name} {version} {link}", name=d["name"], version=d.get("version", ""), link=d.get("link", "")) for d in request.deliverables
-    ]
-    value = {"code": task.code, "attempt": request.attempt}
-    buttons: list[Button] = []
-    status: Msg
-    if request.state == "pending":
-        buttons = [
-            Button(_("Pass"), "acceptance.pass", value, "primary", command=f"pass {task.code}"),
-            Button(_("Fail"), "acceptance.fail", value, "danger", command=f"fail {task.code} comments: ", opens_form=_fail_form(request, task.code)),
-        ]
-        status = _("Waiting for {reviewer} to pass or fail.", reviewer=reviewer.name if reviewer else "?")
-    else:
-        decider = await Person.get_or_none(id=request.reviewer_id) if request.reviewer_id else None
-        status = _(
-            "{verdict} by {name} at {time}",
-            verdict=AcceptanceFlow.label(request.state),
-            name=decider.name if decider else "?",
-            time=when(request.decided_at, ctx.config.bot.timezone),
-        )
-    fields = [
-        CardField(_("Owner"), owner.name),
-        CardField(_("Delivery standard"), task.delivery_standard),
-        CardField(_("Completion statement"), request.statement or "—"),
-        CardField(_("Self-check"), request.self_check or "—"),
-    ]
-    if request.comments:
-        fields.append(CardField(_("Comments"), request.comments))
-    return Card(
-        key=f"acc:{task.code}:{request.attempt}",
-        title=_("Acceptance request {code} (attempt {attempt}): {title}", code=task.code, attempt=request.attempt, title=task.title),
-        body=join([_("Deliverables:"), *lines]),
-        fields=fields,
-        buttons=buttons,
-        color={"pending": "blue", "passed": "green", "failed": "red"}[request.state],  # type: ignore[arg-type]
-        status=status,
-        mentions=[str(reviewer.id)] if reviewer and request.state == "pending" else [],
-    )
-
-
-@router.command("submit", "deliver", "提交验收", "验收申请", "验收", "交付")
-async def submit(ctx: Context, args: str) -> Outcome:
-    head, values = parse_fields(args, SUBMIT_FIELDS)
-    task, collab = await lookup.owned_subtask(ctx, head, _("submit it for acceptance"))
-    actor = require_actor(ctx)
+async def _submittable(ctx: Context, code_text: str) -> tuple[Subtask, Collaboration]:
+    task, collab = await lookup.owned_subtask(ctx, code_text, _("submit it for acceptance"))
     if task.reviewer_id is None:
         raise InvalidInput(_("{code} has no reviewer. The initiator names one with “rescope … reviewer: @name”.", code=task.code))
+    return task, collab
+
+
+async def submit_for_acceptance(ctx: Context, code_text: str, values: dict[str, Any], ticked: dict[int, bool] | None) -> Outcome:
+    """One 《验收申请》: the deliverables, and the delivery standard's items with the owner's ticks (``ticked``:
+    item index → met; None when the owner did not go through the items)."""
+    task, collab = await _submittable(ctx, code_text)
+    assert task.reviewer_id is not None  # _submittable refuses a subtask without one
+    actor = require_actor(ctx)
     deliverables = parse_deliverables(require(values, "deliverables", _("deliverables")))
+    checklist = self_checked(new_checklist(checklist_items(task.delivery_standard)), ticked)
     await SubtaskFlow.fire(task, "submit", task.code, updated_at=ctx.now)
     attempt = await AcceptanceRequest.filter(subtask_id=task.id).count() + 1
     request = await AcceptanceRequest.create(
@@ -144,18 +105,40 @@ async def submit(ctx: Context, args: str) -> Outcome:
         deliverables=deliverables,
         statement=values.get("statement", ""),
         self_check=values.get("self_check", ""),
+        checklist=checklist,
         submitted_by=actor,
         submitted_at=ctx.now,
     )
     await open_confirmation(task.code, f"acceptance:{attempt}", task.reviewer_id, ctx.now)
     card = await acceptance_card(request, task, ctx)
-    outcome = Outcome().record("acceptance.submitted", task.code, attempt=attempt, deliverables=deliverables)
+    outcome = Outcome().record("acceptance.submitted", task.code, attempt=attempt, deliverables=deliverables, checklist=checklist)
     outcome.send(await announce_to(collab), card)
     outcome.send(ToPerson(task.reviewer_id), card)
     outcome.update(await subtask_card(task, ctx))
     for key, kind, due, payload in sla_timers(ctx, f"sla:review:{task.code}:{attempt}", "sla.review", ctx.config.bot.review_working_days, code=task.code, attempt=attempt):
         outcome.timer(key, kind, due, **payload)
     return outcome
+
+
+@router.command("submit", "deliver", "提交验收", "验收申请", "验收", "交付")
+async def submit(ctx: Context, args: str) -> Outcome:
+    head, values = parse_fields(args, SUBMIT_FIELDS)
+    if not values:
+        task, _collab = await _submittable(ctx, head)
+        return ask(submit_form(task), ctx=ctx)
+    task = await lookup.subtask(ctx, head)
+    items = checklist_items(task.delivery_standard)
+    return await submit_for_acceptance(ctx, head, values, parse_marks(values.get("self_check", ""), items))
+
+
+@router.form("acceptance.submit")
+async def submit_form_submitted(ctx: Context, event: Any) -> Outcome:
+    code = str(event.value.get("code", ""))
+    task = await lookup.subtask(ctx, code)
+    items = checklist_items(task.delivery_standard)
+    values = {k: v for k, v in event.form.items() if isinstance(v, str) and v.strip()}
+    ticked = ticked_from_form(event.form["self_check_items"], items) if "self_check_items" in event.form else parse_marks(values.get("self_check", ""), items)
+    return await submit_for_acceptance(ctx, code, values, ticked)
 
 
 async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple[Subtask, Collaboration, AcceptanceRequest]:
@@ -181,19 +164,24 @@ async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple
     return task, collab, latest
 
 
-async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: bool, comments: str) -> Outcome:
+async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: bool, comments: str, named: Any = None) -> Outcome:
+    """Pass every item of the delivery standard, or fail naming the items that fail (``named``: ticked
+    item numbers, or the typed “failed items” text; see ``checklist.failed_indexes``)."""
     task, collab, latest = await _judgeable(ctx, code_text, attempt)
     actor = require_actor(ctx)
     if not passed and not comments.strip():
         raise InvalidInput(_("Failing needs comments saying what must change, e.g. “fail {code} comments: 主色调与VI不符”.", code=task.code), field="comments")
-    await AcceptanceFlow.fire(latest, "pass" if passed else "fail", task.code, reviewer_id=actor.id, decided_at=ctx.now, comments=comments.strip())
+    items = [row["item"] for row in latest.checklist or []]
+    checklist = judged(latest.checklist or [], passed, set() if passed else failed_indexes(named, comments, items))
+    failed = failed_items(checklist)
+    await AcceptanceFlow.fire(latest, "pass" if passed else "fail", task.code, reviewer_id=actor.id, decided_at=ctx.now, comments=comments.strip(), checklist=checklist)
     await record_confirmation(ctx, task.code, f"acceptance:{latest.attempt}", "confirmed" if passed else "rejected", comments.strip())
     if passed:
         await SubtaskFlow.fire(task, "pass", task.code, progress=100, updated_at=ctx.now)
     else:
         await SubtaskFlow.fire(task, "fail", task.code, updated_at=ctx.now)
     outcome = Outcome().cancel(f"sla:review:{task.code}:{latest.attempt}:*")
-    outcome.record("acceptance.passed" if passed else "acceptance.failed", task.code, attempt=latest.attempt, comments=comments.strip())
+    outcome.record("acceptance.passed" if passed else "acceptance.failed", task.code, attempt=latest.attempt, comments=comments.strip(), failed_items=failed)
     outcome.update(await acceptance_card(latest, task, ctx))
     outcome.update(await subtask_card(task, ctx))
     if passed:
@@ -206,9 +194,22 @@ async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: boo
     else:
         outcome.send(
             ToPerson(task.owner_id),
-            Text(_("{code} failed acceptance: {comments}\nRevise it and submit again with “submit {code} deliverables: …”.", code=task.code, comments=comments.strip())),
+            Text(
+                join(
+                    [
+                        _("{code} failed acceptance: {comments}\nRevise it and submit again with “submit {code} deliverables: …”.", code=task.code, comments=comments.strip()),
+                        _("Items that fail: {items}", items=join(failed, ", ")) if failed else None,
+                    ]
+                )
+            ),
         )
-    return outcome
+    return answer_typed(
+        ctx,
+        outcome,
+        _("Recorded: {code} passed acceptance.", code=task.code)
+        if passed
+        else _("Recorded: {code} failed acceptance; items that fail: {items}.", code=task.code, items=join(failed, ", ") if failed else "—"),
+    )
 
 
 def _attempt(value: Any) -> int | None:
@@ -227,13 +228,14 @@ async def pass_clicked(ctx: Context, event: Any) -> Outcome:
 async def fail_clicked(ctx: Context, event: Any) -> Outcome:
     """Without a form (platforms without modals): check the reviewer, then ask for comments."""
     task, _collab, latest = await _judgeable(ctx, str(event.value.get("code", "")), _attempt(event.value.get("attempt")))
-    form = _fail_form(latest, task.code)
-    return ask(form, _("What must change?"))
+    form = fail_form(latest, task.code)
+    return ask(form, _("What must change?"), ctx=ctx)
 
 
 @router.form("acceptance.fail")
 async def fail_submitted(ctx: Context, event: Any) -> Outcome:
-    return await verdict(ctx, str(event.value.get("code", "")), _attempt(event.value.get("attempt")), False, str(event.form.get("comments", "")))
+    form = event.form
+    return await verdict(ctx, str(event.value.get("code", "")), _attempt(event.value.get("attempt")), False, str(form.get("comments", "")), form.get("failed_items"))
 
 
 @router.command("pass", "approve", "通过", "验收通过")
@@ -245,7 +247,7 @@ async def pass_command(ctx: Context, args: str) -> Outcome:
 @router.command("fail", "reject", "不通过", "驳回", "验收不通过")
 async def fail_command(ctx: Context, args: str) -> Outcome:
     head, values = parse_fields(args, VERDICT_FIELDS)
-    return await verdict(ctx, head, None, False, values.get("comments", ""))
+    return await verdict(ctx, head, None, False, values.get("comments", ""), values.get("failed_items"))
 
 
 # ---------------------------------------------------------------- complete and archive
@@ -265,7 +267,7 @@ async def complete(ctx: Context, args: str) -> Outcome:
     unfinished = [t for t in tasks if t.stage != "done"]
     if unfinished:
         raise TransitionNotAllowed(
-            _("{code} cannot be completed: these subtasks have not passed acceptance: {list}.", code=collab.code, list=", ".join(f"{t.code} ({t.progress}%)" for t in unfinished))
+            _("{code} cannot be completed: these subtasks have not passed acceptance: {list}.", code=collab.code, list=join([f"{t.code}（{t.progress}%）" for t in unfinished], ", "))
         )
     await CollaborationFlow.fire(collab, "complete", collab.code, completed_at=ctx.now)
     await CollaborationFlow.fire(collab, "archive", collab.code, archived_at=ctx.now)

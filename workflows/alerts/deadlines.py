@@ -36,6 +36,7 @@ from ..common.format import when
 from ..common.forms import ask
 from ..common.lookup import find_code
 from ..risks import delays
+from ..tasks.cards import progress_form
 from ..tasks.cards import status_colour as deadline_colour
 
 router = Router()
@@ -102,9 +103,20 @@ def _alert_card(task: Subtask, collab: Collaboration, owner: Person, level: str,
         title = _("Due soon: {code} {title}", code=task.code, title=task.title)
         line = _("Due {deadline}, at {progress}%. Owner: {owner}.", deadline=task.deadline.isoformat(), progress=task.progress, owner=owner.name)
     lines: list[Any] = [line, _("Collaboration: {code} {title}", code=collab.code, title=collab.title)]
-    if for_owner:
-        lines.append(_("Report progress with “progress {code} 80% …”, or tell the initiator the new date with “late {code} reason: … new date: …”.", code=task.code))
-    return Card(title=title, body=join(lines), color="red" if level == "red" else "yellow", key=None)
+    buttons: list[Button] = []
+    if for_owner:  # the owner acts on the alert itself: a form each, the typed command where a chat has no buttons
+        buttons = [
+            Button(_("Update progress"), "task.progress", {"code": task.code}, "primary", command=_("progress {code} 80% done: …", code=task.code), opens_form=progress_form(task)),
+            Button(
+                _("Will be late"),
+                "deadline.will_be_late",
+                {"code": task.code, "deadline": task.deadline.isoformat()},
+                "danger",
+                command=_("late {code} reason: … new date: …", code=task.code),
+                opens_form=_delay_form(task),
+            ),
+        ]
+    return Card(title=title, body=join(lines), buttons=buttons, color="red" if level == "red" else "yellow", key=None)
 
 
 def _delay_form(task: Subtask) -> Form:
@@ -132,7 +144,7 @@ def _ask_card(task: Subtask) -> Card:
             ]
         ),
         buttons=[
-            Button(_("On track"), "deadline.on_track", {"code": task.code, "deadline": task.deadline.isoformat()}, "primary", command=f"ontrack {task.code}"),
+            Button(_("On track"), "deadline.on_track", {"code": task.code, "deadline": task.deadline.isoformat()}, "primary", command=_("ontrack {code}", code=task.code)),
             Button(_("Will be late"), "deadline.will_be_late", {"code": task.code, "deadline": task.deadline.isoformat()}, "danger", opens_form=_delay_form(task)),
         ],
         color="yellow",
@@ -207,7 +219,7 @@ async def will_be_late(ctx: Context) -> Outcome:
     if task is None:
         raise NotFound(_("There is no subtask {code}.", code=str(ctx.event.value.get("code", ""))))
     form = _delay_form(task)
-    return ask(form, _("Give the reason and the new date."))
+    return ask(form, _("Give the reason and the new date."), ctx=ctx)
 
 
 async def delay(ctx: Context, code: str, deadline: str | None, reason: str, new_date_text: str) -> Outcome:

@@ -10,7 +10,7 @@ from bot.types import Card, Outcome
 from storage.models_workflows import ChangeRequest
 
 from ..common import lookup
-from ..common.forms import ask
+from ..common.forms import answer_typed, ask
 from ..risks.kit import (
     find_document,
     require_initiator,
@@ -35,17 +35,17 @@ async def change_command(ctx: Context, args: str) -> Outcome:
     if not values and not items:
         require_initiator(ctx, collab, _("request a change"))
         form = change_form(collab)
-        return ask(form)
+        return ask(form, ctx=ctx)
     return await create_change(ctx, collab, values, items)
 
 
 async def _change_subcommand(ctx: Context, head: str, values: dict[str, str]) -> Outcome:
     """``change XZB…-C01 confirm`` / ``reject reason: …`` / ``withdraw`` / ``resubmit``."""
     words = {w.lower() for w in head.split()}
-    if words & {"confirm", "approve", "ok", "同意", "确认"}:
-        return await confirm(ctx, head)
+    if words & {"confirm", "approve", "ok", "同意", "确认"}:  # a typed decision is answered where it was typed
+        return answer_typed(ctx, await confirm(ctx, head), _("Recorded: you confirmed {code}.", code=head.split()[0]))
     if words & {"reject", "decline", "拒绝", "驳回", "不同意"}:
-        return await reject(ctx, head, values.get("reason", ""))
+        return answer_typed(ctx, await reject(ctx, head, values.get("reason", "")), _("Recorded: you rejected {code}.", code=head.split()[0]))
     if words & {"withdraw", "cancel", "撤回", "撤销"}:
         return await withdraw(ctx, head)
     if words & {"resubmit", "again", "重新提交", "再次提交"}:

@@ -11,13 +11,14 @@ from typing import Any
 from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import Msg, _, join
 from bot.router import Context, Router
-from bot.types import Button, Card, CardField, Color, Outcome, Text, ToPerson
+from bot.types import Button, Card, CardField, Choice, Color, Form, FormField, Outcome, Text, ToPerson
 from storage.models import Collaboration, Person
 from storage.models_workflows import Improvement
 
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require
 from ..common.format import day, when
+from ..common.forms import ask
 from ..common.records import announce_to, require_actor
 from ..risks.kit import DOC, add_working_days, end_of_day, find_document, new_code, require_participant
 from .states import ImprovementFlow
@@ -71,9 +72,9 @@ async def improvement_card(item: Improvement, ctx: Context) -> Card:
     value = {"code": item.code}
     buttons: list[Button] = []
     if item.status == "not_started":
-        buttons.append(Button(_("Start working"), "improvement.start", value, command=f"improve {item.code} status: in progress"))
+        buttons.append(Button(_("Start working"), "improvement.start", value, command=_("improve {code} status: in progress", code=item.code)))
     if item.status != "done":
-        buttons.append(Button(_("Done"), "improvement.done", value, "primary", command=f"improve {item.code} status: done"))
+        buttons.append(Button(_("Done"), "improvement.done", value, "primary", command=_("improve {code} status: done", code=item.code)))
     return Card(
         key=f"imp:{item.code}",
         title=_("Improvement {code}: {problem}", code=item.code, problem=item.problem[:80]),
@@ -90,6 +91,25 @@ async def improvement_card(item: Improvement, ctx: Context) -> Card:
         buttons=buttons,
         color=_colour(item, lookup.local_today(ctx)),
         mentions=[str(owner.id)] if item.status != "done" else [],
+    )
+
+
+def improvement_form(collab: Collaboration) -> Form:
+    """One row of 协作改进流程表."""
+    return Form(
+        id="improvement.new",
+        title=_("Improvement for {code}", code=collab.code),
+        submit_label=_("Log the improvement"),
+        value={"code": collab.code},
+        template=_("improve {code}\nproblem: …\ncategory: 信息传递 / 责任分工 / 流程机制 / 资源支持\nroot cause: …\nmeasure: …\nowner: …\ndeadline: …", code=collab.code),
+        fields=[
+            FormField("problem", _("Problem"), "textarea", required=True),
+            FormField("category", _("Category"), "select", required=True, choices=[Choice(k, v) for k, v in CATEGORIES.items()]),
+            FormField("root_cause", _("Root cause"), "textarea"),
+            FormField("measure", _("Measure"), "textarea", required=True),
+            FormField("owner", _("Owner"), "person", required=True),
+            FormField("deadline", _("Deadline"), "date", required=True),
+        ],
     )
 
 
@@ -159,9 +179,8 @@ async def improve_command(ctx: Context, args: str) -> Outcome:
         return await set_status(ctx, head, require(values, "status", _("Status")))
     collab = await lookup.collaboration(ctx, head)
     if not values:
-        raise InvalidInput(
-            _("Log it in one message: “improve {code}\nproblem: …\ncategory: 信息传递 / 责任分工 / 流程机制 / 资源支持\nroot cause: …\nmeasure: …\nowner: …\ndeadline: …”.", code=collab.code)
-        )
+        await require_participant(ctx, collab, _("log an improvement"))
+        return ask(improvement_form(collab), ctx=ctx)
     return await log_improvement(ctx, collab, values)
 
 
@@ -207,3 +226,10 @@ async def overdue(ctx: Context, event: Any) -> Outcome:
         outcome.send(ToPerson(pid), line)
     outcome.update(await improvement_card(item, ctx))
     return outcome
+
+
+@router.form("improvement.new")
+async def improvement_submitted(ctx: Context, event: Any) -> Outcome:
+    collab = await lookup.collaboration(ctx, str(event.value.get("code", "")))
+    values = {k: v for k, v in event.form.items() if isinstance(v, str) and v.strip()}
+    return await log_improvement(ctx, collab, values)

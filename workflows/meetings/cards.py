@@ -6,8 +6,8 @@ from typing import Any
 
 from bot.i18n import Msg, _, join
 from bot.router import Context
-from bot.types import Button, Card, CardField, Form, FormField
-from storage.models import Confirmation, Person
+from bot.types import Button, Card, CardField, Choice, Form, FormField
+from storage.models import Collaboration, Confirmation, Person
 from storage.models_workflows import Meeting, Minutes
 
 from ..common.format import PRIORITIES, when
@@ -47,7 +47,7 @@ async def notice_card(meeting: Meeting, ctx: Context) -> Card:
     ids = [int(p) for p in meeting.attendees or []]
     names = await _names([*ids, meeting.recorder_id, meeting.organizer_id])
     absences = {int(k): v for k, v in (meeting.absences or {}).items()}
-    attendee_text = ", ".join(f"{names.get(i, '?')} ✗({absences[i]})" if i in absences else names.get(i, "?") for i in ids)
+    attendee_text = join([_("{name} ✗ ({reason})", name=names.get(i, "?"), reason=absences[i]) if i in absences else names.get(i, "?") for i in ids], ", ")
     lines: list[Any] = []
     if meeting.short_notice:
         lines.append(_("⚠ Sent less than 3 working days before the meeting: the rule is to send the notice 3 working days ahead."))
@@ -55,7 +55,7 @@ async def notice_card(meeting: Meeting, ctx: Context) -> Card:
         lines.append(_("Urgent: the minutes are due 2 hours after the call."))
     buttons: list[Button] = []
     if meeting.state == "scheduled" and meeting.starts_at > ctx.now:
-        buttons = [Button(_("Cannot attend"), "meeting.absent", {"code": meeting.code}, command=f"absent {meeting.code} reason: ", opens_form=absent_form(meeting))]
+        buttons = [Button(_("Cannot attend"), "meeting.absent", {"code": meeting.code}, command=_("absent {code} reason: ", code=meeting.code), opens_form=absent_form(meeting))]
     status: Any = _("Minutes due by {time} from {recorder}.", time=when(meeting.minutes_due_at, tz), recorder=names.get(meeting.recorder_id, "?"))
     if meeting.state != "scheduled":
         status = _("Status: {state}", state=MeetingFlow.label(meeting.state))
@@ -114,8 +114,8 @@ async def minutes_card(minutes: Minutes, meeting: Meeting, ctx: Context) -> Card
     value = {"code": meeting.code, "number": minutes.number}
     if minutes.state == "pending":
         buttons = [
-            Button(_("Confirm the minutes"), "minutes.confirm", value, "primary", command=f"minutes {meeting.code} confirm"),
-            Button(_("Request a correction"), "minutes.object", value, "danger", command=f"minutes {meeting.code} correct comment: ", opens_form=object_form(minutes, meeting.code)),
+            Button(_("Confirm the minutes"), "minutes.confirm", value, "primary", command=_("minutes {code} confirm", code=meeting.code)),
+            Button(_("Request a correction"), "minutes.object", value, "danger", command=_("minutes {code} correct comment: ", code=meeting.code), opens_form=object_form(minutes, meeting.code)),
         ]
     return Card(
         key=f"minutes:{meeting.code}:v{minutes.number}",
@@ -126,7 +126,7 @@ async def minutes_card(minutes: Minutes, meeting: Meeting, ctx: Context) -> Card
             CardField(_("Topic"), meeting.topic),
             CardField(_("Time"), when(meeting.starts_at, tz)),
             CardField(_("Form"), FORMS.get(meeting.form, meeting.form)),
-            CardField(_("Attendees"), ", ".join(names.get(p, "?") for p in present) or "—"),
+            CardField(_("Attendees"), (join([names.get(p, "?") for p in present], ", ") if present else "—")),
             CardField(_("Absentees and reasons"), absentees),
             CardField(_("Agenda"), minutes.agenda or "—"),
             CardField(_("Discussion and conclusions"), minutes.conclusions or "—"),
@@ -138,4 +138,44 @@ async def minutes_card(minutes: Minutes, meeting: Meeting, ctx: Context) -> Card
         color={"pending": "yellow", "confirmed": "green", "disputed": "red"}.get(minutes.state, "grey"),  # type: ignore[arg-type]
         status=_("Status: {state}", state=MinutesFlow.label(minutes.state)),
         mentions=[str(p) for p in present if p in rows and rows[p].state == "pending"] if minutes.state == "pending" else [],
+    )
+
+
+def meeting_form(collab: Collaboration) -> Form:
+    """《沟通会议通知》: topic, time, form, place, attendees, agenda, pre-reading, recorder."""
+    return Form(
+        id="meeting.new",
+        title=_("Meeting notice for {code}", code=collab.code),
+        submit_label=_("Send the notice"),
+        value={"code": collab.code},
+        template=_("meeting {code}\ntopic: …\ntime: 2026-11-27 14:00\nform: online\nattendees: 刘洋, 陈杰\nagenda: …\npre-reading: …\nrecorder: …", code=collab.code),
+        fields=[
+            FormField("topic", _("Topic"), required=True),
+            FormField("time", _("Time"), required=True, placeholder=_("e.g. 2026-11-27 14:00 or 下周三 下午2点")),
+            FormField("form", _("Form"), "select", choices=[Choice(k, v) for k, v in FORMS.items()], initial="online"),
+            FormField("location", _("Place or link")),
+            FormField("attendees", _("Attendees"), required=True, placeholder=_("names or departments, e.g. 刘洋、陈杰、研发部")),
+            FormField("agenda", _("Agenda"), "textarea"),
+            FormField("prereading", _("Pre-reading"), "textarea"),
+            FormField("recorder", _("Recorder"), "person"),
+        ],
+    )
+
+
+def minutes_form(meeting: Meeting) -> Form:
+    """Table 3 会议纪要: attendance, conclusions, resolutions, follow-ups and action items."""
+    return Form(
+        id="minutes.new",
+        title=_("Minutes of {code}", code=meeting.code),
+        submit_label=_("Submit the minutes"),
+        value={"code": meeting.code},
+        template=_("minutes {code}\nconclusions: …\nresolutions: …\nfollow-ups: …\nabsent: 韩梅 出差\nactions:\n- content | owner | deadline | output | priority", code=meeting.code),
+        fields=[
+            FormField("attendees", _("Attendees"), placeholder=_("empty: everyone invited who did not send an absence")),
+            FormField("absent", _("Absentees and reasons"), "textarea", placeholder=_("e.g. 韩梅 出差")),
+            FormField("conclusions", _("Discussion and conclusions"), "textarea", required=True),
+            FormField("resolutions", _("Resolutions"), "textarea"),
+            FormField("followups", _("Follow-ups"), "textarea"),
+            FormField("actions", _("Action items"), "textarea", placeholder=_("one per line: content | owner | deadline | output | priority")),
+        ],
     )

@@ -17,11 +17,11 @@ from storage.models_workflows import Meeting, Minutes, PlannedSubtask
 from ..common import lookup
 from ..common.fields import parse_fields, read_date, require
 from ..common.format import parse_priority, when
-from ..common.forms import ask
+from ..common.forms import answer_typed, ask
 from ..common.records import announce_to, open_confirmation, require_actor, void_confirmations
 from ..retro import planned
 from ..risks.kit import DOC, add_working_days, end_of_day, find_document, names_of
-from .cards import minutes_card, notice_card, object_form
+from .cards import minutes_card, minutes_form, notice_card, object_form
 from .fields import (
     ACTION_FIELDS,
     EXAMPLE,
@@ -256,17 +256,19 @@ async def minutes_command(ctx: Context, args: str) -> Outcome:
     if not any(m.group(2).upper() == "M" for m in DOC.finditer(head)) and not re.search(r"(?:^|\s)-?M\d{2}\b", head, re.I):
         raise InvalidInput(_("Which meeting? Add its id, e.g. “{example}”.", example=EXAMPLE))
     words = {w.lower() for w in head.split()}
-    if words & {"confirm", "ok", "确认", "同意"}:
-        return await confirm_minutes(ctx, head, None)
+    if words & {"confirm", "ok", "确认", "同意"}:  # a typed decision is answered where it was typed
+        return answer_typed(ctx, await confirm_minutes(ctx, head, None), _("Recorded: you confirmed the minutes of {code}.", code=head.split()[0]))
     if words & {"correct", "object", "更正", "修改", "有误"}:
-        return await object_minutes(ctx, head, None, values.get("comment", ""))
+        outcome = await object_minutes(ctx, head, None, values.get("comment", ""))
+        return answer_typed(ctx, outcome, _("Recorded: you asked for a correction of the minutes of {code}.", code=head.split()[0]))
     if not values:
         meeting = await find_document(ctx, Meeting, head, "M", EXAMPLE)
         minutes = await Minutes.filter(meeting_id=meeting.id).order_by("-number").first()
         if minutes is None:
-            raise InvalidInput(
-                _("Send the minutes in one message: “minutes {code}\nconclusions: …\nresolutions: …\nfollow-ups: …\nabsent: 韩梅 出差\nactions:\n- content | owner | deadline | output | priority”.", code=meeting.code),
-            )
+            actor = require_actor(ctx)
+            if actor.id not in (meeting.recorder_id, meeting.organizer_id):
+                raise NotAllowed(_("Only {recorder}, the recorder of {code}, or its organizer can submit the minutes.", recorder=(await Person.get(id=meeting.recorder_id)).name, code=meeting.code))
+            return ask(minutes_form(meeting), ctx=ctx)
         card = await minutes_card(minutes, meeting, ctx)
         card.key = None
         return Outcome().reply(card)
@@ -290,7 +292,7 @@ async def object_clicked(ctx: Context, event: Any) -> Outcome:
     meeting, minutes, _collab = await _current(ctx, str(event.value.get("code", "")), _number(event.value.get("number")))
     await _authorize_attendee(ctx, meeting, minutes)
     form = object_form(minutes, meeting.code)
-    return ask(form)
+    return ask(form, ctx=ctx)
 
 
 @router.form("minutes.object")
@@ -338,3 +340,9 @@ async def remind_confirmers(ctx: Context, event: Any) -> Outcome:
     for pid in waiting:
         outcome.send(ToPerson(pid), Text(_("Reminder: please confirm the minutes of {code} (or ask for a correction) on their card.", code=code)))
     return outcome
+
+
+@router.form("minutes.new")
+async def minutes_submitted(ctx: Context, event: Any) -> Outcome:
+    values = {k: v for k, v in event.form.items() if isinstance(v, str) and v.strip()}
+    return await submit_minutes(ctx, str(event.value.get("code", "")), values)

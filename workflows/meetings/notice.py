@@ -10,6 +10,7 @@ from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Card, Outcome, Text, ToPerson
+from storage.models import Collaboration
 from storage.models_workflows import Meeting
 
 from ..common import lookup
@@ -18,7 +19,7 @@ from ..common.format import when
 from ..common.forms import ask
 from ..common.records import announce_to, require_actor, require_open
 from ..risks.kit import find_document, new_code, require_participant, working_days_between, zone
-from .cards import absent_form, notice_card
+from .cards import FORMS, absent_form, meeting_form, notice_card
 from .fields import (
     EXAMPLE,
     FORM_WORDS,
@@ -39,12 +40,24 @@ router = Router()
 async def meeting_command(ctx: Context, args: str) -> Outcome:
     head, values = parse_fields(args, MEETING_FIELDS)
     collab = await lookup.collaboration(ctx, head)
+    if not values:
+        require_open(collab)
+        await require_participant(ctx, collab, _("call a meeting"))
+        return ask(meeting_form(collab), ctx=ctx)
+    return await notice_meeting(ctx, collab, values)
+
+
+@router.form("meeting.new")
+async def meeting_submitted(ctx: Context, event: Any) -> Outcome:
+    collab = await lookup.collaboration(ctx, str(event.value.get("code", "")))
+    values = {k: v for k, v in event.form.items() if isinstance(v, str) and v.strip()}
+    return await notice_meeting(ctx, collab, values)
+
+
+async def notice_meeting(ctx: Context, collab: Collaboration, values: dict[str, str]) -> Outcome:
+    """One 《沟通会议通知》, typed or from the form."""
     require_open(collab)
     organizer = await require_participant(ctx, collab, _("call a meeting"))
-    if not values:
-        raise InvalidInput(
-            _("Send the notice in one message: “meeting {code}\ntopic: …\ntime: 2026-11-27 14:00\nform: online\nattendees: 刘洋, 陈杰\nagenda: …\npre-reading: …\nrecorder: …”.", code=collab.code)
-        )
     topic = require(values, "topic", _("Topic"))[:255]
     urgent = (values.get("urgent") or "").strip().lower() in YES
     starts_at = read_time(ctx, require(values, "time", _("Time")), "time")
@@ -126,7 +139,7 @@ async def absent_clicked(ctx: Context, event: Any) -> Outcome:
     form = absent_form(meeting)
     if ctx.actor is None or ctx.actor.id not in [int(p) for p in meeting.attendees or []]:
         return await _absent(ctx, meeting.code, "?")
-    return ask(form)
+    return ask(form, ctx=ctx)
 
 
 @router.form("meeting.absent")
@@ -147,7 +160,7 @@ async def remind_attendees(ctx: Context, event: Any) -> Outcome:
         return Outcome()
     absent = {int(k) for k in (meeting.absences or {})}
     line = Text(
-        _("⏰ Reminder: meeting {code} “{topic}” at {time} ({form}). Pre-reading: {reading}", code=meeting.code, topic=meeting.topic, time=when(meeting.starts_at, ctx.config.bot.timezone), form=meeting.form, reading=meeting.prereading or "—")
+        _("⏰ Reminder: meeting {code} “{topic}” at {time} ({form}). Pre-reading: {reading}", code=meeting.code, topic=meeting.topic, time=when(meeting.starts_at, ctx.config.bot.timezone), form=FORMS.get(meeting.form, meeting.form), reading=meeting.prereading or "—")
     )
     outcome = Outcome()
     for pid in [int(p) for p in meeting.attendees or []]:

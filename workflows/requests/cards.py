@@ -53,11 +53,13 @@ TEMPLATE = _(
 )
 
 
-def request_form() -> Form:
+def request_form(group_id: int | None = None) -> Form:
+    """``group_id``: the group it was asked for in, bound to the new collaboration wherever the form is sent back from."""
     return Form(
         id="request.new",
         title=_("New collaboration request"),
         submit_label=_("Submit request"),
+        value={"group": group_id} if group_id else {},
         template=TEMPLATE,
         fields=[
             FormField("title", FIELD_LABELS["title"], required=True),
@@ -164,13 +166,13 @@ async def decision_card(collab: Collaboration, dept: Department, answer: Request
     status: Msg | None = note
     if answer.state == "pending" and collab.state == "pending" and note is None:
         buttons = [
-            Button(_("Accept"), "request.accept", value, "primary", command=f"accept {collab.code} {dept.code}"),
+            Button(_("Accept"), "request.accept", value, "primary", command=_("accept {code} {department}", code=collab.code, department=dept.name)),
             Button(
                 _("Decline"),
                 "request.decline",
                 value,
                 "danger",
-                command=f"decline {collab.code} {dept.code} reason: ",
+                command=_("decline {code} {department} reason: ", code=collab.code, department=dept.name),
                 opens_form=decline_form(collab, dept, answer.round),
             ),
         ]
@@ -185,4 +187,67 @@ async def decision_card(collab: Collaboration, dept: Department, answer: Request
         buttons=buttons,
         color="blue" if buttons else ("green" if answer.state == "accepted" else "grey"),
         status=status,
+    )
+
+
+# ---------------------------------------------------------------- the initiator after a decline
+
+
+def notice_key(collab: Collaboration, dept: Department, round_: int) -> str:
+    return f"req:{collab.code}:declined:{dept.code}:r{round_}"
+
+
+def rescope_form(collab: Collaboration) -> Form:
+    return Form(
+        id="request.rescope",
+        title=_("Re-scope {code}", code=collab.code),
+        submit_label=_("Re-scope and ask again"),
+        value={"code": collab.code},
+        template=_("rescope {code} deadline: 2026-12-30 scope: …", code=collab.code),
+        fields=[
+            FormField("start", FIELD_LABELS["start"], "date", initial=collab.start_date.isoformat() if collab.start_date else None),
+            FormField("deadline", FIELD_LABELS["deadline"], "date", initial=collab.deadline.isoformat()),
+            FormField("scope", FIELD_LABELS["scope"], "textarea", initial=collab.scope_in or None),
+            FormField("goal", FIELD_LABELS["goal"], "textarea", initial=collab.goal or None),
+            FormField("deliverables", FIELD_LABELS["deliverables"], "textarea", initial=collab.deliverables or None),
+            FormField("remarks", FIELD_LABELS["remarks"], "textarea", initial=collab.remarks or None),
+        ],
+    )
+
+
+def reroute_form(collab: Collaboration, dept: Department, others: list[Department]) -> Form:
+    """Re-route from ``dept`` to one of ``others`` (the departments not asked yet)."""
+    return Form(
+        id="request.reroute",
+        title=_("Re-route {code}", code=collab.code),
+        submit_label=_("Re-route"),
+        value={"code": collab.code, "from": dept.code},
+        template=_("reroute {code} from: {dept} to: …", code=collab.code, dept=dept.name),
+        fields=[FormField("to", _("Ask this department instead of {dept}", dept=dept.name), "select", required=True, choices=[Choice(d.code, d.name) for d in others])],
+    )
+
+
+def decline_notice_card(collab: Collaboration, dept: Department, answer: RequestedDepartment, others: list[Department], *, note: Msg | None = None) -> Card:
+    """What the initiator gets when a department declines: the reason, and one button per way on."""
+    value = {"code": collab.code, "dept": dept.code, "round": answer.round}
+    buttons: list[Button] = []
+    if note is None:
+        buttons = [
+            Button(_("Re-scope"), "request.rescope", value, "primary", command=_("rescope {code} deadline: …", code=collab.code), opens_form=rescope_form(collab)),
+            Button(_("Re-route"), "request.reroute", value, command=_("reroute {code} from: {dept} to: …", code=collab.code, dept=dept.name), opens_form=reroute_form(collab, dept, others) if others else None),
+            Button(_("Cancel the request"), "request.cancel", value, "danger", command=_("cancel {code}", code=collab.code)),
+        ]
+    return Card(
+        key=notice_key(collab, dept, answer.round),
+        title=_("{dept} declined {code}: {title}", dept=dept.name, code=collab.code, title=collab.title),
+        body=join(
+            [
+                _("Reason: {reason}", reason=answer.reason),
+                _("They could start on {date}.", date=day(answer.counter_date)) if answer.counter_date else None,
+                _("Re-scope it (the departments are asked again), re-route it to another department, or cancel it.") if note is None else None,
+            ]
+        ),
+        buttons=buttons,
+        color="red" if note is None else "grey",
+        status=note,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from typing import cast
+from zoneinfo import ZoneInfo
 
 from storage.models import AcceptanceRequest, Collaboration, ProgressUpdate, RequestedDepartment, Subtask
 from storage.models_workflows import (
@@ -58,6 +59,11 @@ async def person_collaborations(person_id: int) -> set[int]:
     return {*cast(list[int], owned), *cast(list[int], headed), *cast(list[int], led)}
 
 
+def finished_on(collab: Collaboration, tz: str) -> date:
+    """The day a collaboration finished, in the organisation's timezone (else its deadline)."""
+    return collab.completed_at.astimezone(ZoneInfo(tz)).date() if collab.completed_at else collab.deadline
+
+
 async def find_collaborations(
     *,
     text: str = "",
@@ -67,6 +73,7 @@ async def find_collaborations(
     start: date | None = None,
     end: date | None = None,
     within: set[int] | None = None,
+    tz: str = "Asia/Shanghai",
 ) -> list[Collaboration]:
     """Newest first; every filter optional. ``within`` limits the result to those ids (what the reader may see);
     a date range keeps the collaborations whose span (raised → completed or deadline) overlaps it."""
@@ -85,7 +92,7 @@ async def find_collaborations(
     rows = list(await query.order_by("-raised_on", "-id").select_related("initiator"))
     if start or end:
         def overlaps(c: Collaboration) -> bool:
-            finished = c.completed_at.date() if c.completed_at else c.deadline
+            finished = finished_on(c, tz)
             return (start is None or finished >= start) and (end is None or c.raised_on <= end)
 
         rows = [c for c in rows if overlaps(c)]

@@ -35,7 +35,7 @@ from ..common.format import day, when
 from ..common.forms import ask
 from ..common.records import announce_to, require_actor
 from ..requests.states import CollaborationFlow
-from .archive import find_collaborations
+from .archive import find_collaborations, finished_on
 from .health import retro_lines
 from .sop import find_sop, save_sop
 
@@ -257,7 +257,7 @@ async def search(ctx: Context, args: str) -> Outcome:
     end: date | None = read_date(values["to"], today, "to") if values.get("to") else None
     if start and end and end < start:
         raise InvalidInput(_("The end date {end} is before the start date {start}.", end=end.isoformat(), start=start.isoformat()), field="to")
-    rows = await find_collaborations(start=start, end=end, **filters)
+    rows = await find_collaborations(start=start, end=end, tz=ctx.config.bot.timezone, **filters)
     if start or end:
         where.append(_("dates {start} – {end}", start=day(start), end=day(end)))
     depts = {d.id: d.name for d in await Department.all()}
@@ -270,7 +270,7 @@ async def search(ctx: Context, args: str) -> Outcome:
             initiator=c.initiator.name,
             dept=depts.get(c.initiator.department_id or 0, "—"),
             start=day(c.raised_on),
-            end=day(c.completed_at.date() if c.completed_at else c.deadline),
+            end=day(finished_on(c, ctx.config.bot.timezone)),
         )
         for c in rows[:30]
     ]

@@ -17,7 +17,7 @@ from storage.models_workflows import DelayNotice
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require
 from ..common.format import when
-from ..common.forms import ask
+from ..common.forms import answer_typed, ask
 from ..common.records import announce_to, record_confirmation, require_actor, require_open
 from ..tasks.cards import subtask_card
 from .kit import (
@@ -56,6 +56,21 @@ def reject_form(notice: DelayNotice) -> Form:
     )
 
 
+def notice_form(task: Subtask) -> Form:
+    """The owner's delay notice: the reason and the new date (the initiator confirms it)."""
+    return Form(
+        id="delay.new",
+        title=_("Delay notice for {code}", code=task.code),
+        submit_label=_("Send the delay notice"),
+        value={"code": task.code},
+        template=_("delay {code} reason: … new date: 2026-12-20", code=task.code),
+        fields=[
+            FormField("reason", _("Reason"), "textarea", required=True, placeholder=_("e.g. 素材未到")),
+            FormField("new_date", _("New date"), "date", required=True),
+        ],
+    )
+
+
 async def delay_card(notice: DelayNotice, ctx: Context) -> Card:
     task = await Subtask.get(id=notice.subtask_id)
     collab = await Collaboration.get(id=notice.collaboration_id)
@@ -66,8 +81,8 @@ async def delay_card(notice: DelayNotice, ctx: Context) -> Card:
     status: Any
     if notice.state == "pending":
         buttons = [
-            Button(_("Confirm the new date"), "delay.confirm", {"code": notice.code}, "primary", command=f"delay {notice.code} confirm"),
-            Button(_("Reject"), "delay.reject", {"code": notice.code}, "danger", command=f"delay {notice.code} reject comment: ", opens_form=reject_form(notice)),
+            Button(_("Confirm the new date"), "delay.confirm", {"code": notice.code}, "primary", command=_("delay {code} confirm", code=notice.code)),
+            Button(_("Reject"), "delay.reject", {"code": notice.code}, "danger", command=_("delay {code} reject comment: ", code=notice.code), opens_form=reject_form(notice)),
         ]
         status = _("Waiting for {initiator} to confirm. Until then the deadline stays {deadline}.", initiator=initiator.name, deadline=notice.old_deadline.isoformat())
     elif notice.state == "withdrawn":
@@ -192,12 +207,20 @@ async def delay_command(ctx: Context, args: str) -> Outcome:
     head, values = parse_fields(args, DELAY_FIELDS)
     if any(m.group(2).upper() == "D" for m in DOC.finditer(head)) or re.search(r"(?:^|\s)-?D\d{2}\b", head, re.I):
         words = {w.lower() for w in head.split()}
-        if words & _CONFIRM_WORDS:
-            return await decide(ctx, head, True, values.get("comment", ""))
+        if words & _CONFIRM_WORDS:  # a typed decision is answered where it was typed
+            return answer_typed(ctx, await decide(ctx, head, True, values.get("comment", "")), _("Recorded: you confirmed {code}.", code=head.split()[0]))
         if words & _REJECT_WORDS:
-            return await decide(ctx, head, False, values.get("comment", ""))
+            return answer_typed(ctx, await decide(ctx, head, False, values.get("comment", "")), _("Recorded: you rejected {code}.", code=head.split()[0]))
         raise InvalidInput(_("Confirm or reject it: “delay {code} confirm” or “delay {code} reject comment: …”.", code=head.split()[0]))
+    if not values:
+        task, _collab = await lookup.owned_subtask(ctx, head, _("send its delay notice"))
+        return ask(notice_form(task), ctx=ctx)
     return await declare(ctx, head, values.get("reason", ""), values.get("new_date", ""))
+
+
+@router.form("delay.new")
+async def notice_submitted(ctx: Context, event: Any) -> Outcome:
+    return await declare(ctx, str(event.value.get("code", "")), str(event.form.get("reason", "")), str(event.form.get("new_date", "")))
 
 
 @router.action("delay.confirm")
@@ -212,7 +235,7 @@ async def reject_clicked(ctx: Context, event: Any) -> Outcome:
     if notice.state != "pending" or ctx.actor is None or ctx.actor.id != collab.initiator_id:
         return await decide(ctx, notice.code, False, "?")
     form = reject_form(notice)
-    return ask(form)
+    return ask(form, ctx=ctx)
 
 
 @router.form("delay.reject")

@@ -144,7 +144,7 @@ async def risk_command(ctx: Context, args: str) -> Outcome:
         await require_participant(ctx, collab, _("report a risk"))
         found = lookup.find_code(head)
         form = risk_form(collab, f"{found[0]}-{found[1]}" if found and found[1] else "")
-        return ask(form)
+        return ask(form, ctx=ctx)
     return await risk_from_values(ctx, collab, head, values)
 
 
@@ -297,7 +297,7 @@ async def _clicked(ctx: Context, event: Any) -> Outcome:
     collab = await Collaboration.get(id=risk.collaboration_id)
     await _authorize(ctx, risk, collab)
     form = respond_form(risk, _choice(str(event.value.get("choice", ""))))
-    return ask(form)
+    return ask(form, ctx=ctx)
 
 
 for _choice_id in RESPONSES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.calendar import WorkCalendar
-from bot.i18n import Msg, _
+from bot.i18n import Msg, _, join
 from bot.router import Context
 from bot.types import Button, Card, CardField, Choice, Color, Form, FormField
 from storage.models import Collaboration, Person, Subtask
@@ -61,6 +61,25 @@ def task_form(collab: Collaboration) -> Form:
     )
 
 
+def progress_form(task: Subtask) -> Form:
+    """《任务执行进度跟踪表》 as a form: progress, stage, done, problems, support needed, next step."""
+    return Form(
+        id="task.progress",
+        title=_("Progress of {code}", code=task.code),
+        submit_label=_("Report progress"),
+        value={"code": task.code},
+        template=_("progress {code} 60% done: … problems: … support: … next: …", code=task.code),
+        fields=[
+            FormField("progress", _("Progress (%)"), "number", required=True, initial=str(task.progress)),
+            FormField("stage", _("Stage"), "select", choices=[Choice(s, SubtaskFlow.label(s)) for s in ("not_started", "in_progress")], initial=task.stage if task.stage in ("not_started", "in_progress") else None),
+            FormField("done", _("Done"), "textarea"),
+            FormField("problems", _("Problems met"), "textarea"),
+            FormField("support", _("Support needed"), "textarea"),
+            FormField("next", _("Next step"), "textarea"),
+        ],
+    )
+
+
 def status_colour(task: Subtask, today: date, calendar: WorkCalendar, due_soon_working_days: int = 2) -> Color:
     """Red when overdue, yellow when due within ``due_soon_working_days`` working days, green otherwise, grey when done."""
     if task.stage == "done":
@@ -80,7 +99,7 @@ async def subtask_card(task: Subtask, ctx: Context) -> Card:
     reviewer = people.get(task.reviewer_id) if task.reviewer_id else None
     buttons = []
     if task.acknowledged_at is None and task.stage != "done":
-        buttons.append(Button(_("Acknowledge"), "task.ack", {"code": task.code}, "primary", command=f"ack {task.code}"))
+        buttons.append(Button(_("Acknowledge"), "task.ack", {"code": task.code}, "primary", command=_("ack {code}", code=task.code)))
         status: Msg = _("Waiting for {owner} to acknowledge.", owner=owner.name)
     else:
         status = _("Acknowledged by {owner} at {time}", owner=owner.name, time=when(task.acknowledged_at, ctx.config.bot.timezone))
@@ -91,14 +110,14 @@ async def subtask_card(task: Subtask, ctx: Context) -> Card:
         title=_("Subtask {code}: {title}", code=task.code, title=task.title),
         fields=[
             CardField(FIELD_LABELS["owner"], owner.name),
-            CardField(FIELD_LABELS["collaborators"], ", ".join(collaborators) or "—"),
+            CardField(FIELD_LABELS["collaborators"], join(collaborators, ", ") if collaborators else "—"),
             CardField(FIELD_LABELS["resources"], or_dash(task.resources)),
             CardField(FIELD_LABELS["standard"], task.delivery_standard),
             CardField(FIELD_LABELS["deadline"], day(task.deadline)),
             CardField(_("Stage"), SubtaskFlow.label(task.stage)),
             CardField(_("Progress"), f"{task.progress}%"),
             CardField(FIELD_LABELS["priority"], PRIORITIES.get(task.priority, task.priority)),
-            CardField(FIELD_LABELS["depends"], ", ".join(task.depends_on or []) or "—"),
+            CardField(FIELD_LABELS["depends"], join(task.depends_on, ", ") if task.depends_on else "—"),
             CardField(FIELD_LABELS["reviewer"], reviewer.name if reviewer else "—"),
         ],
         buttons=buttons,

@@ -17,7 +17,7 @@ from ..common.format import parse_priority
 from ..common.forms import ask
 from ..common.records import announce_to, next_number, require_actor, require_open
 from ..requests.states import CollaborationFlow
-from .cards import FIELD_LABELS, STAGE_WORDS, subtask_card, task_form
+from .cards import FIELD_LABELS, STAGE_WORDS, progress_form, subtask_card, task_form
 from .states import SubtaskFlow
 
 router = Router()
@@ -154,7 +154,7 @@ async def new_subtask(ctx: Context, args: str) -> Outcome:
     head, values = parse_fields(args, TASK_FIELDS)
     collab = await lookup.collaboration(ctx, head, lock=True)
     if not values:
-        return ask(task_form(collab))
+        return ask(task_form(collab), ctx=ctx)
     return await create_subtask(ctx, collab, values)
 
 
@@ -197,7 +197,29 @@ _PERCENT = re.compile(r"(\d{1,3})\s*%")
 @router.command("progress", "update", "进度", "更新进度", "进展")
 async def progress(ctx: Context, args: str) -> Outcome:
     head, values = parse_fields(args, PROGRESS_FIELDS)
-    task = await lookup.subtask(ctx, head, lock=True)
+    if not values and not _PERCENT.search(head):
+        task, _collab = await _reporter_check(ctx, head)
+        return ask(progress_form(task), ctx=ctx)
+    return await report_progress(ctx, head, values)
+
+
+@router.form("task.progress")
+async def progress_submitted(ctx: Context, event: Any) -> Outcome:
+    values = {k: v for k, v in event.form.items() if isinstance(v, str) and v.strip()}
+    if values.get("progress") and "%" not in values["progress"]:
+        values["progress"] += "%"
+    return await report_progress(ctx, str(event.value.get("code", "")), values)
+
+
+@router.action("task.progress")
+async def progress_clicked(ctx: Context, event: Any) -> Outcome:
+    """An alert's "update progress" button where the chat has no forms: the form as a card with its template."""
+    task, _collab = await _reporter_check(ctx, str(event.value.get("code", "")))
+    return ask(progress_form(task), ctx=ctx)
+
+
+async def _reporter_check(ctx: Context, code_text: str) -> tuple[Subtask, Collaboration]:
+    task = await lookup.subtask(ctx, code_text, lock=True)
     collab = await Collaboration.get(id=task.collaboration_id)
     require_open(collab)
     actor = require_actor(ctx)
@@ -205,6 +227,13 @@ async def progress(ctx: Context, args: str) -> Outcome:
         raise NotAllowed(_("Only the owner or a collaborator of {code} can report its progress.", code=task.code))
     if task.stage in ("in_review", "done"):
         raise SubtaskFlow.refuse(task, "progress", task.code)
+    return task, collab
+
+
+async def report_progress(ctx: Context, head: str, values: dict[str, str]) -> Outcome:
+    """One row of 《任务执行进度跟踪表》, typed (``progress XZB…-01 60% done: …``) or from the form."""
+    task, collab = await _reporter_check(ctx, head)
+    actor = require_actor(ctx)
     source = values.get("progress") or head
     match = _PERCENT.search(source) or re.search(r"\b(\d{1,3})\b", values.get("progress", ""))
     if match is None:

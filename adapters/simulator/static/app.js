@@ -486,7 +486,8 @@ function fieldInput(field, id) {
       for (const c of choices) select.append(el("option", { value: c.value, selected: c.value === initial, text: c.label }));
       return select;
     }
-    case "multiselect": {
+    case "multiselect":
+    case "checkboxes": {
       const chosen = new Set(String(initial).split(",").map((s) => s.trim()).filter(Boolean));
       const box = el("div", { class: "checks", id, role: "group" });
       for (const c of field.choices ?? []) {
@@ -515,7 +516,7 @@ function buildForm(form, { messageId, action, onCancel = null, keepAfterSubmit =
   const rows = new Map();
   for (const field of form.fields ?? []) {
     const id = `${prefix}-${field.name}`;
-    const labelTag = field.kind === "multiselect" ? "div" : "label";
+    const labelTag = ["multiselect", "checkboxes"].includes(field.kind) ? "div" : "label";
     const label = el(labelTag, { class: "label", for: labelTag === "label" ? id : null }, asText(field.label));
     if (field.required) label.append(el("span", { class: "req", title: "必填 / required", text: "*" }));
     const row = el("div", { class: "form-field", dataset: { field: field.name, kind: field.kind } }, label, fieldInput(field, id));
@@ -543,7 +544,7 @@ function buildForm(form, { messageId, action, onCancel = null, keepAfterSubmit =
     const out = {};
     for (const field of form.fields ?? []) {
       const row = rows.get(field.name);
-      if (field.kind === "multiselect") {
+      if (["multiselect", "checkboxes"].includes(field.kind)) {
         out[field.name] = [...row.querySelectorAll("input:checked")].map((i) => i.value);
       } else {
         out[field.name] = row.querySelector("input, textarea, select").value;

@@ -18,6 +18,7 @@ from bot.engine import DispatchResult, Engine
 from bot.logs import mask_config_secrets
 from bot.metrics import CONTENT_TYPE, Metrics, readiness
 from bot.platform import Platform
+from bot.process_clock import ProcessClock
 from bot.scheduler import TimerRunner
 from bot.types import Event
 from storage import db
@@ -62,7 +63,7 @@ class App:
         self.metrics = Metrics(self)
         self.delivery = DeliveryWorker(self.metrics.counting(self.platforms), self.clock)
         self.timers = TimerRunner(self.dispatch, self.clock, config=config)
-        self.timer_wake = asyncio.Event()
+        self.process_clock = ProcessClock(self.timers, self.clock)  # started with the background workers
         self.web: web.Application | None = web.Application(client_max_size=1024 * 1024)
         self.web.router.add_get("/healthz", self._health)
         if config.dashboard.enabled:  # the read-only dashboard (adapters/dashboard, docs/dashboard.md)
@@ -85,6 +86,8 @@ class App:
             self.metrics.observe(event, result, time.perf_counter() - started)
         if result.queued:
             self.delivery.kick()
+        if result.outcome is not None and result.outcome.timers:
+            self.process_clock.wake()
         return result
 
     async def _health(self, request: web.Request) -> web.Response:
@@ -120,10 +123,11 @@ class App:
             log.info("listening on http://%s:%s", self.config.server.host, self.port)
         if background:
             self._tasks.append(asyncio.create_task(self.delivery.run_forever(self._stop)))
-            self._tasks.append(asyncio.create_task(self.timers.run_forever(self._stop, self.timer_wake)))
+            self.process_clock.start()
 
     async def stop(self) -> None:
         self._stop.set()
+        self.process_clock.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -235,6 +235,7 @@ class TimerRunner:
     config: Config | None = None
     materializer: Materializer | None = None
     single_owner: bool | None = None  # None: decide by database (SQLite: yes)
+    materialize_in_round: bool = True  # False when the process clock runs the materializer as its own job
 
     def __post_init__(self) -> None:
         if self.materializer is None and self.config is not None:
@@ -311,7 +312,7 @@ class TimerRunner:
         now = self.clock.now()
         if not await self.owns_clock(now):
             return 0
-        if self.materializer is not None:
+        if self.materializer is not None and self.materialize_in_round:
             await self.materializer.maybe_run(now)
         handled = 0
         while True:

@@ -1,12 +1,20 @@
-"""The outbox worker: claim due rows, pace them, hand them to the platform, record the result.
+"""The outbox worker: take the rows that may go now, pace them, hand them to the platform, record the result.
 
-A row is claimed by compare-and-set (``pending`` → ``sending`` with a lease),
-which is safe with any number of workers on PostgreSQL and on SQLite. A 429
-reschedules the row for ``Retry-After`` without counting an attempt; 5xx and
-timeouts back off exponentially with jitter; permanent errors make it
-``dead``. A lease that expired while ``sending`` (the process died mid-send)
-is taken again: that is the one window where a platform may see a message
-twice, and adapters narrow it where the platform allows (see README).
+Order: a conversation's messages go out in the order they were committed, whatever fails and is
+retried, across batches and processes; a card's edits wait for its post (``storage/outbox_queue.py``:
+only the head of each queue is claimed, the rows behind it are parked until it is done).
+
+Pacing costs nothing while it waits: a row whose platform limit is spent is given back with
+``next_attempt_at`` = the moment its bucket has a send for it (``bot/pacing.py``, shared by every
+process through the database), and the loop sleeps until the earliest such moment or a ``kick``
+from a new commit — it never re-claims a row that cannot go yet. ``claims`` and ``delivered``
+count what the loop did, so tests and benchmarks can bound the claims per delivered row.
+
+Failures: a throttle answer holds the delivery's buckets for ``Retry-After`` (or the platform's
+documented block) without counting an attempt; 5xx and timeouts back off exponentially with jitter;
+permanent errors make the row ``dead`` (and let the queue move on). A lease that expired while
+``sending`` (the process died mid-send) is taken again: that is the one window where a platform may
+see a message twice, and adapters narrow it where the platform allows (see README).
 """
 
 from __future__ import annotations
@@ -19,13 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import Q
-
 from bot.clock import Clock
 from bot.errors import PlatformError, RateLimited
 from bot.i18n import localize
-from bot.platform import Delivery, Mention, Pace, Platform
-from bot.types import Card, Conversation, Text, content_from_json
+from bot.pacing import SharedBudget
+from bot.platform import Delivery, Mention, Platform
+from bot.types import Card, Conversation, FileContent, Text, content_from_json
+from storage import outbox_queue
 from storage.models import CardPost, CardRecord, Identity, OutboxMessage, Person
 from storage.outbox import enqueue_edit_if_behind
 
@@ -34,32 +42,10 @@ log = logging.getLogger("collabbot.delivery")
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 600.0
+MIN_SLEEP = 0.01  # seconds: never spin, even when the next row is due already
 
 
-@dataclass(slots=True)
-class TokenBucket:
-    limit: int
-    per_seconds: float
-    tokens: float = -1.0
-    updated: datetime | None = None
-
-    def wait_time(self, now: datetime) -> float:
-        """Seconds until a token is free (0 = take it now)."""
-        rate = self.limit / self.per_seconds
-        if self.updated is None:  # not ``tokens < 0``: a 429 holds the bucket with negative tokens
-            self.tokens, self.updated = float(self.limit), now
-        elapsed = max(0.0, (now - self.updated).total_seconds())
-        self.tokens = min(float(self.limit), self.tokens + elapsed * rate)
-        self.updated = now
-        if self.tokens >= 1 - 1e-9:  # 6 s of a 10-a-minute refill is 0.9999999999999999 in floats
-            return 0.0
-        return (1 - self.tokens) / rate
-
-    def take(self) -> None:
-        self.tokens -= 1
-
-
-def localized(content: Card | Text, locale: str) -> Card | Text:
+def localized(content: Card | Text | FileContent, locale: str) -> Card | Text | FileContent:
     """The same content with every translatable text resolved for ``locale``."""
     data = content.to_json()
     from bot.i18n import from_json
@@ -69,55 +55,77 @@ def localized(content: Card | Text, locale: str) -> Card | Text:
 
 @dataclass
 class DeliveryWorker:
+    """One process's outbox worker (any number may run, in one process or many, on one database)."""
+
     platforms: dict[str, Platform]
     clock: Clock
     owner: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    budget: SharedBudget = field(default_factory=SharedBudget)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    batch: int = 50
+    batch: int = 200
+    concurrency: int = 16  # queues (conversations) sent to at the same time
+    claims: int = 0  # rows claimed, a row claimed twice counted twice
+    delivered: int = 0  # rows finished as sent
+    parked: int = 0  # rows found due behind an unfinished row of their conversation
+    _parked_now: int = 0
 
     def kick(self) -> None:
+        """A commit queued rows: look now instead of at the next due time."""
         self.wake.set()
 
+    def _names(self, platform: str | None) -> list[str]:
+        return [platform] if platform else list(self.platforms)
+
     async def claim(self, platform: str | None = None) -> list[OutboxMessage]:
+        """Take the heads of the queues that are due now (parking the rows behind them); the rows now ours."""
         now = self.clock.now()
-        due = Q(status="pending", next_attempt_at__lte=now) | Q(status="sending", lease_until__lt=now)
-        query = OutboxMessage.filter(due).filter(platform__in=list(self.platforms))
-        if platform:
-            query = query.filter(platform=platform)
-        candidates = await query.order_by("id").limit(self.batch).values_list("id", "status", "attempts")
-        claimed = []
-        for row_id, status, attempts in candidates:
-            # A lease that ran out was a send that may have happened: count it, so the adapter knows to check
-            # (Delivery.attempt > 0) and a second worker's compare-and-set on the same expired row fails.
-            updated = await OutboxMessage.filter(id=row_id, status=status, attempts=attempts).update(
-                status="sending",
-                lease_until=now + LEASE,
-                lease_owner=self.owner,
-                attempts=attempts + 1 if status == "sending" else attempts,
-            )
-            if updated:
-                claimed.append(row_id)
+        self._parked_now = 0
+        candidates = await outbox_queue.due(self._names(platform), now, self.batch)
+        if not candidates:
+            return []
+        heads = await outbox_queue.heads(candidates)
+        go: list[outbox_queue.Candidate] = []
+        lanes: set[tuple[str, ...]] = set()
+        parked: dict[datetime, list[int]] = {}
+        for candidate in candidates:
+            head = heads.get(candidate.lane)
+            if head is None or head.id == candidate.id:
+                if candidate.lane not in lanes:
+                    lanes.add(candidate.lane)
+                    go.append(candidate)
+                continue
+            until = max(now + outbox_queue.PARK_RECHECK, outbox_queue.head_ready_at(head, now))
+            parked.setdefault(until, []).append(candidate.id)
+        for until, ids in parked.items():
+            await outbox_queue.park(ids, until)
+            self._parked_now += len(ids)
+        self.parked += self._parked_now
+        claimed = await outbox_queue.claim(go, now, self.owner, LEASE)
+        self.claims += len(claimed)
         if not claimed:
             return []
-        return await OutboxMessage.filter(id__in=claimed).order_by("id")
+        return list(await OutboxMessage.filter(id__in=claimed, lease_owner=self.owner).order_by("id"))
 
     async def run_once(self, platform: str | None = None) -> int:
-        """Claim and process one batch; returns how many rows were claimed."""
+        """Take one batch of due rows: send the heads of their queues, park the rest.
+
+        Returns how many rows were claimed or parked (0: nothing is due now).
+        """
         rows = await self.claim(platform)
-        # Keep per-conversation order: later rows wait for an earlier one that is paced or retrying.
-        # Edits of an existing message are exempt: they change what is there, so order does not matter,
-        # and some must go out within seconds of a click (WeCom).
-        blocked: set[tuple[str, str]] = set()
-        for row in rows:
-            conv = (row.platform, row.conversation_id)
-            in_order = row.kind != "edit"
-            if in_order and conv in blocked:
-                await self._release(row, self.clock.now())
-                continue
-            if not await self._process(row) and in_order:
-                blocked.add(conv)
-        return len(rows)
+        limit = asyncio.Semaphore(self.concurrency)
+        conversations: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for row in rows:  # an edit claimed beside a message to the same conversation still goes in id order
+            conversations.setdefault((row.platform, row.conversation_id), []).append(row)
+
+        async def one(group: list[OutboxMessage]) -> None:
+            async with limit:
+                for row in group:
+                    await self._process(row)
+
+        for result in await asyncio.gather(*(one(group) for group in conversations.values()), return_exceptions=True):
+            if isinstance(result, BaseException):
+                log.error("delivery of a row failed", exc_info=result)
+        return len(rows) + self._parked_now
 
     async def flush(self, platform: str | None = None, max_rounds: int = 1000) -> None:
         """Deliver everything due now (used by the simulator and tests)."""
@@ -125,28 +133,32 @@ class DeliveryWorker:
             if not await self.run_once(platform):
                 return
 
-    async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
+    async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 5.0) -> None:
+        """Deliver what is due, then sleep until the next row is due, a ``kick``, or ``idle_seconds``.
+
+        ``idle_seconds`` bounds how late this process notices rows committed by another process.
+        """
         while not stop.is_set():
+            self.wake.clear()
+            timeout = idle_seconds
             try:
-                claimed = await self.run_once()
+                while await self.run_once():
+                    if stop.is_set():
+                        return
+                    await asyncio.sleep(0)  # let acks and events in between batches
+                upcoming = await outbox_queue.next_due(self._names(None))
+                if upcoming is not None:
+                    timeout = min(idle_seconds, max(MIN_SLEEP, (upcoming - self.clock.now()).total_seconds()))
             except Exception:
                 log.exception("delivery round failed")
-                claimed = 0
-            if claimed:
-                continue
-            self.wake.clear()
+                timeout = 1.0
             wake_task = asyncio.ensure_future(self.wake.wait())
             stop_task = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({wake_task, stop_task}, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({wake_task, stop_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for task in (wake_task, stop_task):
                 task.cancel()
 
     # -- one row ---------------------------------------------------------
-
-    async def _release(self, row: OutboxMessage, when: datetime) -> None:
-        await OutboxMessage.filter(id=row.id, lease_owner=self.owner).update(
-            status="pending", next_attempt_at=when, lease_until=None, lease_owner=None
-        )
 
     async def _build(self, row: OutboxMessage) -> tuple[Delivery, CardPost | None, CardRecord | None] | None:
         post: CardPost | None = None
@@ -158,7 +170,7 @@ class DeliveryWorker:
             record = await CardRecord.get(id=post.card_id)
             if row.kind == "edit" and (not post.message_ref or post.sent_version >= record.version):
                 return None  # nothing to edit yet, or already up to date
-            content: Card | Text = Card.from_json(record.content)
+            content: Card | Text | FileContent = Card.from_json(record.content)
         else:
             content = content_from_json(row.payload)
         delivery = Delivery(
@@ -176,7 +188,7 @@ class DeliveryWorker:
         )
         return delivery, post, record
 
-    async def _mentions(self, platform: str, content: Card | Text) -> list[Mention]:
+    async def _mentions(self, platform: str, content: Card | Text | FileContent) -> list[Mention]:
         if not content.mentions:
             return []
         ids = [int(p) for p in content.mentions]
@@ -188,47 +200,45 @@ class DeliveryWorker:
             if pid in people
         ]
 
-    async def _process(self, row: OutboxMessage) -> bool:
-        """Deliver one row; False if the conversation must wait (paced or retrying)."""
+    async def _process(self, row: OutboxMessage) -> None:
+        """Deliver one claimed row, or give it back with the time it may be tried again."""
         now = self.clock.now()
         platform = self.platforms[row.platform]
         built = await self._build(row)
         if built is None:
-            await OutboxMessage.filter(id=row.id).update(status="sent", sent_at=now, lease_until=None, last_error="superseded")
-            return True
+            await outbox_queue.finish(row, now, status="sent", sent_at=now, last_error="superseded")
+            self.delivered += 1
+            return
         delivery, post, record = built
         paces = platform.pace(delivery)
-        wait = max((self._bucket(p).wait_time(now) for p in paces), default=0.0)
-        if wait > 0:
-            await self._release(row, now + timedelta(seconds=wait))
-            return False
-        for pace in paces:
-            self._bucket(pace).take()
+        if paces:
+            ready = await self.budget.try_take(paces, now)
+            if ready is not None:
+                await outbox_queue.release(row.id, self.owner, self.budget.slot(paces, ready))
+                return
         try:
             receipt = await platform.deliver(delivery)
         except RateLimited as exc:
             log.info("rate limited on %s, retry after %.1fs", row.dedupe_key, exc.retry_after)
-            for pace in paces:  # the platform knows better: hold the whole bucket
-                bucket = self._bucket(pace)
-                bucket.tokens = min(bucket.tokens, 0.0) - exc.retry_after * pace.limit / pace.per_seconds
-            await OutboxMessage.filter(id=row.id).update(last_error=str(exc)[:500])
-            await self._release(row, now + timedelta(seconds=exc.retry_after))
-            return False
+            until = now + timedelta(seconds=exc.retry_after)
+            await self.budget.hold(paces, until)  # the platform knows better: hold the buckets, for every process
+            await outbox_queue.release(row.id, self.owner, until, last_error=str(exc)[:500])
+            return
         except Exception as exc:
             await self._failed(row, exc, now)
-            return False
-        await OutboxMessage.filter(id=row.id).update(
-            status="sent", sent_at=now, lease_until=None, message_ref=receipt.message_ref, attempts=row.attempts + 1
-        )
+            return
         if post is not None and record is not None:
-            rendered = record.version
             if delivery.kind == "post":
                 post.message_ref = receipt.message_ref or post.message_ref
-            post.sent_version = max(post.sent_version, rendered)
+            post.sent_version = max(post.sent_version, record.version)
             await post.save(update_fields=["message_ref", "sent_version"])
+        await outbox_queue.finish(
+            row, now, status="sent", sent_at=now, lease_owner=None, message_ref=receipt.message_ref, attempts=row.attempts + 1
+        )
+        self.delivered += 1
+        if post is not None and record is not None:
             fresh = await CardRecord.get(id=record.id)
             await enqueue_edit_if_behind(post, fresh, now)
-        return True
 
     async def _failed(self, row: OutboxMessage, exc: Exception, now: datetime) -> None:
         attempts = row.attempts + 1
@@ -237,19 +247,12 @@ class DeliveryWorker:
             log.exception("delivery of %s raised", row.dedupe_key)
         if permanent or attempts >= MAX_ATTEMPTS:
             log.error("outbox row %s is dead after %d attempts: %s", row.dedupe_key, attempts, exc)
-            await OutboxMessage.filter(id=row.id).update(
-                status="dead", attempts=attempts, last_error=repr(exc)[:500], lease_until=None
-            )
+            await outbox_queue.finish(row, now, status="dead", attempts=attempts, last_error=repr(exc)[:500], lease_owner=None)
             return
         backoff = min(MAX_BACKOFF, 2.0**attempts) * random.uniform(0.5, 1.0)
-        await OutboxMessage.filter(id=row.id).update(attempts=attempts, last_error=repr(exc)[:500])
-        await self._release(row, now + timedelta(seconds=backoff))
-
-    def _bucket(self, pace: Pace) -> TokenBucket:
-        bucket = self.buckets.get(pace.key)
-        if bucket is None:
-            bucket = self.buckets[pace.key] = TokenBucket(pace.limit, pace.per_seconds)
-        return bucket
+        await outbox_queue.release(
+            row.id, self.owner, now + timedelta(seconds=backoff), attempts=attempts, last_error=repr(exc)[:500]
+        )
 
 
 def describe(row: OutboxMessage) -> dict[str, Any]:

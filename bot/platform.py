@@ -74,11 +74,18 @@ class Receipt:
 
 @dataclass(frozen=True, slots=True)
 class Pace:
-    """A token bucket: at most ``limit`` sends per ``per_seconds`` for ``key`` (e.g. a channel)."""
+    """A platform limit that a delivery counts against, shared by every process (``bot/pacing.py``).
+
+    Without ``burst``: a sliding window, at most ``limit`` sends in any ``per_seconds`` (DingTalk's 20 a
+    minute per group, WeCom's 30 a minute per member) — the whole limit may go at once. With ``burst``:
+    a token bucket refilled at ``limit`` per ``per_seconds`` holding at most ``burst`` tokens (Slack's
+    "one message a second per channel, short bursts allowed").
+    """
 
     key: str
     limit: int
     per_seconds: float
+    burst: int | None = None
 
 
 class Runtime(Protocol):

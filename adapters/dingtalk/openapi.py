@@ -52,7 +52,8 @@ def classify(status: int, data: dict[str, Any], headers: Any = None) -> Platform
     text = f"dingtalk {status} {code}: {message}".strip()
     lowered = code.lower().replace(".", "").replace("_", "")
     if status == 429 or any(mark in lowered for mark in _THROTTLE_CODES):
-        return RateLimited(text, retry_after=_retry_after(headers, 2.0), status=status)
+        # no Retry-After: wait out DingTalk's documented block rather than be blocked again for trying early
+        return RateLimited(text, retry_after=_retry_after(headers, BLOCK_SECONDS), status=status)
     if status == 401 or any(mark in lowered for mark in _AUTH_CODES):
         return AuthExpired(text, status=status)
     if status >= 500:

@@ -22,15 +22,17 @@ Outbound, ``deliver`` maps one outbox row to:
 
 Pacing: DingTalk throttles a robot at 20 messages a minute per group and
 then blocks it for 10 minutes. ``pace`` gives each group (and each person)
-a bucket of ``messages_per_minute / 2`` tokens refilled at the same number a
-minute, so no 60-second window ever holds more than ``messages_per_minute``
-messages. Once a quarter of that has been sent within a minute (a burst is
-under way), ``deliver`` folds:
-the text messages queued behind the one being sent (same conversation, up
-to the next card) go out inside it as one message, and their outbox rows are
-marked sent. Nothing is dropped: a folded row is claimed before the send and
-given back if the send fails. A throttling answer (429, errcode 130101)
-holds the conversation for the time DingTalk says (10 minutes for 130101).
+a sliding window of ``messages_per_minute`` sends in any 60 seconds (the
+whole limit, shared by every process: ``bot/pacing.py``), and each OpenAPI
+20 calls a second. Once half of the minute's limit has been sent (a burst is
+under way), ``deliver`` folds: the text messages queued right behind the one
+being sent *for the same audience* (the same person, or the whole group) go
+out inside it as one message, and their outbox rows are marked sent —
+messages for different people are never merged, and folding stops at the
+first message for someone else or a card, so the conversation's order holds.
+Nothing is dropped: a folded row is claimed before the send and given back if
+the send fails. A throttling answer holds the conversation for the time
+DingTalk says, or its documented 10-minute block when it says nothing.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("collabbot.dingtalk")
 
-APP_CALLS_PER_SECOND = 10
+APP_CALLS_PER_SECOND = 20  # "about 20 QPS per app per API"
 WEBHOOK_MARGIN = timedelta(seconds=60)
 FOLD_MAX_CHARS = 4000
 FOLD_MAX_ITEMS = 50
@@ -88,8 +90,8 @@ class DingTalkPlatform:
             threads=False,
             markdown=True,
         )
-        self.burst = max(1, config.messages_per_minute // 2)
-        self.fold_after = max(1, self.burst // 2)
+        self.per_minute = config.messages_per_minute
+        self.fold_after = max(1, self.per_minute // 2)
         self.runtime: Runtime | None = None
         self.stream: StreamRunner | None = None
         self.names: dict[str, str] = {}  # staff id → the name DingTalk showed for it
@@ -212,10 +214,10 @@ class DingTalkPlatform:
             return []  # nothing will be sent for it
         paces = []
         api = self.api_for(delivery)
-        if api != "webhook":  # about 20 calls a second per API and app: half of it at once, half refilled
+        if api != "webhook":  # about 20 calls a second per API and app
             paces.append(Pace(f"dingtalk:api:{api}", APP_CALLS_PER_SECOND, 1.0))
         if api != "card.update":
-            paces.append(Pace(self.conversation_key(delivery), self.burst, 60.0))
+            paces.append(Pace(self.conversation_key(delivery), self.per_minute, 60.0))
         return paces
 
     def api_for(self, delivery: Delivery) -> str:
@@ -318,41 +320,37 @@ class DingTalkPlatform:
     async def _claim_queued(
         self, delivery: Delivery, now: datetime
     ) -> list[tuple[OutboxMessage, str, str | None]]:
-        """Claim the text messages queued behind ``delivery`` in its conversation, to send them inside it.
+        """Claim the text messages queued right behind ``delivery`` for the same audience, to send them inside it.
 
-        Pending rows are claimed by compare-and-set; rows that the same
-        delivery worker already holds in this batch are taken too (it sends
-        nothing for a row that is marked sent by then, see ``_already_folded``).
-        Rows another worker holds are left alone.
+        The same audience: the same person (a reply only they are meant to read), or the whole group.
+        The run stops at the first card, the first message for someone else, or a row another worker
+        holds — so prompts to different people are never merged and the conversation's order holds.
+        Pending rows are claimed by compare-and-set.
         """
-        mine = await OutboxMessage.filter(id=delivery.outbox_id).values("lease_owner")
-        owner = mine[0]["lease_owner"] if mine else None
+        audience = delivery.recipient if not delivery.conversation.is_direct else None
         rows = (
             await OutboxMessage.filter(
                 platform=self.name,
                 conversation_id=delivery.conversation.id,
                 status__in=["pending", "sending"],
+                id__gt=delivery.outbox_id,
             )
-            .exclude(id=delivery.outbox_id)
             .order_by("id")
+            .limit(FOLD_MAX_ITEMS)
         )
-        next_card = min((r.id for r in rows if r.kind != "text" and r.id > delivery.outbox_id), default=None)
         claimed: list[tuple[OutboxMessage, str, str | None]] = []
         size = 0
         for row in rows:
-            if row.kind != "text" or (next_card is not None and row.id > next_card):
-                continue
-            if row.status == "sending" and (owner is None or row.lease_owner != owner):
-                continue
-            item = self._fold_item(row)
-            if size + len(item) > FOLD_MAX_CHARS or len(claimed) >= FOLD_MAX_ITEMS:
+            if row.kind != "text" or row.status != "pending" or (row.recipient if not row.is_direct else None) != audience:
                 break
-            if row.status == "pending":
-                taken = await OutboxMessage.filter(id=row.id, status="pending", attempts=row.attempts).update(
-                    status="sending", lease_owner=f"fold:{delivery.outbox_id}", lease_until=now + LEASE
-                )
-                if not taken:
-                    continue
+            item = self._fold_item(row)
+            if size + len(item) > FOLD_MAX_CHARS:
+                break
+            taken = await OutboxMessage.filter(id=row.id, status="pending", attempts=row.attempts).update(
+                status="sending", lease_owner=f"fold:{delivery.outbox_id}", lease_until=now + LEASE
+            )
+            if not taken:
+                break
             claimed.append((row, item, row.recipient if not row.is_direct else None))
             size += len(item)
         return claimed

@@ -420,14 +420,14 @@ class SlackPlatform:
 
     def pace(self, delivery: Delivery) -> list[Pace]:
         if delivery.kind == "edit":
-            return [Pace(f"{self.name}:chat.update", 50, 60.0)]  # Tier 3: 50 in any minute
+            return [Pace(f"{self.name}:chat.update", 50, 60.0)]  # Tier 3: 50 in any minute: 50 in any minute
         if isinstance(delivery.content, FileContent):
             return [Pace(f"{self.name}:files.upload", 20, 60.0)]  # files.getUploadURLExternal / completeUploadExternal: Tier 4, kept low
         if isinstance(delivery.content, Text) and delivery.content.ephemeral and not delivery.conversation.is_direct:
             return [Pace(f"{self.name}:chat.postEphemeral", 100, 60.0)]  # Tier 4
         target = delivery.recipient if delivery.conversation.is_direct and delivery.recipient else delivery.conversation.id
         # chat.postMessage: "one message per second per channel, short bursts allowed"
-        return [Pace(f"{self.name}:channel:{target}", 3, 3.0)]
+        return [Pace(f"{self.name}:channel:{target}", 1, 1.0, burst=3)]
 
     async def deliver(self, delivery: Delivery) -> Receipt:
         payload = render.render(delivery.content, delivery.mentions, delivery.locale)

@@ -81,11 +81,10 @@ PASSIVE_POLL = 0.05  # seconds between looks while another worker holds this cal
 MAX_BODY = 1024 * 1024
 RECONNECT_RETRY = 5.0  # seconds before a row that met a dropped connection is tried again
 
-# Token buckets: at most C + R·W sends in any window of W seconds (C = burst, R = rate).
-# Members: C=15, R=15/60 → ≤ 30 per 60 s; C=100, R=100/400 → ≤ 1000 per 3600 s.
-MEMBER_PACES = ((15, 60.0, "m"), (100, 400.0, "h"))
-# Groups: like a group robot's 20 a minute (C=10, R=10/60 → ≤ 20 per 60 s).
-GROUP_PACES = ((10, 60.0, "m"), (100, 400.0, "h"))
+# Sliding windows (bot/pacing.py), the whole documented limit: a member gets at most 30 messages from the
+# app in any 60 s and 1000 in any hour; a group, like a group robot, 20 in any 60 s.
+MEMBER_PACES = ((30, 60.0, "m"), (1000, 3600.0, "h"))
+GROUP_PACES = ((20, 60.0, "m"), (1000, 3600.0, "h"))
 
 
 class ConnectionDown(RateLimited):

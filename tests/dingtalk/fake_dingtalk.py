@@ -156,6 +156,8 @@ class FakeDingTalk:
         self.tickets: set[str] = set()
         self.tokens: dict[str, float] = {}  # token → valid (monotonic deadline)
         self.faults: dict[tuple[str, str], deque[Fault]] = {}
+        # a platform limit to enforce (tests/fakelimits.py): call → a refusal, or None to go on
+        self.limits: Callable[[Call], web.Response | None] | None = None
         self._open_gate.set()
         self.silent_new_connections = False
         self._counter = itertools.count(1)
@@ -400,6 +402,10 @@ class FakeDingTalk:
         request[CALL] = call
         if request.path != "/connect":
             self.calls.append(call)
+        if self.limits is not None and request.path != "/connect":
+            refused = self.limits(call)
+            if refused is not None:
+                return refused
         queue = self.faults.get((request.method, request.path))
         fault = queue.popleft() if queue else None
         if fault is not None and not fault.after:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapters.wecom.transport import WeComPlatform
 from bot.config import WeComSection
-from bot.delivery import TokenBucket
+from bot.pacing import after_send, micros, wait_micros
 from bot.platform import Delivery, Pace
 from bot.types import Conversation, Text
 from storage.models import OutboxMessage
@@ -46,15 +46,14 @@ def delivery(conversation: Conversation, recipient: str | None, kind: str = "tex
 
 def simulate(paces: list[Pace], seconds: int) -> list[float]:
     """Send greedily whenever every bucket allows, checking every 0.5 s."""
-    buckets = [TokenBucket(p.limit, p.per_seconds) for p in paces]
+    states: list[dict] = [{} for _ in paces]
     start = datetime(2026, 1, 1, tzinfo=UTC)
     sent: list[float] = []
     step = 0.0
     while step <= seconds:
-        now = start + timedelta(seconds=step)
-        while all(b.wait_time(now) == 0 for b in buckets):
-            for b in buckets:
-                b.take()
+        now = micros(start + timedelta(seconds=step))
+        while all(wait_micros(p, state, now) == 0 for p, state in zip(paces, states, strict=True)):
+            states = [after_send(p, state, now) for p, state in zip(paces, states, strict=True)]
             sent.append(step)
         step += 0.5
     return sent

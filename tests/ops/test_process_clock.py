@@ -15,9 +15,9 @@ from storage.models_clocks import ClockWatermark
 from tests.conftest import PG_URL, _truncate_pg
 
 
-async def wait_for(condition, timeout: float = 20.0) -> None:
+async def wait_for(condition, within: float = 20.0) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while not await condition():
         assert loop.time() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)

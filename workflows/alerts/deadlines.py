@@ -14,17 +14,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot.calendar import WorkCalendar, utc_at
+from bot.calendar import WorkCalendar
 from bot.dates import parse_date
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.i18n import _, join
+from bot.recurrence import recurring
 from bot.router import Context, Router
 from bot.scheduler import MaterializeContext
 from bot.types import Audience, Button, Card, Form, FormField, Outcome, TimerSpec, ToCollaboration, ToPerson
@@ -51,18 +52,11 @@ def _hhmm(value: str) -> tuple[int, int]:
 
 async def materialize(mctx: MaterializeContext) -> list[TimerSpec]:
     """One deadline check per organisation working day, at ``clocks.alert_time`` in ``bot.timezone``."""
-    tz = mctx.config.bot.timezone
     hour, minute = _hhmm(mctx.config.clocks.alert_time)
-    day = mctx.since.astimezone(ZoneInfo(tz)).date()
-    last = mctx.until.astimezone(ZoneInfo(tz)).date()
-    specs = []
-    while day <= last:
-        if mctx.calendar.is_working_day(day):
-            due = utc_at(day, time(hour, minute), tz)
-            if mctx.since <= due < mctx.until:
-                specs.append(TimerSpec(f"deadline:sweep:{day.isoformat()}", "deadline.sweep", due, {"day": day.isoformat(), "_series": "deadline:sweep"}))
-        day += timedelta(days=1)
-    return specs
+    return [
+        TimerSpec(f"deadline:sweep:{day.isoformat()}", "deadline.sweep", due, {"day": day.isoformat(), "_series": "deadline:sweep"})
+        for day, due in recurring(time(hour, minute), mctx.config.bot.timezone, mctx.since, mctx.until, calendar=mctx.calendar)
+    ]
 
 
 async def _head_of(person: Person) -> int | None:

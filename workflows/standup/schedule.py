@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.calendar import WorkCalendar, utc_at
+from bot.recurrence import recurring
 from bot.types import TimerSpec
 
 DEFAULT_REMIND_BEFORE = timedelta(minutes=30)
@@ -88,17 +88,12 @@ def occurrence(plan: Plan, day: date) -> Occurrence:
 
 
 def occurrences(plan: Plan, calendar: WorkCalendar, since: datetime, until: datetime) -> list[Occurrence]:
-    """Every occurrence whose prompt is in ``[since, until)``, in order."""
-    zone = ZoneInfo(plan.timezone)
-    day = since.astimezone(zone).date() - timedelta(days=1)
-    last = until.astimezone(zone).date() + timedelta(days=1)
+    """Every occurrence whose prompt is in ``[since, until)``, in order (the days from a ``CronTrigger`` in
+    the stand-up's timezone, kept when ``occurs_on`` says it meets that day)."""
     found = []
-    while day <= last:
+    for day, _prompt in recurring(parse_hhmm(plan.time), plan.timezone, since, until):
         if occurs_on(plan, calendar, day):
-            occ = occurrence(plan, day)
-            if since <= occ.prompt_at < until:
-                found.append(occ)
-        day += timedelta(days=1)
+            found.append(occurrence(plan, day))
     return found
 
 

@@ -9,6 +9,7 @@ from storage.models import (
     AuditEntry,
     Collaboration,
     Confirmation,
+    GroupBinding,
     RequestedDepartment,
     Subtask,
 )
@@ -173,13 +174,15 @@ async def test_every_bad_input_gets_a_specific_reply_and_writes_nothing(database
 async def test_a_form_error_is_shown_on_its_field(database_url, clock):
     async with running(database_url, clock) as (_app, sim):
         await sim.say("lilei", "新建协作", "launch")
-        prompt = [m for m in await sim.messages("launch", person="lilei") if m["sender"] == "bot"][-1]
+        prompt = [m for m in await sim.messages(person="lilei") if m["sender"] == "bot"][-1]  # his form, in his DM
         assert prompt["content"]["form"]["id"] == "request.new"
         r = await sim.submit("lilei", prompt["id"], {"title": "海报", "goal": "x", "departments": "设计部", "deadline": "2026-13-45"})
         assert r["form_errors"] == {"deadline": "看不懂日期“2026-13-45”。请写成 2026-12-01、12月1日、下周五 或 next Friday 这样的格式。"}
         assert await Collaboration.all().count() == 0
         r = await sim.submit("lilei", prompt["id"], {"title": "海报", "goal": "x", "departments": "设计部", "deadline": "2026-12-20"})
         assert r["error"] is None and await Collaboration.all().count() == 1
+        collab = await Collaboration.get()  # sent back from his DM, the request still belongs to the group it was asked in
+        assert await GroupBinding.filter(collaboration_id=collab.id, group__conversation_id="launch").exists()
 
 
 async def test_malformed_and_oversized_api_payloads_are_refused_cleanly(database_url, clock):

@@ -102,6 +102,12 @@ async def test_checklist_acceptance_over_the_simulator(database_url, clock):
         assert [(i["self_check"], i["result"]) for i in history[0]["items"]] == [(True, "passed"), (True, "passed"), (False, "failed")]
         assert [i["result"] for i in history[1]["items"]] == ["passed"] * 3
 
+        # 查看 shows every round with its items: the owner's tick and the reviewer's mark
+        await ok(await sim.say("lilei", f"查看 {code}", "launch"))
+        shown = body_text((await bot_messages(sim, conversation="launch", person="lilei"))[-1])
+        assert "验收第 1 次：未通过 — 300DPI ✓✅、750×1500px ✓✅、品牌VI色 ✗❌" in shown
+        assert "验收第 2 次：已通过 — 300DPI ✓✅、750×1500px ✓✅、品牌VI色 ✓✅" in shown
+
 
 async def test_a_typed_fail_names_the_failed_items(database_url, clock):
     async with running(database_url, clock) as (_app, sim):

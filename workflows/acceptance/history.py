@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypedDict
 
+from bot.i18n import Msg, _, join
 from storage.models import AcceptanceRequest, Person
+
+from .checklist import RESULT_MARK, SELF_CHECK_MARK
+from .states import AcceptanceFlow
 
 
 class ChecklistItem(TypedDict):
@@ -60,3 +64,22 @@ async def acceptance_history(subtask_id: int) -> list[AcceptanceRound]:
         )
     return history
 
+
+
+def history_lines(history: list[AcceptanceRound]) -> list[Msg]:
+    """One line per round for ``查看``: the verdict and each item with the owner's tick and the reviewer's mark."""
+    lines: list[Msg] = []
+    for round_ in history:
+        marks = [
+            _("{item} {self_check}{result}", item=i["item"], self_check=SELF_CHECK_MARK.get(i["self_check"], "—"), result=RESULT_MARK.get(i["result"], "⏳"))
+            for i in round_["items"]
+        ]
+        lines.append(
+            _(
+                "  acceptance attempt {attempt}: {state} — {items}",
+                attempt=round_["attempt"],
+                state=AcceptanceFlow.label(round_["state"]) if round_["state"] in AcceptanceFlow.labels else _("withdrawn"),
+                items=join(marks, ", ") if marks else "—",
+            )
+        )
+    return lines

@@ -7,6 +7,7 @@ from bot.router import Context, Router
 from bot.types import Card, CardField, Outcome
 from storage.models import Collaboration, Confirmation, Department, Person
 
+from ..acceptance.history import acceptance_history, history_lines
 from ..common import lookup
 from ..common.format import CONFIRMATION_STATES, account, day, purpose_label, when
 from ..requests.cards import overview_card
@@ -105,19 +106,21 @@ async def show(ctx: Context, args: str) -> Outcome:
     card.key = None  # a snapshot, not a live copy
     today = lookup.local_today(ctx)
     tasks = await subtasks_with_owners(collab.id)
-    lines = [
-        _(
-            "{dot} {code} {title} — {owner}, {stage}, {progress}%, due {deadline}",
-            dot=_DOT[status_colour(t, today, ctx.services["calendar"], ctx.config.bot.due_soon_working_days)],
-            code=t.code,
-            title=t.title,
-            owner=t.owner.name,
-            stage=SubtaskFlow.label(t.stage),
-            progress=t.progress,
-            deadline=day(t.deadline),
+    lines = []
+    for t in tasks:
+        lines.append(
+            _(
+                "{dot} {code} {title} — {owner}, {stage}, {progress}%, due {deadline}",
+                dot=_DOT[status_colour(t, today, ctx.services["calendar"], ctx.config.bot.due_soon_working_days)],
+                code=t.code,
+                title=t.title,
+                owner=t.owner.name,
+                stage=SubtaskFlow.label(t.stage),
+                progress=t.progress,
+                deadline=day(t.deadline),
+            )
         )
-        for t in tasks
-    ]
+        lines += history_lines(await acceptance_history(t.id))  # each round, the delivery standard item by item
     card.body = join([card.body, _("**Subtasks**") if lines else _("No subtasks yet."), *lines])
     return Outcome().reply(card)
 
@@ -145,11 +148,13 @@ async def audit_log(ctx: Context, args: str) -> Outcome:
         _(
             "{time} {name} ({account}) {label} {subject}",
             time=when(e.at, tz),
-            name=e.actor.name if e.actor else _("the bot"),
+            name=e.actor.name,
             account=account(e.platform, e.platform_user_id),
             label=ACTION_LABELS.get(e.action) or _("other record"),
             subject=e.subject,
         )
+        if e.actor
+        else _("{time} {label} {subject}", time=when(e.at, tz), label=ACTION_LABELS.get(e.action) or _("other record"), subject=e.subject)
         for e in entries
     ]
     return Outcome().reply(Card(title=_("Audit trail of {code}", code=collab.code), body=join(lines[-60:]), color="grey"))

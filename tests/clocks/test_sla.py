@@ -45,9 +45,13 @@ def test_sla_timings_count_working_days_and_hours():
     assert clocks["request"].deadline(start, CN, SH) == local(date(2026, 10, 9), "15:00", SH)
     assert clocks["request"].remind_at(start, CN, SH) == local(date(2026, 10, 8), "15:00", SH)
     assert clocks["review"].deadline(start, CN, SH) == local(date(2026, 10, 9), "15:00", SH)
-    assert clocks["risk"].deadline(start, CN, SH) == start + timedelta(hours=4)
-    assert clocks["risk"].remind_at(start, CN, SH) == start + timedelta(hours=3)
-    assert clocks["minutes"].deadline(start, CN, SH) == start + timedelta(hours=24)
+    # hour clocks count working hours (09:00–18:00): 3 h on 30 Sep, the rest after the holiday week
+    assert clocks["risk"].deadline(start, CN, SH) == local(date(2026, 10, 8), "10:00", SH)
+    assert clocks["risk"].remind_at(start, CN, SH) == local(date(2026, 10, 8), "09:00", SH)
+    assert clocks["minutes"].deadline(start, CN, SH) == local(date(2026, 10, 8), "15:00", SH)  # 24 h: one working day
+    plain = WorkCalendar("CN", hour_clocks="calendar")  # [clocks] hour_clocks = "calendar"
+    assert clocks["risk"].deadline(start, plain, SH) == start + timedelta(hours=4)
+    assert clocks["risk"].remind_at(start, plain, SH) == start + timedelta(hours=3)
     # a meeting on Monday 12 Oct: the notice is due three working days earlier, Thursday 8 Oct (the holiday
     # week does not count, the adjusted working Saturday 10 Oct does)
     meeting = local(date(2026, 10, 12), "10:00", SH)

@@ -42,6 +42,10 @@ async def test_checklist_acceptance_in_slack_modals(database_url, clock):
         ack = await world.submit(HAN, modal, {"deliverables": "海报 https://files.example/p v1", "self_check_items": ["1", "2"]})
         assert ack == {}
         assert buttons_of(prompt) == [] and "此表单已关闭" in text_of(prompt)  # chat.update closed the used form
+        # the same form sent again (a second modal from the same card) changes nothing, and says so
+        await world.submit(HAN, modal, {"deliverables": "海报 v1-again", "self_check_items": ["1"]})
+        assert await AcceptanceRequest.all().count() == 1
+        assert "已提交过" in text_of(fake.dms(HAN)[-1]) + "".join(text_of(e) for e in fake.ephemerals_for(HAN))
 
         # the reviewer fails item 3 in a checkbox modal
         review = card_with(fake.dms(WANG), "acceptance.fail")

@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import replace
 from typing import Any
 
+from bot.errors import TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Route, Router
 from bot.types import Card, EventKind, Form, Outcome, ToPerson
@@ -72,13 +73,15 @@ def closed_card(ctx: Context, key: str, title: Any) -> Card:
 
 def _closing(route: Route) -> Route:
     async def handler(ctx: Context) -> Outcome | None:
-        outcome = await Router.call(route, ctx)
         event = ctx.event
         key = event.value.get(FORM_CARD) if event.kind is EventKind.FORM else None
-        if outcome is not None and isinstance(key, str) and key.startswith("form:") and not outcome.form_errors:
-            record = await CardRecord.filter(key=key).first()
-            if record is not None and (record.content or {}).get("form") is not None:
-                outcome.update(closed_card(ctx, key, Card.from_json(record.content).title))
+        record = await CardRecord.filter(key=key).first() if isinstance(key, str) and key.startswith("form:") else None
+        if record is not None and (record.content or {}).get("form") is None:
+            # a second modal opened from the same card, or a stale copy: the form was used already
+            raise TransitionNotAllowed(_("This form was already submitted. Nothing was changed."))
+        outcome = await Router.call(route, ctx)
+        if outcome is not None and record is not None and not outcome.form_errors:
+            outcome.update(closed_card(ctx, record.key, Card.from_json(record.content).title))
         return outcome
 
     return Route(handler, ("ctx",), route.name)

@@ -20,7 +20,7 @@ replaces the package's data for that year. Precedence: organisation extra days >
 Working hours (``add_working_hours``): hour-based clocks (risk 4 h, severe issue 4 h, general issue 24 h,
 minutes due) count the organisation's working hours — ``[clocks] working_hours`` (default 09:00–18:00) on
 working days — unless ``[clocks] hour_clocks = "calendar"``; ``hours_later`` applies that choice. A 4-hour
-clock raised at 17:30 on a Friday is due 12:30 on the next working day.
+clock raised at 17:30 on a Friday is due 12:30 on the next working day; a 24-hour clock is one working day.
 
 DST rule (``local_datetime``): a wall-clock time that does not exist (spring forward) is moved forward by
 the gap (02:30 → 03:30); a time that occurs twice (fall back) takes its first occurrence (``fold=0``).
@@ -338,11 +338,27 @@ class WorkCalendar:
         opens, closes = self._window(day, tz)
         return opens <= moment < closes
 
+    def next_working_time(self, moment: datetime, tz: str) -> datetime:
+        """``moment`` if it falls within working hours, else the next opening (UTC)."""
+        if self.is_working_time(moment, tz):
+            return moment.astimezone(UTC)
+        day = moment.astimezone(_zone(tz)).date()
+        if self.is_working_day(day) and moment < self._window(day, tz)[0]:
+            return self._window(day, tz)[0]
+        return self._window(self.next_working_day(day), tz)[0]
+
     def hours_later(self, start: datetime, hours: float, tz: str) -> datetime:
-        """An hour-based clock's due time by the organisation's rule: ``hours`` working hours after
-        ``start``, or plain hours with ``[clocks] hour_clocks = "calendar"``. UTC."""
+        """An hour-based clock's due time by the organisation's rule (UTC).
+
+        With ``[clocks] hour_clocks = "working"`` (the default) a clock of whole days (24 h, 48 h) runs that
+        many working days from when work resumes (the same wall-clock time on the n-th working day; a clock
+        started after hours starts at the next opening), and any other clock counts working hours
+        (``add_working_hours``: 4 h from 17:30 is 12:30 on the next working day). With ``"calendar"``
+        hours are plain hours."""
         if self.hour_clocks == "calendar":
             return start.astimezone(UTC) + timedelta(hours=hours)
+        if hours > 0 and hours % 24 == 0:
+            return self.deadline_after(self.next_working_time(start, tz), int(hours // 24), tz)
         return self.add_working_hours(start, hours, tz)
 
     def on_working_day(self, moment: datetime, tz: str, *, forward: bool = False) -> datetime:

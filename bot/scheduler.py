@@ -420,7 +420,8 @@ class SlaClock:
     ``start(...)`` gives the ``TimerSpec`` rows to put in an ``Outcome`` (``{key}:remind`` of kind
     ``{kind}.remind`` and ``{key}:escalate`` of kind ``{kind}.escalate``); ``stop(key)`` is the prefix to cancel
     (``Outcome.cancel``) the moment the answer arrives. The deadline is ``working_days`` working days after
-    the start (same local wall-clock time, ``WorkCalendar.deadline_after``) or ``hours`` after it. The reminder
+    the start (same local wall-clock time, ``WorkCalendar.deadline_after``) or ``hours`` after it (working hours,
+    ``WorkCalendar.hours_later``). The reminder
     goes ``remind_working_days`` working days before the deadline, else ``remind_before`` before it.
     """
 
@@ -433,12 +434,14 @@ class SlaClock:
     def deadline(self, start: datetime, calendar: WorkCalendar, tz: str) -> datetime:
         if self.working_days is not None:
             return calendar.deadline_after(start, self.working_days, tz)
-        return start + timedelta(hours=self.hours or 0)
+        return calendar.hours_later(start, self.hours or 0, tz)  # working hours unless [clocks] hour_clocks = "calendar"
 
     def remind_at(self, start: datetime, calendar: WorkCalendar, tz: str) -> datetime:
         deadline = self.deadline(start, calendar, tz)
         if self.remind_working_days:
             return max(start, calendar.deadline_after(deadline, -self.remind_working_days, tz))
+        if self.hours is not None:
+            return max(start, calendar.hours_later(deadline, -self.remind_before.total_seconds() / 3600, tz))
         return max(start, deadline - self.remind_before)
 
     def start(self, key: str, start: datetime, calendar: WorkCalendar, tz: str, **payload: Any) -> list[TimerSpec]:

@@ -251,7 +251,7 @@ class SimulatorApi:
         """``{"seconds"|"minutes"|"hours"|"days": n}`` or ``{"to": iso}``: only with a manual clock (demo, tests).
 
         Time passes as for a running bot (``bot.clock_travel``): every timer fires at its own due time, in
-        order, and is delivered then. The clock never moves back: that is refused with a 409.
+        order, and is delivered then. The clock never moves back: that is refused with a 400 and a localized message.
         """
         clock = self.runtime.clock
         if not isinstance(clock, ManualClock):
@@ -280,7 +280,7 @@ class SimulatorApi:
                 now=now_text,
                 target=target_text,
             )
-            return _error(409, str(localize(message, await self._reader_locale(data))))
+            return _error(400, str(localize(message, await self._reader_locale(data))))
         except (inbound.BadRequest, ValueError, TypeError, OverflowError) as exc:
             return _error(400, str(exc))
         return web.json_response({"ok": True, "now": clock.now().isoformat(), "stops": stops})

@@ -75,13 +75,13 @@ async def test_moving_the_clock_back_is_refused_and_recurring_timers_keep_workin
         before = clock.now()
 
         refused = await sim.advance(hours=-1)
-        assert refused["_status"] == 409 and not refused["ok"]
+        assert refused["_status"] == 400 and not refused["ok"]
         assert "only moves forward" in refused["error"]
         refused = await sim.call("POST", "/sim/api/clock", json={"to": (before - timedelta(days=1)).isoformat()})
-        assert refused["_status"] == 409 and "only moves forward" in refused["error"]
+        assert refused["_status"] == 400 and "only moves forward" in refused["error"]
         config.bot.locale = "zh_CN"
         refused = await sim.call("POST", "/sim/api/clock", json={"minutes": -5})
-        assert refused["_status"] == 409 and "只能向前" in refused["error"], refused
+        assert refused["_status"] == 400 and "只能向前" in refused["error"], refused
         config.bot.locale = "en"
         assert clock.now() == before
 

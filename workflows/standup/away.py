@@ -14,9 +14,8 @@ from bot.types import Outcome
 from storage.models import Person
 from storage.models_clocks import StandupAbsence, StandupAnswer, StandupRun
 
-from ..common import lookup
 from .cards import day_label
-from .common import actor_person, refresh_cards
+from .common import actor_person, refresh_cards, standup_today
 from .store import current_runs
 
 router = Router()
@@ -49,7 +48,7 @@ async def skip_button(ctx: Context) -> Outcome:
 
 async def skip(ctx: Context, rest: str) -> Outcome:
     person = actor_person(ctx)
-    today = lookup.local_today(ctx)
+    today = standup_today(ctx)
     day = parse_date(rest, today) if rest.strip() else today
     await StandupAbsence.create(person=person, start=day, end=day, kind="skip", created_at=ctx.now)
     outcome = Outcome().record("standup.skip", f"person:{person.id}", day=day.isoformat())
@@ -63,7 +62,7 @@ _RANGE_SPLIT = re.compile(r"\s*(?:\.\.|~|～|到|至|—|–|\bto\b|\s-\s)\s*")
 
 async def leave(ctx: Context, rest: str) -> Outcome:
     person = actor_person(ctx)
-    today = lookup.local_today(ctx)
+    today = standup_today(ctx)
     text = rest.strip()
     if not text:
         raise InvalidInput(_("Give the dates of your leave, e.g. “standup leave 2026-12-01 to 2026-12-05”."))
@@ -90,7 +89,7 @@ async def leave(ctx: Context, rest: str) -> Outcome:
 
 async def back(ctx: Context) -> Outcome:
     person = actor_person(ctx)
-    today = lookup.local_today(ctx)
+    today = standup_today(ctx)
     rows = await StandupAbsence.filter(person_id=person.id, end__gte=today)
     for row in rows:
         if row.start >= today:

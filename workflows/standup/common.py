@@ -3,6 +3,9 @@ participant's cards. Imports none of the sub-flow modules."""
 
 from __future__ import annotations
 
+from datetime import date
+from zoneinfo import ZoneInfo
+
 from bot.errors import InvalidInput
 from bot.i18n import _
 from bot.router import Context
@@ -39,6 +42,15 @@ def need_group(ctx: Context) -> Group:
     if ctx.group is None:
         raise InvalidInput(_("Set up a stand-up in the group it is for: send “standup set …” there."))
     return ctx.group
+
+
+def standup_today(ctx: Context) -> date:
+    """The stand-up's day: runs are dated in the group's (or the person's) timezone, which may differ
+    from the organisation's (a team in another office)."""
+    tz = (ctx.group.timezone if ctx.group and ctx.group.timezone else None) or (
+        ctx.actor.timezone if ctx.actor and ctx.actor.timezone else None
+    ) or ctx.config.bot.timezone
+    return ctx.now.astimezone(ZoneInfo(tz)).date()
 
 
 def actor_person(ctx: Context) -> Person:

@@ -14,8 +14,7 @@ from bot.types import Card, Outcome
 from storage.models import Person
 from storage.models_clocks import StandupRun
 
-from ..common import lookup
-from .common import existing_standup
+from .common import existing_standup, standup_today
 from .store import run_state
 
 router = Router()
@@ -29,7 +28,7 @@ async def stats(ctx: Context, rest: str) -> Outcome:
     weeks = 4
     if match := re.search(r"\d+", rest or ""):
         weeks = max(1, min(52, int(match.group())))
-    today = lookup.local_today(ctx)
+    today = standup_today(ctx)
     since = today - timedelta(weeks=weeks)
     query = StandupRun.filter(day__gte=since, day__lte=today).order_by("day")
     if ctx.group is not None:

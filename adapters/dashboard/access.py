@@ -53,6 +53,7 @@ class Viewer:
     scope: str = ""
     visible: set[int] | None = field(default_factory=set)  # None: everything (admin)
     set_cookie: str | None = None
+    _links: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], str | None] = field(default_factory=dict)
 
     @property
     def personal(self) -> bool:
@@ -69,6 +70,12 @@ class Viewer:
 
     def link(self, scope: str, *, locale: str | None = None, **query: str | int) -> str | None:
         """A path with a fresh token for ``scope`` (same person, same expiry), or None if it may not go there."""
+        key = (scope, locale, tuple(sorted((k, str(v)) for k, v in query.items())))
+        if key not in self._links:
+            self._links[key] = self._make_link(scope, locale=locale, **query)
+        return self._links[key]
+
+    def _make_link(self, scope: str, *, locale: str | None = None, **query: str | int) -> str | None:
         if not self.may_open(scope):
             return None
         token = make_token(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from types import SimpleNamespace
 
 from bot.i18n import Msg, _, text
 
@@ -13,6 +13,7 @@ LABELS: dict[str, Msg] = {
     "gantt": _("Gantt chart"),
     "burndown": _("Burndown chart"),
     "timeline": _("Timeline"),
+    "whole_timeline": _("Show the whole timeline"),
     "minutes": _("Minutes"),
     "acceptance": _("Acceptance history"),
     "health": _("Collaboration health"),
@@ -93,5 +94,6 @@ REFUSALS: dict[str, tuple[Msg, Msg]] = {
 }
 
 
-def localized(locale: str) -> dict[str, Any]:
-    return {key: text(value, locale) for key, value in LABELS.items()}
+def localized(locale: str) -> SimpleNamespace:
+    """The labels in ``locale`` as attributes (``t.board`` in a template is a plain attribute read)."""
+    return SimpleNamespace(**{key: text(value, locale) for key, value in LABELS.items()})

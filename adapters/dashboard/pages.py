@@ -3,9 +3,9 @@ reader. Every function receives the ``Viewer`` and keeps to what it may see."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from bot.calendar import WorkCalendar
@@ -23,19 +23,21 @@ from workflows.tasks.cards import status_colour
 from workflows.tasks.states import SubtaskFlow
 from workflows.views.handlers import ACTION_LABELS
 from workflows.views.queries import (
+    BoardTask,
     acceptance_history,
-    audit_trail,
+    board_subtasks,
     department_answers,
     minutes_of,
     people_by_id,
-    subtasks_with_owners,
+    timeline_entries,
 )
 
 from .access import Viewer
 from .labels import LABELS
 
 DOT = {"red": "🔴", "yellow": "🟡", "green": "🟢", "grey": "⚪"}
-TIMELINE_LIMIT = 500
+TIMELINE_PAGE = 100  # newest entries on the page; "all" shows up to TIMELINE_ALL
+TIMELINE_ALL = 5000
 GANTT_PAGE_SIZE = 40
 
 
@@ -46,9 +48,17 @@ class Env:
     calendar: WorkCalendar
     timezone: str
     due_soon_working_days: int
+    colours: dict[tuple[bool, date, date], Any] = field(default_factory=dict)
 
     def today(self, viewer: Viewer) -> date:
         return viewer.now.astimezone(ZoneInfo(self.timezone)).date()
+
+    def colour(self, task: Subtask | BoardTask, today: date) -> Any:
+        """The board's status rule (``status_colour`` reads only stage and deadline), once per (done, deadline)."""
+        key = (task.stage == "done", task.deadline, today)
+        if key not in self.colours:
+            self.colours[key] = status_colour(cast(Subtask, task), today, self.calendar, self.due_soon_working_days)
+        return self.colours[key]
 
 
 def _t(value: Any, viewer: Viewer) -> str:
@@ -65,8 +75,8 @@ def collab_ref(viewer: Viewer, collab: Collaboration) -> dict[str, Any]:
     return {"code": collab.code, "title": collab.title, "url": viewer.link(f"collab:{collab.id}"), "state": _t(CollaborationFlow.label(collab.state), viewer), "state_key": collab.state}
 
 
-def subtask_row(viewer: Viewer, env: Env, task: Subtask, owner: Person | None, departments: dict[int, Department]) -> dict[str, Any]:
-    colour = status_colour(task, env.today(viewer), env.calendar, env.due_soon_working_days)
+def subtask_row(viewer: Viewer, env: Env, task: Subtask | BoardTask, owner: Person | None, departments: dict[int, Department]) -> dict[str, Any]:
+    colour = env.colour(task, env.today(viewer))
     dept = departments.get(owner.department_id or 0) if owner else None
     return {
         "colour": colour,
@@ -82,19 +92,25 @@ def subtask_row(viewer: Viewer, env: Env, task: Subtask, owner: Person | None, d
     }
 
 
-async def board(viewer: Viewer, env: Env, collab: Collaboration, departments: dict[int, Department]) -> dict[str, Any]:
+async def board(viewer: Viewer, env: Env, collab: Collaboration, departments: dict[int, Department], *, whole_timeline: bool = False) -> dict[str, Any]:
     """The collaboration page: header, board, charts, health, timeline, minutes and acceptance history."""
-    tasks = await subtasks_with_owners(collab.id)
-    rows = [subtask_row(viewer, env, t, t.owner, departments) for t in tasks]
+    tasks, owners = await board_subtasks(collab.id)
+    rows = [subtask_row(viewer, env, t, owners.get(t.owner_id), departments) for t in tasks]
     counts = {c: sum(1 for r in rows if r["colour"] == c) for c in DOT}
     answers = [
         {"name": a.department.name, "state": _t(DepartmentAnswerFlow.label(a.state), viewer), "state_key": a.state, "url": viewer.link(f"dept:{a.department.code}")}
         for a in await department_answers(collab.id)
     ]
-    entries = await audit_trail(collab.code, limit=TIMELINE_LIMIT)
+    entries, actors = await timeline_entries(collab.code, limit=(TIMELINE_ALL if whole_timeline else TIMELINE_PAGE) + 1)
+    more = None
+    if len(entries) > (TIMELINE_ALL if whole_timeline else TIMELINE_PAGE):
+        entries = entries[:-1]
+        more = None if whole_timeline else viewer.link(f"collab:{collab.id}", timeline="all")
+    labels = {action: _t(ACTION_LABELS.get(action, LABELS["recorded"]), viewer) for action in {e.action for e in entries}}
+    actor_names, bot_name = {pid: p.name for pid, p in actors.items()}, _t(LABELS["the_bot"], viewer)
     timeline = [
-        {"when": when(e.at, env.timezone), "who": person_ref(viewer, e.actor), "what": _t(ACTION_LABELS.get(e.action, LABELS["recorded"]), viewer), "subject": e.subject}
-        for e in reversed(entries)
+        {"when": when(e.at, env.timezone), "who": actor_names.get(e.actor_id or 0, bot_name), "what": labels[e.action], "subject": e.subject}
+        for e in entries
     ]
     meetings = []
     for item in await minutes_of(collab.id):
@@ -143,6 +159,7 @@ async def board(viewer: Viewer, env: Env, collab: Collaboration, departments: di
         "counts": counts,
         "average": round(sum(t.progress for t in tasks) / len(tasks)) if tasks else 0,
         "timeline": timeline,
+        "timeline_more": (more + "#timeline") if more else None,
         "meetings": meetings,
         "reviews": reviews,
         "gantt": [viewer.link(f"collab:{collab.id}/gantt.png", page=p) for p in range(1, gantt_pages + 1)],

@@ -138,7 +138,7 @@ class Dashboard:
         viewer = await self.open(request, scope)
         collab = await self.visible_collaboration(request, viewer)
         departments = await Department.all()
-        page = await pages.board(viewer, self.env, collab, {d.id: d for d in departments})
+        page = await pages.board(viewer, self.env, collab, {d.id: d for d in departments}, whole_timeline=request.query.get("timeline") == "all")
         return self.render(request, viewer, "collaboration.html", scope, page)
 
     async def chart(self, request: web.Request) -> web.Response:

@@ -54,6 +54,14 @@ class PairHealth:
         return round(statistics.median(self.review_hours), 1) if self.review_hours else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Task:
+    id: int
+    code: str
+    owner_id: int
+    collaboration_id: int
+
+
 def _hours(later: datetime, earlier: datetime) -> float:
     return max(0.0, (later - earlier).total_seconds() / 3600)
 
@@ -65,9 +73,9 @@ async def health_matrix(collaboration_ids: Iterable[int] | None = None) -> list[
     if not collabs:
         return []
     initiator_ids = {c.initiator_id for c in collabs.values()}
-    tasks = {t.id: t for t in await Subtask.filter(collaboration_id__in=list(collabs))}
-    risks = list(await RiskReport.filter(collaboration_id__in=list(collabs)))
-    issues = list(await Issue.filter(collaboration_id__in=list(collabs)))
+    tasks = {row[0]: _Task(*row) for row in await Subtask.filter(collaboration_id__in=list(collabs)).values_list("id", "code", "owner_id", "collaboration_id")}
+    risks = list(await RiskReport.filter(collaboration_id__in=list(collabs)).only("id", "collaboration_id", "subtask_id", "raised_by_id", "escalated_at"))
+    issues = list(await Issue.filter(collaboration_id__in=list(collabs)).only("id", "collaboration_id", "subtask_id", "raised_by_id", "step"))
     people_ids = initiator_ids | {t.owner_id for t in tasks.values()} | {r.raised_by_id for r in risks} | {i.raised_by_id for i in issues}
     dept_of = {p.id: p.department_id for p in await Person.filter(id__in=list(people_ids))}
     departments = {d.id: d for d in await Department.all()}
@@ -84,9 +92,10 @@ async def health_matrix(collaboration_ids: Iterable[int] | None = None) -> list[
         return pairs[key]
 
     code_to_collab = {c.code: c for c in collabs.values()}
-    entries = await AuditEntry.filter(
-        action__in=(*STARTS, *ANSWERS, "sla.request.escalated", "sla.review.escalated"),
-    ).order_by("at", "id")
+    audit = AuditEntry.filter(action__in=(*STARTS, *ANSWERS, "sla.request.escalated", "sla.review.escalated"))
+    if len(collabs) == 1:  # one collaboration (its retrospective, its page): only its own entries
+        audit = audit.filter(subject__startswith=next(iter(collabs.values())).code)
+    entries = await audit.order_by("at", "id").only("id", "at", "action", "subject", "detail")
     starts: dict[str, list[datetime]] = {}
     task_by_code = {t.code: t for t in tasks.values()}
     for entry in entries:
@@ -114,7 +123,7 @@ async def health_matrix(collaboration_ids: Iterable[int] | None = None) -> list[
         else:
             pair.escalations += 1
 
-    for review in await AcceptanceRequest.filter(subtask_id__in=list(tasks)).exclude(state="withdrawn"):
+    for review in await AcceptanceRequest.filter(subtask_id__in=list(tasks)).exclude(state="withdrawn").only("id", "subtask_id", "state", "submitted_at", "decided_at"):
         task = tasks[review.subtask_id]
         pair = cell(collabs[task.collaboration_id], dept_of.get(task.owner_id))
         if pair is None:

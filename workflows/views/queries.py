@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from storage.models import (
     AcceptanceRequest,
@@ -71,3 +72,43 @@ async def departments_by_id() -> dict[int, Department]:
 
 async def collaboration_by_id(collaboration_id: int) -> Collaboration | None:
     return await Collaboration.get_or_none(id=collaboration_id).select_related("initiator")
+
+
+BOARD_FIELDS = ("id", "code", "title", "owner_id", "stage", "progress", "deadline", "priority")
+
+
+@dataclass(frozen=True, slots=True)
+class BoardTask:
+    """A subtask as the board shows it (a plain row: a page of 500 of them builds no ORM objects)."""
+
+    id: int
+    code: str
+    title: str
+    owner_id: int
+    stage: str
+    progress: int
+    deadline: date
+    priority: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: datetime
+    actor_id: int | None
+    action: str
+    subject: str
+
+
+async def board_subtasks(collaboration_id: int) -> tuple[list[BoardTask], dict[int, Person]]:
+    """The board's columns of a collaboration's subtasks, in creation order, and their owners by id."""
+    rows = await Subtask.filter(collaboration_id=collaboration_id).order_by("id").values_list(*BOARD_FIELDS)
+    tasks = [BoardTask(*row) for row in rows]
+    return tasks, await people_by_id({t.owner_id for t in tasks})
+
+
+async def timeline_entries(code: str, *, limit: int) -> tuple[list[TimelineEntry], dict[int, Person]]:
+    """The newest ``limit`` audit entries of the collaboration, newest first (without their detail), and the
+    people who acted by id."""
+    rows = await AuditEntry.filter(subject__startswith=code).order_by("-at", "-id").limit(limit).values_list("at", "actor_id", "action", "subject")
+    entries = [TimelineEntry(*row) for row in rows]
+    return entries, await people_by_id({e.actor_id for e in entries if e.actor_id is not None})

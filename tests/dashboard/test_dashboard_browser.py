@@ -70,6 +70,11 @@ async def test_a_signed_link_opens_the_board_with_its_charts_in_both_languages(d
     await page.screenshot(path=artifact("board-phone-zh.png"), full_page=True)
 
     await page.set_viewport_size(DESKTOP)
+    await page.locator("header nav").get_by_role("link", name="我的页面").click()
+    await expect(page.locator("h1")).to_have_text("李雷")
+    await expect(page.locator("#waiting")).to_contain_text(f"{code}-R01")  # the risk he must answer
+    await page.screenshot(path=artifact("person-desktop-zh.png"), full_page=True)
+    await page.go_back()
     await page.get_by_role("link", name="English").click()
     await expect(page.locator("#board h2")).to_have_text("Board")
     await expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -38,11 +38,26 @@ def late_note(late_seconds: int | None) -> Msg | None:
     return _("⏰ Sent late ({minutes} min): the bot was not running at the scheduled time.", minutes=minutes)
 
 
-def subtask_line(task: Subtask) -> str:
-    return f"{task.code} {task.title} ({task.progress}%, {task.deadline.isoformat()})"
+# the board's status colours (workflows/tasks/cards.py: status_colour)
+DOTS = {"red": "🔴", "yellow": "🟡", "green": "🟢", "grey": "⚪"}
+PROGRESS_FIELD = "progress_"  # + the subtask's id: one progress field per open subtask in the answer form
 
 
-def answer_form(run: StandupRun, yesterday: str, today: str, blockers: str = "") -> Form:
+def subtask_line(task: Subtask, colour: str | None = None) -> str:
+    dot = f"{DOTS[colour]} " if colour in DOTS else ""
+    return f"{dot}{task.code} {task.title} ({task.progress}%, {task.deadline.isoformat()})"
+
+
+def progress_fields(tasks: list[Subtask]) -> list[FormField]:
+    """One field per subtask whose progress its owner may still report: answering the stand-up updates it."""
+    return [
+        FormField(f"{PROGRESS_FIELD}{t.id}", _("{code} {title}: progress (%)", code=t.code, title=t.title), initial=str(t.progress))
+        for t in tasks
+        if t.stage in ("not_started", "in_progress")
+    ]
+
+
+def answer_form(run: StandupRun, yesterday: str, today: str, blockers: str = "", tasks: list[Subtask] | None = None) -> Form:
     return Form(
         id="standup.answer",
         title=_("Stand-up"),
@@ -50,6 +65,7 @@ def answer_form(run: StandupRun, yesterday: str, today: str, blockers: str = "")
             FormField("yesterday", _("Yesterday (done)"), "textarea", initial=yesterday or None),
             FormField("today", _("Today (plan)"), "textarea", required=True, initial=today or None),
             FormField("blockers", _("Blockers"), "textarea", initial=blockers or None, placeholder=_("none")),
+            *progress_fields(tasks or []),
         ],
         submit_label=_("Send"),
         value={"run": run.id},
@@ -66,8 +82,12 @@ def prompt_card(
     yesterday: str,
     answer: StandupAnswer | None = None,
     late_seconds: int | None = None,
+    colours: dict[int, str] | None = None,
 ) -> Card:
-    """The prompt a participant gets, prefilled; after an answer the same card shows it (still editable)."""
+    """The prompt a participant gets, prefilled from open work: each open subtask with its progress and
+    deadline colour (a progress field each in the form), "today" from them and "yesterday" from the last
+    answer's plan; after an answer the same card shows it (still editable)."""
+    colours = colours or {}
     today = "\n".join(f"- {subtask_line(t)}" for t in tasks)
     lines: list[Any] = [
         late_note(late_seconds),
@@ -80,7 +100,7 @@ def prompt_card(
     ]
     if tasks:
         lines.append(_("Your open subtasks:"))
-        lines += [f"- {subtask_line(t)}" for t in tasks]
+        lines += [f"- {subtask_line(t, colours.get(t.id))}" for t in tasks]
     lines.append(_("Use the form, or reply with three lines: “昨天: …”, “今天: …”, “障碍: …” (or yesterday / today / blockers)."))
     status = None
     buttons = [Button(_("Skip today"), "standup.skip", {"run": run.id}, command=_("standup skip"))]
@@ -98,7 +118,7 @@ def prompt_card(
         title=_("Stand-up · {day}", day=day_label(run.day)),
         key=f"standup:{run.id}:{person.id}",
         body=join(lines),
-        form=answer_form(run, yesterday, today, blockers) if answer is None or answer.status == "answered" else None,
+        form=answer_form(run, yesterday, today, blockers, tasks) if answer is None or answer.status == "answered" else None,
         buttons=buttons,
         status=status,
         color="blue",
@@ -112,7 +132,7 @@ def reminder_card(standup: Standup, run: StandupRun, person: Person, yesterday: 
         title=_("Reminder: stand-up · {day}", day=day_label(run.day)),
         key=f"standup-remind:{run.id}:{person.id}",
         body=_("Your stand-up answer is still missing. The digest goes to the group at {cutoff}.", cutoff=local_time(run.cutoff_at, standup.timezone, person.timezone)),
-        form=answer_form(run, yesterday, today),
+        form=answer_form(run, yesterday, today, tasks=tasks),
         buttons=[Button(_("Skip today"), "standup.skip", {"run": run.id}, command=_("standup skip"))],
         color="yellow",
         mentions=[str(person.id)] if standup.mode == "group" else [],

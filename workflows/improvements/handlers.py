@@ -212,7 +212,10 @@ async def remind(ctx: Context, event: Any) -> Outcome:
     item = await Improvement.get_or_none(code=str(event.payload.get("code", "")))
     if item is None or item.status == "done":
         return Outcome()
-    return Outcome().send(ToPerson(item.owner_id), Text(_("⏰ Improvement {code} is due {deadline}: {measure}. Mark it done with “improve {code} status: done”.", code=item.code, deadline=day(item.deadline), measure=item.measure)))
+    card = await improvement_card(item, ctx)
+    card.key = None  # a reminder to act on, beside the live card
+    card.title = _("⏰ Improvement {code} is due {deadline}: {measure}", code=item.code, deadline=day(item.deadline), measure=item.measure)
+    return Outcome().send(ToPerson(item.owner_id), card)
 
 
 @router.timer("improvement.overdue")

@@ -10,7 +10,7 @@ from typing import Any, cast
 from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _
 from bot.router import Context, Router
-from bot.types import Outcome, Text, ToPerson
+from bot.types import Button, Card, Outcome, Text, ToPerson
 from storage.models import Collaboration, Confirmation, Person
 from storage.models_workflows import Meeting, Minutes, PlannedSubtask
 
@@ -245,7 +245,7 @@ async def object_minutes(ctx: Context, code_text: str, number: int | None, comme
     outcome.update(await minutes_card(minutes, meeting, ctx))
     outcome.send(
         ToPerson(minutes.recorder_id),
-        Text(_("{name} asks for a correction of the minutes of {code}: {comment}\nSend the corrected minutes with “minutes {code} …”.", name=actor.name, code=meeting.code, comment=comment.strip())),
+        _write_card(meeting, _("{name} asks for a correction of the minutes of {code}: {comment}", name=actor.name, code=meeting.code, comment=comment.strip())),
     )
     return outcome
 
@@ -312,13 +312,14 @@ async def remind_recorder(ctx: Context, event: Any) -> Outcome:
     overdue = ctx.now >= meeting.minutes_due_at
     outcome = Outcome()
     line = (
-        _("⏰ The minutes of {code} “{topic}” were due {time} and are not in yet. Send them with “minutes {code} …”.", code=meeting.code, topic=meeting.topic, time=when(meeting.minutes_due_at, tz))
+        _("⏰ The minutes of {code} “{topic}” were due {time} and are not in yet.", code=meeting.code, topic=meeting.topic, time=when(meeting.minutes_due_at, tz))
         if overdue
-        else _("📝 Please write the minutes of {code} “{topic}” by {time}: “minutes {code} conclusions: … actions: …”.", code=meeting.code, topic=meeting.topic, time=when(meeting.minutes_due_at, tz))
+        else _("📝 Please write the minutes of {code} “{topic}” by {time}.", code=meeting.code, topic=meeting.topic, time=when(meeting.minutes_due_at, tz))
     )
-    outcome.send(ToPerson(meeting.recorder_id), Text(line))
+    card = _write_card(meeting, line)
+    outcome.send(ToPerson(meeting.recorder_id), card)
     if overdue and meeting.organizer_id != meeting.recorder_id:
-        outcome.send(ToPerson(meeting.organizer_id), Text(line))
+        outcome.send(ToPerson(meeting.organizer_id), card)
     if overdue:
         outcome.record("minutes.overdue", meeting.code, reminder=n)
     if n < MAX_MINUTES_REMINDERS:
@@ -346,3 +347,22 @@ async def remind_confirmers(ctx: Context, event: Any) -> Outcome:
 async def minutes_submitted(ctx: Context, event: Any) -> Outcome:
     values = {k: v for k, v in event.form.items() if isinstance(v, str) and v.strip()}
     return await submit_minutes(ctx, str(event.value.get("code", "")), values)
+
+
+def _write_card(meeting: Meeting, line: Any) -> Card:
+    """A reminder the recorder acts on: the minutes form one click away (its template where a chat has no forms)."""
+    return Card(
+        title=_("Minutes of {code}", code=meeting.code),
+        body=line,
+        buttons=[Button(_("Write the minutes"), "minutes.write", {"code": meeting.code}, "primary", command=_("minutes {code} conclusions: …", code=meeting.code), opens_form=minutes_form(meeting))],
+        color="yellow",
+    )
+
+
+@router.action("minutes.write")
+async def write_clicked(ctx: Context, event: Any) -> Outcome:
+    meeting = await find_document(ctx, Meeting, str(event.value.get("code", "")), "M", EXAMPLE)
+    actor = require_actor(ctx)
+    if actor.id not in (meeting.recorder_id, meeting.organizer_id):
+        raise NotAllowed(_("Only {recorder}, the recorder of {code}, or its organizer can submit the minutes.", recorder=(await Person.get(id=meeting.recorder_id)).name, code=meeting.code))
+    return ask(minutes_form(meeting), ctx=ctx)

@@ -35,6 +35,9 @@ BLOCK_SECONDS = 600.0
 _THROTTLE_CODES = ("throttl", "qpslimit", "ratelimit", "flowcontrol", "toomanyrequests")
 _AUTH_CODES = ("invalidauthentication", "invalidaccesstoken", "accesstokenexpired", "unauthorized")
 _WEBHOOK_THROTTLED = {130101}
+# A 400 whose code says DingTalk itself failed: "system.error" comes back now and then on PUT card/instances
+# and goes away on a retry; treating it as permanent would leave a card showing a stale state for good.
+_TRANSIENT_CODES = ("systemerror", "servicebusy", "serviceunavailable", "internalerror", "timeout")
 
 
 def _retry_after(headers: Any, default: float) -> float:
@@ -56,8 +59,8 @@ def classify(status: int, data: dict[str, Any], headers: Any = None) -> Platform
         return RateLimited(text, retry_after=_retry_after(headers, BLOCK_SECONDS), status=status)
     if status == 401 or any(mark in lowered for mark in _AUTH_CODES):
         return AuthExpired(text, status=status)
-    if status >= 500:
-        return TransientError(text, status=status)
+    if status >= 500 or any(mark in lowered for mark in _TRANSIENT_CODES):
+        return TransientError(text, status=status)  # the outbox backs off exponentially and tries again
     return PermanentError(text, status=status)
 
 

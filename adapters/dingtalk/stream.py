@@ -11,9 +11,15 @@ handlers' ``raw_process`` that builds each ack — and owns the loop itself:
 - ``open_connection`` runs in a daemon thread with a timeout, so a hung call
   neither blocks the loop nor keeps the process alive at exit;
 - one reader per websocket acks SYSTEM frames (``ping``) at once and queues
-  the rest; one worker handles queued frames in arrival order and acks each
-  after its handler returned (i.e. after the inbox row is committed), on the
-  connection it came from;
+  the rest; the worker hands each queued frame to a lane (its conversation, or
+  its card, or its sender): frames of one lane are handled in arrival order,
+  frames of different lanes side by side (at most ``PARALLEL_FRAMES`` at once),
+  and each is acked on the connection it came from as soon as *its* handler
+  returned (i.e. after its inbox row is committed). So one slow frame (a
+  locked database, a slow lookup) holds back only the later frames of its own
+  conversation, not the acks of every other group: DingTalk pushes a frame
+  again when its ack is late, and a late ack for everyone would turn one slow
+  handler into a redelivery storm;
 - a SYSTEM ``disconnect`` opens the next connection *before* the old one is
   closed (make before break: pushes in between still land), and the old one
   is closed only once its queued frames are handled;
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import random
@@ -43,6 +50,7 @@ from websockets.exceptions import ConnectionClosed
 log = logging.getLogger("collabbot.dingtalk.stream")
 
 MAX_FRAME = 4 * 1024 * 1024
+PARALLEL_FRAMES = 8  # frames of different conversations handled at once (each holds a database connection)
 
 
 async def call_blocking(fn: Callable[[], Any], wait_seconds: float) -> Any:
@@ -124,6 +132,9 @@ class StreamRunner:
         self._stop = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._slots = asyncio.Semaphore(PARALLEL_FRAMES)
+        self._lanes: dict[str, asyncio.Task[None]] = {}  # lane → its newest frame's task
+        self._in_flight: dict[int, set[asyncio.Task[None]]] = {}  # connection number → its frames' tasks
 
     async def start(self) -> None:
         self.client.pre_start()
@@ -145,6 +156,10 @@ class StreamRunner:
                 await asyncio.wait_for(self.queue.join(), drain_timeout)
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
+        left = [task for tasks in self._in_flight.values() for task in tasks]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
         await asyncio.gather(*(c.close(wait_seconds=1.0) for c in self.connections), return_exceptions=True)
         self.connections.clear()
         self.current = None
@@ -253,12 +268,30 @@ class StreamRunner:
             connection.replace.set()
 
     async def _work(self) -> None:
+        """Hand queued frames to their lanes (see the module docstring); ``queue.join`` waits for them all."""
         while True:
             connection, frame = await self.queue.get()
+            in_flight = self._in_flight.setdefault(connection.number, set())
+            if frame is None:  # close the replaced connection once its frames are handled and acked
+                task = asyncio.create_task(self._close_after(connection, list(in_flight)))
+            else:
+                lane = _lane(frame)
+                task = asyncio.create_task(self._handle(connection, frame, self._lanes.get(lane)))
+                self._lanes[lane] = task
+                task.add_done_callback(functools.partial(self._lane_done, lane))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+            task.add_done_callback(lambda _done: self.queue.task_done())
+
+    def _lane_done(self, lane: str, task: asyncio.Task[None]) -> None:
+        if self._lanes.get(lane) is task:
+            del self._lanes[lane]
+
+    async def _handle(self, connection: Connection, frame: dict[str, Any], before: asyncio.Task[None] | None) -> None:
+        if before is not None:  # the lane's earlier frame first: a conversation's messages keep their order
+            await asyncio.gather(before, return_exceptions=True)
+        async with self._slots:
             try:
-                if frame is None:
-                    await connection.close()
-                    continue
                 ack = await self._route(frame)
                 if ack is not None:
                     await self._send_ack(connection, ack)
@@ -266,8 +299,10 @@ class StreamRunner:
                 raise
             except Exception:
                 log.exception("dingtalk stream: frame could not be handled")
-            finally:
-                self.queue.task_done()
+
+    async def _close_after(self, connection: Connection, frames: list[asyncio.Task[None]]) -> None:
+        await asyncio.gather(*frames, return_exceptions=True)
+        await connection.close()
 
     async def _route(self, frame: dict[str, Any]) -> AckMessage | None:
         kind = frame.get("type")
@@ -354,6 +389,23 @@ def _malformed(frame: dict[str, Any]) -> str | None:
     except ValueError:
         return "data is not JSON"
     return None if isinstance(parsed, dict) else "data is not a JSON object"
+
+
+def _lane(frame: dict[str, Any]) -> str:
+    """What must stay in order: a robot message's conversation, a card's instance, else the sender, else
+    nothing (the frame's own id)."""
+    data: Any = frame.get("data")
+    try:
+        data = json.loads(data) if isinstance(data, str) else data
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("conversationId", "outTrackId", "senderStaffId", "userId"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return f"{key}:{value}"
+    headers = frame.get("headers")
+    return f"frame:{headers.get('messageId') if isinstance(headers, dict) else id(frame)}"
 
 
 def _ack(message_id: str | None, code: int, message: str) -> AckMessage:

@@ -52,7 +52,7 @@ from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
 from bot.types import Card, Event, Text, content_from_json
 from storage.models import OutboxMessage
 
-from . import inbound, render
+from . import inbound, mentions, render
 from .openapi import OpenApi
 
 if TYPE_CHECKING:
@@ -384,7 +384,8 @@ class DingTalkPlatform:
     async def _send_markdown(self, delivery: Delivery, title: str, text: str, at: list[str]) -> str:
         webhook = self._fresh_webhook(delivery)
         if webhook:
-            body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+            marked = mentions.by_id(text, at, delivery.mentions, self.names) if at else text
+            body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"title": title, "text": marked}}
             if at:
                 body["at"] = {"atUserIds": at}
             try:
@@ -400,6 +401,8 @@ class DingTalkPlatform:
             )
         else:
             data = await self.api.send_group(self.robot_code, delivery.conversation.id, title, text)
+            if at:  # the robot API cannot @ anyone: the mentioned people get it one-to-one
+                await mentions.notify_directly(self.api, self.robot_code, at, title, text, delivery.locale)
         return str(data.get("processQueryKey") or "")
 
     def out_track_id(self, delivery: Delivery) -> str:

@@ -61,6 +61,12 @@ class Sent:
     via: str  # "webhook" | "group" | "oto"
     at: list[str] = field(default_factory=list)
 
+    @property
+    def notified(self) -> list[str]:
+        """Whom DingTalk notifies of a mention: an id in ``atUserIds`` whose ``@<userId>`` is in the text
+        (a webhook message; the robot OpenAPI's group messages notify nobody)."""
+        return [user for user in self.at if f"@{user}" in self.text] if self.via == "webhook" else []
+
 
 @dataclass
 class Fault:

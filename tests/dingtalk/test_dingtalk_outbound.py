@@ -45,10 +45,13 @@ async def test_after_the_session_webhook_expired_replies_go_through_the_robot_ap
         assert not fake.calls_to("/robot/sendBySession")
         [in_group] = fake.sent_to(GROUP)
         assert in_group.via == "group" and "打卡" in in_group.text
+        assert in_group.text.startswith("@李雷 ") and in_group.notified == []  # the robot API cannot @ anyone…
+        [copy] = fake.sent_to(f"user:{staff('lilei')}")  # …so the person it is for gets it one-to-one
+        assert copy.via == "oto" and copy.text.startswith("你在群里被提到：") and "打卡" in copy.text
         [direct] = fake.sent_to(f"user:{staff('hanmei')}")
         assert direct.via == "oto"
-        [call] = fake.calls_to("/v1.0/robot/oToMessages/batchSend")
-        assert call.body["userIds"] == [staff("hanmei")] and call.body["robotCode"] == fake.app_key
+        [call] = [c for c in fake.calls_to("/v1.0/robot/oToMessages/batchSend") if c.body["userIds"] == [staff("hanmei")]]
+        assert call.body["robotCode"] == fake.app_key
         assert json.loads(call.body["msgParam"])["title"]  # shown in the chat list and the notification
 
 

@@ -32,8 +32,9 @@ async def test_a_mistake_is_answered_in_the_conversation_mentioning_the_asker(da
         [answer] = fake.sent_to(GROUP)
         assert answer.via == "webhook"  # the message's sessionWebhook, still valid
         assert "未知命令" in answer.text and "打卡" in answer.text
-        assert answer.text.startswith("@李雷 ")  # everyone sees it: it says whom it is for
-        assert answer.at == [staff("lilei")]
+        # everyone sees it: it says whom it is for, as @<userId>, which DingTalk shows as @李雷 and notifies
+        assert answer.text.startswith(f"@{staff('lilei')} ")
+        assert answer.at == [staff("lilei")] and answer.notified == [staff("lilei")]
 
 
 async def test_a_frame_pushed_twice_with_the_same_message_id_is_handled_once(database_url, clock, fake):

@@ -16,8 +16,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from matplotlib import dates as mdates
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.transforms import blended_transform_factory
 
 from bot.calendar import WorkCalendar
 from bot.errors import NotFound
@@ -59,7 +61,8 @@ def day_label(day: date, locale: str) -> str:
 
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    # zlib level 1: a tall Gantt encodes several times faster; the file grows by a third, still far under upload limits
+    figure.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
@@ -82,6 +85,12 @@ def _day_spans(days: list[date]) -> list[tuple[date, date]]:
         else:
             spans.append((day, day))
     return spans
+
+
+def _boxes(spans: list[tuple[float, float]], rows: list[int], height: float = 0.62) -> list[list[tuple[float, float]]]:
+    """Rectangles (left, width) on rows, as polygons for a ``PolyCollection``."""
+    half = height / 2
+    return [[(x, y - half), (x + w, y - half), (x + w, y + half), (x, y + half)] for (x, w), y in zip(spans, rows, strict=True)]
 
 
 def _short(text: str, limit: int) -> str:
@@ -107,7 +116,7 @@ def render_gantt(data: GanttData, locale: str) -> tuple[bytes, ChartLayout]:
         rows.append(("bar", bar))
     span_days = (data.last_day - data.first_day).days + 1
     width = min(20.0, max(11.0, 6.0 + span_days * 0.12))
-    height = 2.2 + 0.34 * max(len(rows), 3)
+    height = 2.2 + 0.3 * max(len(rows), 3)
     figure = Figure(figsize=(width, height), dpi=DPI)
     ax = figure.add_axes((3.2 / width, 1.05 / height, 1 - 3.45 / width, 1 - 1.75 / height))
     x0, x1 = mdates.date2num(data.first_day), mdates.date2num(data.last_day + timedelta(days=1))
@@ -117,6 +126,9 @@ def render_gantt(data: GanttData, locale: str) -> tuple[bytes, ChartLayout]:
         ax.axvspan(mdates.date2num(first), mdates.date2num(last + timedelta(days=1)), color=DAY_OFF, zorder=0, linewidth=0)
     positions: dict[str, int] = {}
     labels: list[str] = []
+    tints: list[tuple[float, float]] = []
+    fills: list[tuple[float, float]] = []
+    tint_colours, fill_colours, edge_colours, tint_rows, fill_rows = [], [], [], [], []
     for index, (kind, value) in enumerate(rows):
         if kind == "header":
             labels.append(f"【{value}】" if locale.startswith("zh") else f"[{value}]")
@@ -124,34 +136,47 @@ def render_gantt(data: GanttData, locale: str) -> tuple[bytes, ChartLayout]:
         bar = value
         positions[bar.code] = index
         left, days = mdates.date2num(bar.start), (bar.end - bar.start).days + 1
-        ax.barh(index, days, left=left, height=0.62, color=TINT[bar.colour], edgecolor=SOLID[bar.colour], linewidth=0.8, zorder=2)
+        tints.append((left, days))
+        tint_rows.append(index)
+        tint_colours.append(TINT[bar.colour])
+        edge_colours.append(SOLID[bar.colour])
         if bar.progress:
-            ax.barh(index, days * bar.progress / 100, left=left, height=0.62, color=SOLID[bar.colour], linewidth=0, zorder=3)
-        ax.text(left + days + 0.15, index, f"{bar.progress}%", va="center", fontsize=7, color="#3c4043", zorder=4)
-        if bar.milestone is not None:
-            ax.scatter([mdates.date2num(bar.milestone) + 0.5], [index], marker="D", s=40, color="#202124", zorder=5)
+            fills.append((left, days * bar.progress / 100))
+            fill_rows.append(index)
+            fill_colours.append(SOLID[bar.colour])
         suffix = bar.code.rsplit("-", 1)[-1]
-        labels.append(f"{suffix} {_short(bar.title, 16)} · {_short(bar.owner, 8)}")
+        labels.append(f"{suffix} {_short(bar.title, 14)} · {_short(bar.owner, 6)} · {bar.progress}%")
+    # One collection per layer, not one artist per bar: 200 bars draw in a fraction of the time.
+    ax.add_collection(PolyCollection(_boxes(tints, tint_rows), facecolors=tint_colours, edgecolors=edge_colours, linewidths=0.8, zorder=2))
+    ax.add_collection(PolyCollection(_boxes(fills, fill_rows), facecolors=fill_colours, linewidths=0, zorder=3))
+    marks = [(mdates.date2num(b.milestone) + 0.5, positions[b.code]) for b in data.bars if b.milestone is not None]
+    if marks:
+        ax.scatter([x for x, _y in marks], [y for _x, y in marks], marker="D", s=36, color="#202124", zorder=5)
+    by_code = {b.code: b for b in data.bars}
+    links, heads = [], []
     for bar in data.bars:
         for dep in bar.depends_on:
-            before = next((b for b in data.bars if b.code == _full_code(dep, data.code)), None)
-            if before is None:
+            before = by_code.get(_full_code(dep, data.code))
+            if before is None:  # on another page, or not a subtask of this plan
                 continue
-            ax.annotate(
-                "", xy=(mdates.date2num(bar.start), positions[bar.code]),
-                xytext=(mdates.date2num(before.end + timedelta(days=1)), positions[before.code]),
-                arrowprops={"arrowstyle": "->", "color": "#5f6368", "linewidth": 0.9, "connectionstyle": "arc3,rad=-0.2"}, zorder=4,
-            )
+            x_from, y_from = mdates.date2num(before.end + timedelta(days=1)), positions[before.code]
+            x_to, y_to = mdates.date2num(bar.start), positions[bar.code]
+            elbow = max(x_from, x_to) + 0.25 if x_to <= x_from else x_from + 0.25
+            links.append([(x_from, y_from), (elbow, y_from), (elbow, y_to), (x_to - 0.15, y_to)])
+            heads.append((x_to - 0.15, y_to))
+    if links:
+        ax.add_collection(LineCollection(links, colors="#5f6368", linewidths=0.9, zorder=4))
+        ax.scatter([x for x, _y in heads], [y for _x, y in heads], marker=">", s=18, color="#5f6368", zorder=4)
     ax.axvline(mdates.date2num(data.today) + 0.5, color=TODAY, linestyle="--", linewidth=1.2, zorder=4)
     ax.text(mdates.date2num(data.today) + 0.5, -0.5, _t(_("Today"), locale), color=TODAY, fontsize=8, ha="center", va="bottom")
-    ax.set_yticks(range(len(rows)), labels, fontsize=8)
-    for tick, (kind, _value) in zip(ax.get_yticklabels(), rows, strict=True):
-        if kind == "header":
-            tick.set_fontweight("bold")
+    # Row labels as plain texts beside the axes: 200 y ticks would each build a Tick (lines and texts) first.
+    ax.set_yticks([])
+    beside = blended_transform_factory(ax.transAxes, ax.transData)
+    for index, ((kind, _value), label) in enumerate(zip(rows, labels, strict=True)):
+        ax.text(-0.008, index, label, transform=beside, ha="right", va="center", fontsize=8, fontweight="bold" if kind == "header" else "normal")
     axes_inches = width - 3.45
     step = max(1, math.ceil(span_days * 0.62 / axes_inches))  # a label is about 0.6 inch wide
     ax.xaxis.set_major_locator(mdates.DayLocator(interval=step))
-    ax.xaxis.set_minor_locator(mdates.DayLocator())
     ax.xaxis.set_major_formatter(lambda x, _pos: day_label(mdates.num2date(x).date(), locale))
     ax.tick_params(axis="x", labelsize=8, rotation=0)
     ax.grid(axis="x", which="major", color="#f1f3f4", zorder=1)
@@ -172,8 +197,7 @@ def render_gantt(data: GanttData, locale: str) -> tuple[bytes, ChartLayout]:
     ]
     figure.legend(handles=legend, loc="lower left", ncol=5, fontsize=8, frameon=False, bbox_to_anchor=(3.2 / width, 0.0))
     figure.text(1 - 0.25 / width, 0.02, _t(_("◆ acceptance passed  ┆ today  → depends on"), locale), fontsize=8, ha="right", color="#5f6368")
-    figure.canvas.draw()
-    to_pixel = _pixel(figure, ax)
+    to_pixel = _pixel(figure, ax)  # the axes have a fixed place: no draw is needed to know where things go
     layout = ChartLayout(width=round(width * DPI), height=round(height * DPI))
     day = data.first_day
     while day <= data.last_day:

@@ -126,7 +126,7 @@ async def test_the_cancel_button_on_a_decline_notice(database_url, clock):
 
 
 async def test_the_owners_overdue_alert_has_buttons(database_url, clock):
-    async with running(database_url, clock) as (app, sim):
+    async with running(database_url, clock) as (_app, sim):
         code = await active_collaboration(sim)
         sub = await add_subtask(sim, code, "海报", "hanmei", "300DPI", "2026-11-25")
         await sim.advance(days=5)
@@ -135,3 +135,19 @@ async def test_the_owners_overdue_alert_has_buttons(database_url, clock):
         assert "进度 XZB" not in body_text(alert) and "将延期 XZB" not in body_text(alert)  # no "type …" line: the buttons act
         await ok(await sim.submit("hanmei", alert["id"], {"progress": "80", "done": "二稿"}, action="task.progress"))
         assert (await Subtask.get(code=sub)).progress == 80
+
+
+async def test_reminders_carry_the_buttons_to_act(database_url, clock):
+    async with running(database_url, clock) as (_app, sim):
+        await ok(await sim.say("lilei", NEW, "launch"))
+        code = (await Collaboration.get()).code
+        await ok(await sim.say("lilei", f"会议通知 {code}\n主题：启动会\n时间：2026-11-23 14:00\n参会人：刘洋、陈杰\n紧急：是", "launch"))
+        await sim.advance(days=2)
+        # the head reminded of the request answers on the reminder itself
+        reminder = next(m for m in reversed(await bot_messages(sim, person="liuyang")) if "提醒" in body_text(m) and "request.accept" in buttons(m))
+        await ok(await sim.click("liuyang", reminder["id"], "request.accept"))
+        assert await RequestedDepartment.filter(department__code="design", state="accepted").exists()
+        # the recorder reminded of the minutes opens their form from the reminder
+        nudge = next(m for m in reversed(await bot_messages(sim, person="lilei")) if "minutes.write" in buttons(m))
+        await ok(await sim.submit("lilei", nudge["id"], {"conclusions": "按计划推进", "actions": ""}, action="minutes.write"))
+        assert await Minutes.all().count() == 1

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Conversation, Outcome, ToConversation
-from storage.models import CardPost, Group, Person
+from storage.models import CardPost, Group, Person, Subtask
 from storage.models_clocks import Standup, StandupAnswer, StandupRun
 
-from .cards import day_label, local_time
+from ..tasks.handlers import report_progress
+from .cards import PROGRESS_FIELD, day_label, local_time
 from .common import actor_person, answer_fields, refresh_cards
-from .store import current_runs
+from .store import current_runs, open_subtasks
 
 router = Router()
 
@@ -42,7 +44,7 @@ async def record_answer(ctx: Context, run: StandupRun, person: Person, values: d
         answer.updated_at = ctx.now
         await answer.save()
     outcome = Outcome().record("standup.answer", f"run:{run.id}", person=person.id, late=closed, edited=edited)
-    await refresh_cards(run, person, answer, outcome)
+    await refresh_cards(ctx, run, person, answer, outcome)
     standup = await Standup.get(id=run.standup_id)
     if closed:
         post = await CardPost.filter(card__key=f"standup-digest:{run.id}").first()
@@ -80,7 +82,42 @@ async def answer_form(ctx: Context) -> Outcome:
     run = await StandupRun.get_or_none(id=int(ctx.event.value.get("run", 0)))
     if run is None or person.id not in [int(p) for p in run.participants or []]:
         raise NotFound(_("This stand-up is not yours or no longer exists."))
-    return await record_answer(ctx, run, person, {k: str(v) for k, v in ctx.event.form.items()})
+    form = {k: str(v) for k, v in ctx.event.form.items()}
+    outcome = Outcome()
+    for task, percent in await progress_updates(person, form):
+        # the same progress report as "进度 XZB…-01 60%": audited, the subtask card updated, the group told
+        outcome.merge(await report_progress(ctx, task.code, {"progress": f"{percent}%"}))
+    return outcome.merge(await record_answer(ctx, run, person, form))
+
+
+_PERCENT = re.compile(r"^\s*(\d{1,3})\s*[%％]?\s*$")
+
+
+async def progress_updates(person: Person, form: dict[str, str]) -> list[tuple[Subtask, int]]:
+    """The answer form's progress fields that changed: (open subtask, new percentage). A subtask that is no
+    longer open (submitted or done since the prompt) is left alone."""
+    wanted = {
+        int(name[len(PROGRESS_FIELD) :]): value
+        for name, value in form.items()
+        if name.startswith(PROGRESS_FIELD) and name[len(PROGRESS_FIELD) :].isdigit() and value.strip()
+    }
+    if not wanted:
+        return []
+    tasks = {t.id: t for t in await open_subtasks(person.id)}
+    changed = []
+    for task_id, text in sorted(wanted.items()):
+        task = tasks.get(task_id)
+        if task is None or task.stage not in ("not_started", "in_progress"):
+            continue
+        match = _PERCENT.match(text)
+        if match is None or int(match.group(1)) > 100:
+            raise InvalidInput(
+                _("The progress of {code} is a number from 0 to 100, not “{text}”.", code=task.code, text=text.strip()[:20]),
+                field=f"{PROGRESS_FIELD}{task_id}",
+            )
+        if int(match.group(1)) != task.progress:
+            changed.append((task, int(match.group(1))))
+    return changed
 
 
 async def answer_now(ctx: Context, values: dict[str, str]) -> Outcome:

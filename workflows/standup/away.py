@@ -32,7 +32,7 @@ async def _mark_away(ctx: Context, person: Person, kind: str, runs: list[Standup
         else:
             answer.status, answer.updated_at = kind, ctx.now
             await answer.save(update_fields=["status", "updated_at"])
-        await refresh_cards(run, person, answer, outcome)
+        await refresh_cards(ctx, run, person, answer, outcome)
 
 
 @router.action("standup.skip")

@@ -10,10 +10,11 @@ from bot.errors import InvalidInput
 from bot.i18n import _
 from bot.router import Context
 from bot.types import Outcome
-from storage.models import CardRecord, Group, Person
+from storage.models import CardRecord, Group, Person, Subtask
 from storage.models_clocks import Standup, StandupAnswer, StandupRun
 
 from ..common.fields import FieldSet, parse_fields
+from ..tasks.cards import status_colour
 from .cards import digest_card, prompt_card
 from .store import open_subtasks, previous_plan, run_state
 
@@ -59,11 +60,18 @@ def actor_person(ctx: Context) -> Person:
     return ctx.actor
 
 
-async def refresh_cards(run: StandupRun, person: Person, answer: StandupAnswer | None, outcome: Outcome) -> None:
+def task_colours(ctx: Context, tasks: list[Subtask], day: date) -> dict[int, str]:
+    """Each subtask's deadline colour on ``day`` by the board's rule (red overdue, yellow due soon, green)."""
+    calendar = ctx.services["calendar"]
+    return {t.id: status_colour(t, day, calendar, ctx.config.bot.due_soon_working_days) for t in tasks}
+
+
+async def refresh_cards(ctx: Context, run: StandupRun, person: Person, answer: StandupAnswer | None, outcome: Outcome) -> None:
     standup = await Standup.get(id=run.standup_id)
     group = await Group.get(id=standup.group_id)
     if await CardRecord.exists(key=f"standup:{run.id}:{person.id}"):
         tasks = await open_subtasks(person.id)
-        outcome.update(prompt_card(standup, group, run, person, tasks, await previous_plan(person.id, run.day), answer))
+        plan = await previous_plan(person.id, run.day)
+        outcome.update(prompt_card(standup, group, run, person, tasks, plan, answer, colours=task_colours(ctx, tasks, run.day)))
     if run.state == "closed":
         outcome.update(digest_card(standup, group, await run_state(run)))

@@ -11,6 +11,7 @@ from storage.models import Group, Person
 from storage.models_clocks import Standup, StandupRun
 
 from .cards import digest_card, prompt_card, reminder_card
+from .common import task_colours
 from .store import absences, desired_timers, open_subtasks, participants, previous_plan, run_state
 
 router = Router()
@@ -76,7 +77,7 @@ async def prompt(ctx: Context) -> Outcome:
         tasks = await open_subtasks(pid)
         outcome.send(
             _audience(standup, group, pid),
-            prompt_card(standup, group, run, people[pid], tasks, await previous_plan(pid, day), late_seconds=_late(ctx)),
+            prompt_card(standup, group, run, people[pid], tasks, await previous_plan(pid, day), late_seconds=_late(ctx), colours=task_colours(ctx, tasks, day)),
         )
     return outcome
 

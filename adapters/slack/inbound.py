@@ -18,6 +18,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from bot.errors import MalformedPayload
 from bot.i18n import normalize_locale
 from bot.types import Conversation, Event, EventKind
 
@@ -326,15 +327,36 @@ def with_profile(event: Event, user: dict[str, Any] | None) -> Event:
 
 def check_request(body: Any) -> None:
     """Raise ``MalformedPayload`` unless ``body`` (a signed HTTP request, parsed the way Bolt parses it)
-    has the shape of what it claims to be; payload types the bot ignores pass."""
+    has the shape of what it claims to be; payload types the bot ignores pass.
+
+    Bolt reads the envelope (team, user, channel, authorizations, the event's and the view's type)
+    before any listener runs, so those are checked here too: a wrong type there would be its 500."""
     body = obj(body, "request body")
+    for name in ("type", "command"):  # Bolt routes on them: a number here is a 404 or its 500
+        if name in body and not isinstance(body[name], str):
+            raise MalformedPayload(f"{name} is not a string")
+    for name in ("team", "user", "channel", "enterprise"):
+        if not isinstance(body.get(name), str):
+            obj(body.get(name), name)
+    for authorization in items(body.get("authorizations"), "authorizations"):
+        obj(authorization, "authorizations[]")
     if "command" in body:
         command_event(body)
         return
     kind = body.get("type")
     if kind == "event_callback":
+        event = obj(body.get("event"), "event")
+        if not isinstance(event.get("type"), str):
+            raise MalformedPayload("event.type is not a string")
         message_event(body)
     elif kind == "block_actions":
+        actions = items(body.get("actions"), "actions")
+        if not actions or not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
+            raise MalformedPayload("actions must be objects with an action_id")
         action_event(body)
-    elif kind == "view_submission":
-        form_event(body)
+    elif kind in ("view_submission", "view_closed"):
+        view = obj(body.get("view"), "view")
+        if not isinstance(view.get("type"), str) or not isinstance(view.get("callback_id"), str):
+            raise MalformedPayload("view.type and view.callback_id must be strings")
+        if kind == "view_submission":
+            form_event(body)

@@ -214,7 +214,7 @@ class DeliveryWorker:
         if paces:
             ready = await self.budget.try_take(paces, now)
             if ready is not None:
-                await outbox_queue.release(row.id, self.owner, self.budget.slot(paces, ready))
+                await outbox_queue.release(row.id, self.owner, ready)
                 return
         try:
             receipt = await platform.deliver(delivery)

@@ -29,9 +29,12 @@ given successive slots (``slot``) so they do not all wake at T to find one token
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from tortoise.transactions import in_transaction
 
 from bot.platform import Pace
 from storage.models_delivery import RateBucket
@@ -98,59 +101,68 @@ class SharedBudget:
     """The rate budget of every ``Pace``, read and spent through the database."""
 
     known: dict[str, _Known] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     conflicts: int = 0  # compare-and-set lost to another process (measured by the tests and benchmarks)
 
     async def try_take(self, paces: list[Pace], now: datetime) -> datetime | None:
         """Spend one send of every pace at ``now``; or, if one of them is spent, the time to try again.
 
-        All or nothing, except under a race lost half-way (another process spent a bucket between our
-        read and our write): the buckets already taken stay taken — a send fewer than the limit, never
-        one more.
+        All or nothing: the buckets are written in one transaction, each guarded by its version.
         """
+        async with self._lock:  # this process's rows are sent concurrently: one decision at a time here
+            return await self._try_take(paces, now)
+
+    async def _try_take(self, paces: list[Pace], now: datetime) -> datetime | None:
         at = micros(now)
         for _ in range(MAX_CAS_TRIES):
-            wait = 0
+            waits: dict[str, int] = {}
             for pace in paces:
                 known = self.known.get(pace.key)
                 if known is not None and known.not_before > at:
-                    wait = max(wait, known.not_before - at)
-            if wait:
-                return from_micros(at + wait)
-            states = {pace.key: await self._state(pace.key) for pace in paces}
-            for pace in paces:
-                wait_here = wait_micros(pace, states[pace.key].state, at)
-                if wait_here:
-                    states[pace.key].not_before = at + wait_here
-                    wait = max(wait, wait_here)
-            if wait:
-                return from_micros(at + wait)
-            if all([await self._write(pace.key, after_send(pace, states[pace.key].state, at)) for pace in paces]):
+                    waits[pace.key] = known.not_before - at
+            if not waits:
+                states = {pace.key: await self._state(pace.key) for pace in paces}
+                for pace in paces:
+                    wait_here = wait_micros(pace, states[pace.key].state, at)
+                    if wait_here:
+                        states[pace.key].not_before = at + wait_here
+                        waits[pace.key] = wait_here
+            if waits:
+                return self._slot(paces, waits, at)
+            if await self._write_all({pace.key: after_send(pace, states[pace.key].state, at) for pace in paces}):
                 return None
             self.conflicts += 1
         return from_micros(at + SECOND)
 
-    def slot(self, paces: list[Pace], ready: datetime) -> datetime:
-        """When a row that may go at ``ready`` should wake: after the rows already waiting on its buckets."""
-        at = micros(ready)
-        for pace in paces:
+    def _slot(self, paces: list[Pace], waits: dict[str, int], at: int) -> datetime:
+        """When a row that must wait should wake: once its binding bucket frees up, after the rows already waiting on it.
+
+        Only the buckets that hold the row back count: a row waiting for its group's minute must not
+        push back the rows that wait only for the API's next second.
+        """
+        longest = max(waits.values())
+        binding = [pace for pace in paces if waits.get(pace.key, 0) == longest]
+        ready = at + longest
+        for pace in binding:
             known = self.known.get(pace.key)
-            if known is not None and known.last_slot >= at:
-                at = max(at, known.last_slot + int(pace.per_seconds * SECOND / pace.limit))
-        for pace in paces:
+            if known is not None and known.last_slot >= ready:
+                ready = known.last_slot + int(pace.per_seconds * SECOND / pace.limit)
+        for pace in binding:
             known = self.known.get(pace.key)
             if known is not None:
-                known.last_slot = max(known.last_slot, at)
-        return from_micros(at)
+                known.last_slot = max(known.last_slot, ready)
+        return from_micros(ready)
 
     async def hold(self, paces: list[Pace], until: datetime) -> None:
         """A throttle answer: nothing goes on any of these buckets before ``until`` (from any process)."""
         value = micros(until)
-        for pace in paces:
-            for _ in range(MAX_CAS_TRIES):
-                known = await self._state(pace.key)
-                if await self._write(pace.key, after_hold(known.state, value)):
-                    break
-            self.known[pace.key].not_before = max(self.known[pace.key].not_before, value)
+        async with self._lock:
+            for pace in paces:
+                for _ in range(MAX_CAS_TRIES):
+                    known = await self._state(pace.key)
+                    if await self._write_all({pace.key: after_hold(known.state, value)}):
+                        break
+                self.known[pace.key].not_before = max(self.known[pace.key].not_before, value)
 
     def forget(self) -> None:
         """Drop what this process remembers (the next decision reads every bucket again)."""
@@ -167,11 +179,26 @@ class SharedBudget:
         known = self.known[key] = _Known(dict(row.state or {}), row.version)
         return known
 
-    async def _write(self, key: str, state: dict[str, Any]) -> bool:
-        known = self.known[key]
-        updated = await RateBucket.filter(key=key, version=known.version).update(state=state, version=known.version + 1)
-        if updated:
+    async def _write_all(self, states: dict[str, dict[str, Any]]) -> bool:
+        """Write every bucket's new state if none changed since we read it; else nothing, and forget them."""
+        try:
+            async with in_transaction("default") as conn:
+                for key, state in states.items():
+                    known = self.known[key]
+                    updated = await RateBucket.filter(key=key, version=known.version).using_db(conn).update(
+                        state=state, version=known.version + 1
+                    )
+                    if not updated:
+                        raise _Conflict(key)
+        except _Conflict:
+            for key in states:
+                self.known.pop(key, None)  # someone else changed one: read them again
+            return False
+        for key, state in states.items():
+            known = self.known[key]
             known.state, known.version = state, known.version + 1
-            return True
-        del self.known[key]  # someone else changed it: read it again
-        return False
+        return True
+
+
+class _Conflict(Exception):
+    """A bucket changed between our read and our write (another process spent it)."""

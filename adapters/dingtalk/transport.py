@@ -322,12 +322,16 @@ class DingTalkPlatform:
     ) -> list[tuple[OutboxMessage, str, str | None]]:
         """Claim the text messages queued right behind ``delivery`` for the same audience, to send them inside it.
 
-        The same audience: the same person (a reply only they are meant to read), or the whole group.
+        The same audience: the same recipient (a reply only they are meant to read) and the same people
+        @-mentioned, or the whole group.
         The run stops at the first card, the first message for someone else, or a row another worker
         holds — so prompts to different people are never merged and the conversation's order holds.
         Pending rows are claimed by compare-and-set.
         """
-        audience = delivery.recipient if not delivery.conversation.is_direct else None
+        def audience_of(recipient: str | None, direct: bool, content: Any) -> tuple[str | None, tuple[str, ...]]:
+            return (None if direct else recipient, tuple(getattr(content, "mentions", None) or ()))
+
+        audience = audience_of(delivery.recipient, delivery.conversation.is_direct, delivery.content)
         rows = (
             await OutboxMessage.filter(
                 platform=self.name,
@@ -341,8 +345,10 @@ class DingTalkPlatform:
         claimed: list[tuple[OutboxMessage, str, str | None]] = []
         size = 0
         for row in rows:
-            if row.kind != "text" or row.status != "pending" or (row.recipient if not row.is_direct else None) != audience:
+            if row.kind != "text" or row.status != "pending":
                 break
+            if audience_of(row.recipient, row.is_direct, content_from_json(row.payload)) != audience:
+                break  # a message for someone else (a reply to another person, a prompt naming another person)
             item = self._fold_item(row)
             if size + len(item) > FOLD_MAX_CHARS:
                 break

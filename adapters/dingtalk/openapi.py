@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -35,6 +36,7 @@ BLOCK_SECONDS = 600.0
 _THROTTLE_CODES = ("throttl", "qpslimit", "ratelimit", "flowcontrol", "toomanyrequests")
 _AUTH_CODES = ("invalidauthentication", "invalidaccesstoken", "accesstokenexpired", "unauthorized")
 _WEBHOOK_THROTTLED = {130101}
+_MEDIA_TOKEN_CODES = {40001, 40014, 42001}  # the legacy API's "invalid / expired access_token"
 # A 400 whose code says DingTalk itself failed: "system.error" comes back now and then on PUT card/instances
 # and goes away on a retry; treating it as permanent would leave a card showing a stale state for good.
 _TRANSIENT_CODES = ("systemerror", "servicebusy", "serviceunavailable", "internalerror", "timeout")
@@ -168,24 +170,61 @@ class OpenApi:
             raise classify(status, data, headers)
         raise PermanentError(f"dingtalk webhook {errcode}: {data.get('errmsg')}", status=status)
 
+    # -- media ---------------------------------------------------------------
+
+    @property
+    def oapi_url(self) -> str:
+        """The legacy API host of media uploads (``oapi.dingtalk.com``); a fake server serves both on one host."""
+        return "https://oapi.dingtalk.com" if urlsplit(self.base_url).hostname == "api.dingtalk.com" else self.base_url
+
+    async def upload_media(self, kind: str, filename: str, data: bytes, mime: str) -> str:
+        """``POST /media/upload?type=image|file``: a chart or an export for a robot message; its ``media_id``."""
+        for attempt in range(2):
+            token = await self.token()
+            form = aiohttp.FormData()  # a FormData is consumed by one request
+            form.add_field("media", data, filename=filename, content_type=mime)
+            try:
+                async with self.session.post(f"{self.oapi_url}/media/upload", params={"access_token": token, "type": kind}, data=form) as response:
+                    raw = await response.text()
+                    status, headers = response.status, response.headers
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise TransientError(f"dingtalk media/upload: {exc!r}") from exc
+            try:
+                answer = json.loads(raw) if raw else {}
+            except ValueError:
+                answer = {"errmsg": raw[:200]}
+            errcode = answer.get("errcode", 0)
+            if status == 200 and errcode in (0, "0") and answer.get("media_id"):
+                return str(answer["media_id"])
+            if errcode in _MEDIA_TOKEN_CODES and attempt == 0:
+                self.forget_token()
+                continue
+            if errcode in _MEDIA_TOKEN_CODES:
+                raise AuthExpired(f"dingtalk media/upload {errcode}: {answer.get('errmsg')}", status=status)
+            if status == 200 and errcode in _WEBHOOK_THROTTLED:
+                raise RateLimited(f"dingtalk media/upload {errcode}", retry_after=BLOCK_SECONDS, status=status)
+            raise classify(status, answer, headers) if status != 200 else PermanentError(f"dingtalk media/upload {errcode}: {answer.get('errmsg')}", status=status)
+        raise AssertionError("unreachable")
+
     # -- the endpoints -------------------------------------------------------
 
     async def send_group(
-        self, robot_code: str, conversation_id: str, title: str, text: str
+        self, robot_code: str, conversation_id: str, title: str, text: str, *, msg_key: str = "sampleMarkdown", param: dict[str, Any] | None = None
     ) -> dict[str, Any]:
+        """A robot message to a group: markdown, or ``msg_key`` with ``param`` (``sampleImageMsg``, ``sampleFile``)."""
         return await self.call(
             "POST",
             "/v1.0/robot/groupMessages/send",
             {
                 "robotCode": robot_code,
                 "openConversationId": conversation_id,
-                "msgKey": "sampleMarkdown",
-                "msgParam": json.dumps({"title": title, "text": text}, ensure_ascii=False),
+                "msgKey": msg_key,
+                "msgParam": json.dumps(param if param is not None else {"title": title, "text": text}, ensure_ascii=False),
             },
         )
 
     async def send_people(
-        self, robot_code: str, user_ids: list[str], title: str, text: str
+        self, robot_code: str, user_ids: list[str], title: str, text: str, *, msg_key: str = "sampleMarkdown", param: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         data = await self.call(
             "POST",
@@ -193,8 +232,8 @@ class OpenApi:
             {
                 "robotCode": robot_code,
                 "userIds": user_ids,
-                "msgKey": "sampleMarkdown",
-                "msgParam": json.dumps({"title": title, "text": text}, ensure_ascii=False),
+                "msgKey": msg_key,
+                "msgParam": json.dumps(param if param is not None else {"title": title, "text": text}, ensure_ascii=False),
             },
         )
         invalid = [*(data.get("invalidStaffIdList") or []), *(data.get("flowControlledStaffIdList") or [])]

@@ -49,10 +49,10 @@ from bot.config import Config, DingTalkSection, secret_text
 from bot.delivery import LEASE, localized
 from bot.errors import MalformedPayload, PermanentError, PlatformError, RateLimited
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
-from bot.types import Card, Event, Text, content_from_json
+from bot.types import Card, Event, FileContent, Text, content_from_json
 from storage.models import OutboxMessage
 
-from . import inbound, mentions, render
+from . import files, inbound, mentions, render
 from .openapi import OpenApi
 
 if TYPE_CHECKING:
@@ -243,6 +243,8 @@ class DingTalkPlatform:
 
     async def deliver(self, delivery: Delivery) -> Receipt:
         content = delivery.content
+        if isinstance(content, FileContent):
+            return await self._send_file(delivery, content)
         if delivery.kind == "edit":
             assert isinstance(content, Card)
             return await self._edit(delivery, content)
@@ -410,6 +412,23 @@ class DingTalkPlatform:
             if at:  # the robot API cannot @ anyone: the mentioned people get it one-to-one
                 await mentions.notify_directly(self.api, self.robot_code, at, title, text, delivery.locale)
         return str(data.get("processQueryKey") or "")
+
+    async def _send_file(self, delivery: Delivery, file: FileContent) -> Receipt:
+        """A chart as an image message, an export as a file message (uploaded first); the caption before it."""
+        if file.caption:
+            title, text = render.text_markdown(Text(file.caption), delivery.mentions)
+            await self._send_markdown(delivery, title, text, [])
+        filename, data, mime = files.acceptable(file)
+        media_id = await self.api.upload_media("image" if file.is_image else "file", filename, data, mime)
+        if file.is_image:
+            key, param = "sampleImageMsg", {"photoURL": media_id}  # a media_id stands for the URL
+        else:
+            key, param = "sampleFile", {"mediaId": media_id, "fileName": filename, "fileType": filename.rsplit(".", 1)[-1]}
+        if delivery.conversation.is_direct:
+            sent = await self.api.send_people(self.robot_code, [delivery.recipient or delivery.conversation.id], "", "", msg_key=key, param=param)
+        else:
+            sent = await self.api.send_group(self.robot_code, delivery.conversation.id, "", "", msg_key=key, param=param)
+        return Receipt(str(sent.get("processQueryKey") or media_id))
 
     def out_track_id(self, delivery: Delivery) -> str:
         digest = hashlib.sha256(f"{self.config.app_key}:{delivery.dedupe_key}".encode()).hexdigest()

@@ -35,6 +35,7 @@ from urllib.parse import unquote
 from aiohttp import WSMsgType, web
 
 ROBOT_TOPIC = "/v1.0/im/bot/messages/get"
+MEDIA_KEYS = ("sampleImageMsg", "sampleFile")
 CARD_TOPIC = "/v1.0/card/instances/callback"
 
 
@@ -164,6 +165,8 @@ class FakeDingTalk:
         self.faults: dict[tuple[str, str], deque[Fault]] = {}
         # a platform limit to enforce (tests/fakelimits.py): call → a refusal, or None to go on
         self.limits: Callable[[Call], web.Response | None] | None = None
+        self.media: dict[str, dict[str, Any]] = {}  # media_id → {"type", "filename", "data"} (media/upload)
+        self.media_messages: list[tuple[str, str, dict[str, Any]]] = []  # (conversation, msgKey, msgParam)
         self._open_gate.set()
         self.silent_new_connections = False
         self._counter = itertools.count(1)
@@ -186,6 +189,7 @@ class FakeDingTalk:
         app.router.add_post("/v1.0/card/instances/createAndDeliver", self._create_card)
         app.router.add_put("/v1.0/card/instances", self._update_card)
         app.router.add_post("/robot/sendBySession", self._webhook)
+        app.router.add_post("/media/upload", self._media_upload)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -399,7 +403,7 @@ class FakeDingTalk:
     async def _faults(self, request: web.Request, handler: Any) -> web.StreamResponse:
         """Record every call; answer with an injected fault before (or after) doing the work."""
         body: Any = None
-        if request.can_read_body:
+        if request.can_read_body and request.content_type != "multipart/form-data":  # an upload is read by its handler
             try:
                 body = await request.json()
             except (ValueError, UnicodeDecodeError):
@@ -493,10 +497,47 @@ class FakeDingTalk:
         if denied is not None:
             return denied
         body = call.body or {}
-        if body.get("robotCode") != self.app_key or body.get("msgKey") != "sampleMarkdown":
+        if body.get("robotCode") != self.app_key:
             return web.json_response({"code": "invalidParameter", "message": f"bad body {body}"}, status=400)
-        self._message(body["openConversationId"], body["msgParam"], "group")
+        if body.get("msgKey") in MEDIA_KEYS:
+            refused = self._media_message(body["openConversationId"], body["msgKey"], body.get("msgParam") or "{}")
+            if refused is not None:
+                return refused
+        elif body.get("msgKey") != "sampleMarkdown":
+            return web.json_response({"code": "invalidParameter", "message": f"bad body {body}"}, status=400)
+        else:
+            self._message(body["openConversationId"], body["msgParam"], "group")
         return web.json_response({"processQueryKey": f"pqk-{next(self._counter)}"})
+
+    def _media_message(self, conversation: str, key: str, raw: str) -> web.Response | None:
+        """``sampleImageMsg`` (photoURL = a media_id) / ``sampleFile`` (mediaId, fileName, fileType)."""
+        param = json.loads(raw)
+        media_id = param.get("photoURL") if key == "sampleImageMsg" else param.get("mediaId")
+        if media_id not in self.media:
+            return web.json_response({"code": "invalidParameter.mediaId", "message": f"unknown media {media_id}"}, status=400)
+        if key == "sampleFile" and (not param.get("fileName") or not param.get("fileType")):
+            return web.json_response({"code": "MissingParameter", "message": "fileName and fileType are required"}, status=400)
+        self.media_messages.append((conversation, key, param))
+        return None
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        """The legacy ``oapi`` upload: ``?access_token=&type=image|file``, multipart field ``media``."""
+        token = request.query.get("access_token", "")
+        if token not in self.tokens:
+            return web.json_response({"errcode": 40014, "errmsg": "invalid access_token"})
+        kind = request.query.get("type")
+        form = await request.post()
+        media = form.get("media")
+        if kind not in ("image", "file", "voice", "video") or not isinstance(media, web.FileField):
+            return web.json_response({"errcode": 40004, "errmsg": "invalid media type or no media"})
+        data = media.file.read()
+        suffix = media.filename.rsplit(".", 1)[-1].lower()
+        allowed = {"image": {"jpg", "jpeg", "gif", "png", "bmp"}, "file": {"doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "pdf", "rar"}}
+        if suffix not in allowed.get(kind, set()) or len(data) > 20 * 1024 * 1024:
+            return web.json_response({"errcode": 40005, "errmsg": f"invalid file type {suffix}"})
+        media_id = f"@lAD{next(self._counter):06d}"
+        self.media[media_id] = {"type": kind, "filename": media.filename, "data": data}
+        return web.json_response({"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id, "created_at": self.clock_ms()})
 
     async def _oto_send(self, request: web.Request) -> web.Response:
         call: Call = request[CALL]
@@ -505,7 +546,12 @@ class FakeDingTalk:
             return denied
         body = call.body or {}
         for user in body.get("userIds") or []:
-            self._message(f"user:{user}", body["msgParam"], "oto")
+            if body.get("msgKey") in MEDIA_KEYS:
+                refused = self._media_message(f"user:{user}", body["msgKey"], body.get("msgParam") or "{}")
+                if refused is not None:
+                    return refused
+            else:
+                self._message(f"user:{user}", body["msgParam"], "oto")
         return web.json_response(
             {
                 "processQueryKey": f"pqk-{next(self._counter)}",

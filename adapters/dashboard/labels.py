@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from markupsafe import escape
+
 from bot.i18n import Msg, _, text
 
 LABELS: dict[str, Msg] = {
@@ -96,4 +98,4 @@ REFUSALS: dict[str, tuple[Msg, Msg]] = {
 
 def localized(locale: str) -> SimpleNamespace:
     """The labels in ``locale`` as attributes (``t.board`` in a template is a plain attribute read)."""
-    return SimpleNamespace(**{key: text(value, locale) for key, value in LABELS.items()})
+    return SimpleNamespace(**{key: escape(text(value, locale)) for key, value in LABELS.items()})  # escaped once, not per row

@@ -8,6 +8,8 @@ from datetime import date
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from markupsafe import escape
+
 from bot.calendar import WorkCalendar
 from bot.i18n import text
 from storage.models import Collaboration, Department, Person, Subtask
@@ -24,7 +26,7 @@ from workflows.tasks.states import SubtaskFlow
 from workflows.views.handlers import ACTION_LABELS
 from workflows.views.queries import (
     BoardTask,
-    acceptance_history,
+    acceptance_rows,
     board_subtasks,
     department_answers,
     minutes_of,
@@ -65,37 +67,54 @@ def _t(value: Any, viewer: Viewer) -> str:
     return str(text(value, viewer.locale))
 
 
+_WORDS: dict[tuple[str, str, str], str] = {}
+
+
+def _word(kind: str, key: str, viewer: Viewer) -> str:
+    """A stage or priority label in the reader's language, looked up once per process and locale."""
+    cache_key = (kind, key, viewer.locale)
+    if cache_key not in _WORDS:
+        label = SubtaskFlow.label(key) if kind == "stage" else PRIORITIES.get(key, key)
+        _WORDS[cache_key] = _t(label, viewer)
+    return _WORDS[cache_key]
+
+
 def person_ref(viewer: Viewer, person: Person | None) -> dict[str, Any]:
     if person is None:
         return {"name": _t(LABELS["the_bot"], viewer), "url": None}
-    return {"name": person.name, "url": viewer.link(f"person:{person.id}")}
+    url = viewer.link(f"person:{person.id}")
+    return {"name": escape(person.name), "url": escape(url) if url else None}  # escaped once for every row it appears in
 
 
 def collab_ref(viewer: Viewer, collab: Collaboration) -> dict[str, Any]:
     return {"code": collab.code, "title": collab.title, "url": viewer.link(f"collab:{collab.id}"), "state": _t(CollaborationFlow.label(collab.state), viewer), "state_key": collab.state}
 
 
-def subtask_row(viewer: Viewer, env: Env, task: Subtask | BoardTask, owner: Person | None, departments: dict[int, Department]) -> dict[str, Any]:
-    colour = env.colour(task, env.today(viewer))
+def subtask_row(
+    viewer: Viewer, env: Env, task: Subtask | BoardTask, owner: Person | None, departments: dict[int, Department],
+    *, today: date | None = None, refs: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    colour = env.colour(task, today or env.today(viewer))
     dept = departments.get(owner.department_id or 0) if owner else None
     return {
         "colour": colour,
         "dot": DOT[colour],
         "code": task.code,
         "title": task.title,
-        "owner": person_ref(viewer, owner),
+        "owner": refs[owner.id] if refs is not None and owner is not None and owner.id in refs else person_ref(viewer, owner),
         "department": dept.name if dept else "—",
-        "stage": _t(SubtaskFlow.label(task.stage), viewer),
+        "stage": _word("stage", task.stage, viewer),
         "progress": task.progress,
         "deadline": day(task.deadline),
-        "priority": _t(PRIORITIES.get(task.priority, task.priority), viewer),
+        "priority": _word("priority", task.priority, viewer),
     }
 
 
 async def board(viewer: Viewer, env: Env, collab: Collaboration, departments: dict[int, Department], *, whole_timeline: bool = False) -> dict[str, Any]:
     """The collaboration page: header, board, charts, health, timeline, minutes and acceptance history."""
     tasks, owners = await board_subtasks(collab.id)
-    rows = [subtask_row(viewer, env, t, owners.get(t.owner_id), departments) for t in tasks]
+    today, refs = env.today(viewer), {pid: person_ref(viewer, p) for pid, p in owners.items()}
+    rows = [subtask_row(viewer, env, t, owners.get(t.owner_id), departments, today=today, refs=refs) for t in tasks]
     counts = {c: sum(1 for r in rows if r["colour"] == c) for c in DOT}
     answers = [
         {"name": a.department.name, "state": _t(DepartmentAnswerFlow.label(a.state), viewer), "state_key": a.state, "url": viewer.link(f"dept:{a.department.code}")}
@@ -131,20 +150,21 @@ async def board(viewer: Viewer, env: Env, collab: Collaboration, departments: di
                 },
             }
         )
+    review_rows, reviewers = await acceptance_rows(collab.id)
     reviews = [
         {
-            "code": r.subtask.code,
-            "title": r.subtask.title,
+            "code": r.code,
+            "title": r.title,
             "attempt": r.attempt,
             "submitted": when(r.submitted_at, env.timezone),
-            "submitted_by": person_ref(viewer, r.submitted_by),
-            "reviewer": person_ref(viewer, r.reviewer),
+            "submitted_by": person_ref(viewer, reviewers.get(r.submitted_by_id)),
+            "reviewer": person_ref(viewer, reviewers[r.reviewer_id]) if r.reviewer_id in reviewers else {"name": "—", "url": None},
             "state": _t(AcceptanceFlow.label(r.state), viewer),
             "state_key": r.state,
             "decided": when(r.decided_at, env.timezone),
             "comments": r.comments,
         }
-        for r in await acceptance_history(collab.id)
+        for r in review_rows
     ]
     pairs = await health_matrix([collab.id])
     gantt_pages = max(1, -(-len(tasks) // GANTT_PAGE_SIZE))

@@ -37,14 +37,31 @@ async def department_answers(collaboration_id: int) -> list[RequestedDepartment]
     return list(await RequestedDepartment.filter(collaboration_id=collaboration_id).order_by("id").select_related("department"))
 
 
-async def acceptance_history(collaboration_id: int) -> list[AcceptanceRequest]:
-    """Every acceptance request of the collaboration's subtasks, in submission order, with ``subtask``,
-    ``submitted_by`` and ``reviewer`` loaded."""
-    return list(
-        await AcceptanceRequest.filter(subtask__collaboration_id=collaboration_id)
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    """One acceptance request as the acceptance history lists it."""
+
+    code: str
+    title: str
+    attempt: int
+    submitted_at: datetime
+    submitted_by_id: int
+    reviewer_id: int | None
+    state: str
+    decided_at: datetime | None
+    comments: str
+
+
+async def acceptance_rows(collaboration_id: int) -> tuple[list[ReviewRow], dict[int, Person]]:
+    """Every acceptance request of the collaboration's subtasks in submission order, and the people named in them."""
+    rows = [
+        ReviewRow(*row)
+        for row in await AcceptanceRequest.filter(subtask__collaboration_id=collaboration_id)
         .order_by("submitted_at", "id")
-        .select_related("subtask", "submitted_by", "reviewer")
-    )
+        .values_list("subtask__code", "subtask__title", "attempt", "submitted_at", "submitted_by_id", "reviewer_id", "state", "decided_at", "comments")
+    ]
+    people = await people_by_id({r.submitted_by_id for r in rows} | {r.reviewer_id for r in rows if r.reviewer_id is not None})
+    return rows, people
 
 
 @dataclass(slots=True)

@@ -374,10 +374,10 @@ def _malformed(frame: dict[str, Any]) -> str | None:
         if headers.get(name) is not None and not isinstance(headers[name], str):
             return f"headers.{name} is not a string"
     for name in ("time", "eventBornTime"):
-        if headers.get(name) is not None:
+        if name in headers:  # the SDK calls int() on whatever is there
             try:
                 int(headers[name])
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 return f"headers.{name} is not a number"
     data = frame.get("data")
     if data in (None, ""):

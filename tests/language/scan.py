@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.i18n import Join, Msg, catalog, from_json
+from bot.i18n import LIST_SEPARATORS, Join, Msg, catalog, from_json
 
 OPEN, CLOSE = "\x01", "\x02"
 
@@ -42,10 +42,11 @@ AVOID_ZH = {
 }
 
 _CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
+_CJK_EN = re.compile(r"[\u3400-\u9fff\u3000-\u303f]")  # Han and CJK symbols (《》。、); a typed ， may stay behind its words
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.:\-]*")
 _ID = re.compile(r"^(?:[A-Z]{2,8}\d{6,}(?:-[A-Z0-9]+)*[a-z]?|[A-Z]{1,4}\d+|v\d+(?:\.\d+)*|\d+[A-Za-z%]*)$")
-_URL = re.compile(r"https?://\S+")
+_URL = re.compile(r"https?://\S+|\b(?:Africa|America|Asia|Atlantic|Australia|Europe|Indian|Pacific)/[A-Za-z_]+")  # and IANA zone ids
 _MARKUP = re.compile(r"\*\*|~~|`|\[|\]\([^)]*\)")
 # ASCII punctuation that must be full-width when it touches Chinese text.
 _ASCII_PUNCT_NEAR_HAN = re.compile(r"[\u3400-\u9fff][,:;!?()]|[,:;!?(][\u3400-\u9fff]|[\u3400-\u9fff] [,:;!?(]")
@@ -73,6 +74,14 @@ class Typed:
         value = value.strip()
         return bool(value) and any(value in text for text in self.texts)
 
+    def without_typed(self, value: str) -> str:
+        """``value`` with every piece of typed text in it blanked out (a title inside a line the code built)."""
+        fragments = {f.strip(" -•\t") for text in self.texts for f in re.split(r"[\n|：:，,；;]|\s+", text)}
+        for fragment in sorted((f for f in fragments if len(f) >= 2), key=len, reverse=True):
+            # whole tokens only: a typed "02" must not eat the 02 of an id the bot wrote
+            value = re.sub(rf"(?<![A-Za-z0-9]){re.escape(fragment)}(?![A-Za-z0-9])", " ", value)
+        return value
+
 
 def _marked(value: Any, locale: str) -> str:
     """Localize like ``bot.i18n.localize`` but wrap every plain value in OPEN … CLOSE."""
@@ -86,7 +95,8 @@ def _marked(value: Any, locale: str) -> str:
         except (ValueError, IndexError, AttributeError):
             return template
     if isinstance(value, Join):
-        return value.sep.join(_marked(p, locale) for p in value.parts)
+        sep = LIST_SEPARATORS.get(locale, value.sep) if value.sep == ", " else value.sep
+        return sep.join(_marked(p, locale) for p in value.parts)
     if isinstance(value, list | tuple):
         return "\n".join(_marked(v, locale) for v in value)
     text = str(value)
@@ -98,6 +108,9 @@ class _Keep(dict[str, Any]):
         return "{" + key + "}"
 
 
+_VISIBLE = {"title", "body", "label", "status", "command", "placeholder", "submit_label", "template", "initial", "fields", "buttons", "choices", "form", "opens_form"}
+
+
 def visible_texts(payload: dict[str, Any], locale: str) -> Iterable[tuple[str, str]]:
     """(where, marked text) for every piece of an outbox payload a reader sees."""
 
@@ -107,9 +120,11 @@ def visible_texts(payload: dict[str, Any], locale: str) -> Iterable[tuple[str, s
                 yield path, _marked(from_json(node), locale)
                 return
             for key, child in node.items():
-                if key in {"title", "body", "label", "status", "command", "placeholder", "submit_label", "template", "initial"} or key in {"fields", "buttons", "choices", "form", "opens_form"}:
+                if key == "initial" and (node.get("kind") in ("select", "multiselect") or node.get("choices")):
+                    continue  # a choice's value: the reader sees its label
+                if key in _VISIBLE:
                     yield from walk(child, f"{path}.{key}")
-                elif key == "value" and "label" in node and "action" not in node and "kind" not in node and not _is_choice(node):
+                elif key == "value" and "label" in node and "action" not in node and "kind" not in node and not re.search(r"\.choices\[\d+\]$", path):
                     yield from walk(child, f"{path}.value")
         elif isinstance(node, list):
             for index, child in enumerate(node):
@@ -118,10 +133,6 @@ def visible_texts(payload: dict[str, Any], locale: str) -> Iterable[tuple[str, s
             yield path, f"{OPEN}{node}{CLOSE}"
 
     yield from walk(payload, "")
-
-
-def _is_choice(node: dict[str, Any]) -> bool:
-    return set(node) == {"value", "label"} and isinstance(node.get("value"), str) and not isinstance(node.get("label"), str)
 
 
 def _segments(marked: str) -> Iterable[tuple[bool, str]]:
@@ -144,6 +155,10 @@ def _segments(marked: str) -> Iterable[tuple[bool, str]]:
 _ACCOUNT = re.compile(r"(?:模拟器|钉钉|企业微信|Slack|Simulator|DingTalk|WeCom)\s+[\w@.\-]+|(?:编号|\bid)\s+[\w@.\-]+")
 
 
+_ACCOUNT_LABEL = re.compile(r"(?:模拟器|钉钉|企业微信|Slack|Simulator|DingTalk|WeCom|编号|\bid)\s*$")
+_ACCOUNT_ID = re.compile(r"[\w@.\-]+")
+
+
 def _strip_names(text: str, typed: Typed) -> str:
     for name in sorted(typed.names, key=len, reverse=True):
         if name:
@@ -154,10 +169,13 @@ def _strip_names(text: str, typed: Typed) -> str:
 def scan_text(marked: str, locale: str, where: str, typed: Typed) -> list[Finding]:
     findings: list[Finding] = []
     plain = marked.replace(OPEN, "").replace(CLOSE, "")
+    before = ""
     for is_value, piece in _segments(marked):
-        if is_value and (typed.is_typed(piece) or piece.strip() in typed.names):
+        after_label = _ACCOUNT_LABEL.search(before) is not None
+        before = piece
+        if is_value and (typed.is_typed(piece) or piece.strip() in typed.names or (after_label and _ACCOUNT_ID.fullmatch(piece.strip()))):
             continue
-        cleaned = _strip_names(piece, typed)
+        cleaned = _strip_names(typed.without_typed(piece) if is_value else piece, typed)
         if locale == "zh_CN":
             for word in _ASCII_WORD.findall(_MARKUP.sub(" ", cleaned)):
                 word = word.rstrip(".:-")
@@ -172,9 +190,9 @@ def scan_text(marked: str, locale: str, where: str, typed: Typed) -> list[Findin
                 if ", " in piece and _HAN.search(piece):
                     findings.append(Finding(locale, "ASCII comma in Chinese text", _around(plain, ", "), where))
         else:
-            if _CJK.search(cleaned):
-                first = _CJK.search(cleaned)
-                findings.append(Finding(locale, "CJK in English text", _around(plain, first.group(0) if first else ""), where))
+            cleaned = cleaned.replace("语言 中文", " ")  # the command that switches to Chinese, shown to English readers
+            if _CJK_EN.search(cleaned):
+                findings.append(Finding(locale, "CJK in English text", f"{piece[:60]!r} ← {_around(plain, piece[:20])}", where))
     if locale == "zh_CN":  # a list of names joined by ", " is a value built in code
         for match in re.finditer(r"[\u3400-\u9fff\w]\x02?, \x01?[\u3400-\u9fff]", marked):
             findings.append(Finding(locale, "names joined with ', ' (use 、)", _around(plain, ", "), where))

@@ -26,7 +26,7 @@ from ..requests.cards import overview_card
 from ..requests.states import CollaborationFlow
 from ..tasks.cards import subtask_card
 from ..tasks.states import SubtaskFlow
-from .cards import acceptance_card, fail_form, submit_form
+from .cards import acceptance_card, fail_form, numbered, submit_form
 from .checklist import (
     checklist_items,
     failed_indexes,
@@ -125,7 +125,7 @@ async def submit(ctx: Context, args: str) -> Outcome:
     head, values = parse_fields(args, SUBMIT_FIELDS)
     if not values:
         task, _collab = await _submittable(ctx, head)
-        return ask(submit_form(task), ctx=ctx)
+        return ask(submit_form(task), *numbered(checklist_items(task.delivery_standard)), ctx=ctx)
     task = await lookup.subtask(ctx, head)
     items = checklist_items(task.delivery_standard)
     return await submit_for_acceptance(ctx, head, values, parse_marks(values.get("self_check", ""), items))
@@ -229,7 +229,7 @@ async def fail_clicked(ctx: Context, event: Any) -> Outcome:
     """Without a form (platforms without modals): check the reviewer, then ask for comments."""
     task, _collab, latest = await _judgeable(ctx, str(event.value.get("code", "")), _attempt(event.value.get("attempt")))
     form = fail_form(latest, task.code)
-    return ask(form, _("What must change?"), ctx=ctx)
+    return ask(form, _("What must change?"), *numbered([row["item"] for row in latest.checklist or []]), ctx=ctx)
 
 
 @router.form("acceptance.fail")

@@ -7,7 +7,7 @@ from typing import Any
 from bot.i18n import Msg, _, join
 from bot.router import Context
 from bot.types import Button, Card, CardField, Form, FormField
-from storage.models import Collaboration, Confirmation, Person
+from storage.models import Collaboration, Confirmation, Department, Person
 from storage.models_workflows import ChangeRequest
 
 from ..common.format import when
@@ -70,10 +70,11 @@ async def signature_lines(change: ChangeRequest, ctx: Context) -> list[Any]:
     rows = {r.person_id: r for r in await Confirmation.filter(subject=change.code, purpose="change")}
     people = {p.id: p.name for p in await Person.filter(id__in=[int(a["person"]) for a in change.approvers or []])}
     tz = ctx.config.bot.timezone
+    dept_names = {d.code: d.name for d in await Department.all()}
     lines: list[Any] = []
     for approver in change.approvers or []:
         pid = int(approver["person"])
-        depts = join(approver["departments"], ", ")
+        depts = join([dept_names.get(code, code) for code in approver["departments"]], ", ")
         row = rows.get(pid)
         name = people.get(pid, "?")
         if row is not None and row.state == "confirmed":
@@ -113,7 +114,7 @@ async def change_card(change: ChangeRequest, ctx: Context) -> Card:
             _("**Impact:** {text}", text=change.impact or "—"),
             _("**Changes (before → after):**"),
             *change_lines(change, collab.code),
-            _("**Signatures (会签):**"),
+            _("**Signatures:**"),
             *await signature_lines(change, ctx),
         ]
     )

@@ -71,3 +71,19 @@ def purpose_label(subject: str, purpose: str, departments: dict[str, str]) -> Ms
     if kind == "delay":
         return _("the delay notice {code}", code=subject)
     return _("{code}", code=subject)
+
+
+ZONES: dict[str, Msg] = {"Asia/Shanghai": _("Beijing time"), "Asia/Chongqing": _("Beijing time"), "Asia/Hong_Kong": _("Hong Kong time"), "Asia/Taipei": _("Taipei time")}
+
+
+def zone_label(tz: str) -> Msg | str:
+    """A timezone as people say it (北京时间); other zones by their IANA name, which is an id."""
+    return ZONES.get(tz, tz)
+
+
+CALENDARS: dict[str, Msg] = {"CN": _("mainland China"), "HK": _("Hong Kong"), "TW": _("Taiwan"), "DE": _("Germany"), "US": _("United States")}
+
+
+def calendar_label(country: str) -> Msg | str:
+    """The public-holiday calendar by its country's name; other codes as configured."""
+    return CALENDARS.get(country.upper(), country)

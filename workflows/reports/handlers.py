@@ -149,7 +149,7 @@ def answer_form(collab: Collaboration, week: str, answer: WeeklyAnswer | None = 
 async def ask_card(collab: Collaboration, week: str, person_id: int) -> Card:
     tasks = await Subtask.filter(collaboration_id=collab.id, owner_id=person_id).exclude(stage="done").order_by("code")
     lines: list[Any] = [_("Weekly progress for **{title}** ({code}): your completion rate, risks and the support you need.", title=collab.title, code=collab.code)]
-    lines += [f"- {t.code} {t.title} ({t.progress}%, {t.deadline.isoformat()})" for t in tasks]
+    lines += [_("- {code} {title} ({progress}%, due {deadline})", code=t.code, title=t.title, progress=t.progress, deadline=t.deadline.isoformat()) for t in tasks]
     return Card(
         title=_("Weekly report {code} · {week}", code=collab.code, week=week),
         key=f"weekly:{collab.code}:{week}:{person_id}",
@@ -242,8 +242,8 @@ async def report_card(collab: Collaboration, week: str, ctx: Context, posted_at:
     monday = week_monday(week)
     next_monday = monday + timedelta(days=7)
     tasks = list(await Subtask.filter(collaboration_id=collab.id).order_by("code"))
-    people = {p.id: p.name for p in await Person.filter(id__in=list({t.owner_id for t in tasks}))}
     answers = {a.person_id: a for a in await WeeklyAnswer.filter(collaboration_id=collab.id, week=week)}
+    people = {p.id: p.name for p in await Person.filter(id__in=list({t.owner_id for t in tasks} | set(answers)))}
     report = await WeeklyReport.filter(collaboration_id=collab.id, week=week).first()
     asked = [int(p) for p in (report.asked if report else [])]
     done = [t for t in tasks if t.stage == "done" and monday <= t.updated_at.astimezone(ZoneInfo(tz)).date() <= today]

@@ -21,13 +21,17 @@ def day_label(day: date) -> Msg:
 
 
 def local_time(moment: datetime, tz: str, person_tz: str | None = None) -> str:
-    """``11:00 CST``; with a person in another timezone also their wall time: ``11:00 CST / 04:00 CET``."""
+    """``11:00``; with a person in another timezone also their wall time with its offset: ``11:00 / 04:00 (+01:00)``.
+
+    No zone abbreviation (CST, CET): they are English words and ambiguous (CST is also US Central).
+    """
     local = moment.astimezone(ZoneInfo(tz))
-    text = f"{local:%H:%M} {local.tzname()}"
+    text = f"{local:%H:%M}"
     if person_tz and person_tz != tz:
         theirs = moment.astimezone(ZoneInfo(person_tz))
         if theirs.utcoffset() != local.utcoffset():
-            text += f" / {theirs:%H:%M} {theirs.tzname()}"
+            text += f" / {theirs:%H:%M} ({theirs:%z})"
+            text = text[:-3] + ":" + text[-3:]
     return text
 
 

@@ -17,6 +17,7 @@ from storage.models_clocks import Standup
 
 from ..common import lookup
 from ..common.fields import FieldSet, split_list
+from ..common.format import calendar_label, zone_label
 from ..common.forms import form_card
 from .cards import local_time
 from .common import existing_standup, need_group
@@ -210,12 +211,12 @@ async def summary_card(standup: Standup, group: Group, calendar: WorkCalendar, n
     upcoming = desired_timers(standup, calendar, now, now + timedelta(days=14))
     first = next((s for s in upcoming if s.kind == "standup.prompt"), None)
     fields = [
-        CardField(_("When"), _("{days} at {time} ({timezone})", days=days_text(standup.days), time=standup.time, timezone=standup.timezone)),
+        CardField(_("When"), _("{days} at {time} ({timezone})", days=days_text(standup.days), time=standup.time, timezone=zone_label(standup.timezone))),
         CardField(_("Digest"), standup.cutoff),
         CardField(_("Reminder"), standup.remind or _("30 minutes before the digest")),
         CardField(_("Participants"), who),
         CardField(_("Ask"), _("by direct message") if standup.mode == "dm" else _("in the group")),
-        CardField(_("Holidays"), standup.calendar or calendar.country),
+        CardField(_("Holidays"), calendar_label(standup.calendar or calendar.country)),
     ]
     if first is not None:
         fields.append(CardField(_("Next"), first.payload["day"] + " " + local_time(first.due_at, standup.timezone)))

@@ -48,11 +48,11 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import Config, SlackSection, secret_text
 from bot.errors import AuthExpired, MalformedPayload, PermanentError, RateLimited, TransientError
-from bot.i18n import from_json, localize
+from bot.i18n import from_json, localize, normalize_locale
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
 from bot.types import Card, Event, FileContent, Form, Text
 
-from . import inbound, render
+from . import inbound, interactive, render
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -65,11 +65,7 @@ log = logging.getLogger("collabbot.slack")
 _AUTH_ERRORS = {"invalid_auth", "not_authed", "token_expired", "token_revoked", "account_inactive", "ekm_access_denied"}
 _TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 _NOT_THERE = {"not_in_channel", "channel_not_found"}
-# A view submission's errors must reach Slack in the ack, within 3 s; past this the modal just closes.
-VIEW_ACK_BUDGET = 2.5
-PROFILE_TTL = 3600.0
 METADATA_EVENT = "collabbot_outbox"
-PROFILE_TIMEOUT = 2.0
 
 
 class SlackError(PermanentError):
@@ -140,7 +136,8 @@ class SlackPlatform:
         self._connect_task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
         self._dm_channels: dict[str, str] = {}
-        self._profiles: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self.profiles = interactive.Profiles(self.client, enabled=config.lookup_users)
+        self.default_locale = "zh_CN"  # the configuration's bot.locale, set at start
         self.received = 0  # requests that reached a listener (commands, events, clicks, submissions)
         self.handled = 0  # events dispatched (including duplicates the inbox dropped)
 
@@ -148,6 +145,8 @@ class SlackPlatform:
 
     async def start(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        config = getattr(runtime, "config", None)
+        self.default_locale = config.bot.locale if config is not None else self.default_locale
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.timeout))
         self.client.session = self._session
         await self._auth_test()
@@ -197,6 +196,7 @@ class SlackPlatform:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._connect_task
         await self.idle(within=3.0)
+        await self.profiles.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -225,6 +225,7 @@ class SlackPlatform:
         app.command(re.compile(r".*"))(self._on_command)
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
+        app.event("app_home_opened")(self._on_home)
         app.action(re.compile(r".*"))(self._on_action)
         app.view(re.compile(r".*"))(self._on_view)
         return app
@@ -271,13 +272,13 @@ class SlackPlatform:
         return lambda: self._inflight.discard(task)
 
     async def _on_command(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
-        done = self._track()
+        received, done = time.monotonic(), self._track()
         try:
             await ack()
             inbound.check_request(body)
-            user = await self._profile(body.get("user_id"))
+            user = await self.profiles.get(body.get("user_id"))
             event = inbound.command_event(body, main_command=self.config.command, locale=(user or {}).get("locale"))
-            await self._work(inbound.with_profile(event, user), trigger_id=body.get("trigger_id"))
+            await self._work(inbound.with_profile(event, user), trigger_id=body.get("trigger_id"), received=received)
         except MalformedPayload as exc:
             _log_refusal(exc)
         finally:
@@ -287,7 +288,7 @@ class SlackPlatform:
         done = self._track()
         try:
             inbound.check_request(body)
-            user = await self._profile((body.get("event") or {}).get("user"))
+            user = await self.profiles.get((body.get("event") or {}).get("user"))
             authorizations = body.get("authorizations")
             bot_user_id = self.bot_user_id or next(
                 (a.get("user_id") for a in authorizations if isinstance(a, dict) and a.get("is_bot")), None
@@ -300,8 +301,19 @@ class SlackPlatform:
         finally:
             done()
 
-    async def _on_action(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+    async def _on_home(self, body: dict[str, Any]) -> None:  # the Home tab opened: publish the person's tasks
         done = self._track()
+        try:
+            event = interactive.home_event(body)
+            if event is not None:
+                await self._work(await self._with_profile(event))
+        except MalformedPayload as exc:
+            _log_refusal(exc)
+        finally:
+            done()
+
+    async def _on_action(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+        received, done = time.monotonic(), self._track()
         try:
             await ack()
             event = inbound.action_event(body)
@@ -311,14 +323,14 @@ class SlackPlatform:
             # A form button opens its form at once; if the card is gone, the workflow gets the plain click.
             if raw_action.startswith(inbound.FORM_ACTION) and await self._open_card_form(event, raw_action, body):
                 return
-            await self._work(await self._with_profile(event), trigger_id=body.get("trigger_id"))
+            await self._work(await self._with_profile(event), trigger_id=body.get("trigger_id"), received=received)
         except MalformedPayload as exc:
             _log_refusal(exc)
         finally:
             done()
 
     async def _on_view(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
-        done = self._track()
+        received, done = time.monotonic(), self._track()  # the ack budget counts from here, lookup included
         try:
             try:
                 event = inbound.form_event(body)
@@ -326,8 +338,10 @@ class SlackPlatform:
                 await ack()
                 _log_refusal(exc)
                 return
-            task = asyncio.ensure_future(self._dispatch(await self._with_profile(event)))
-            finished, _ = await asyncio.wait({task}, timeout=VIEW_ACK_BUDGET)
+            budget = interactive.remaining(received, interactive.VIEW_ACK_BUDGET)
+            profiled = await self._with_profile(event, wait=min(interactive.PROFILE_WAIT, budget / 2))
+            task = asyncio.ensure_future(self._dispatch(profiled))
+            finished, _ = await asyncio.wait({task}, timeout=interactive.remaining(received, interactive.VIEW_ACK_BUDGET))
             if not finished:  # too slow for the ack: close the modal, the outcome still arrives as messages
                 await ack()
                 await task
@@ -341,11 +355,19 @@ class SlackPlatform:
         finally:
             done()
 
-    async def _work(self, event: Event, *, trigger_id: str | None = None) -> None:
-        result = await self._dispatch(event)
-        if result is not None and result.open_form is not None and trigger_id:
-            form = _localized_form(result.open_form, result.locale)
-            await self._open_modal(trigger_id, form, result.locale, event)
+    async def _work(self, event: Event, *, trigger_id: str | None = None, received: float | None = None) -> None:
+        if not trigger_id:
+            await self._dispatch(event)
+            return
+
+        def form_view(result: DispatchResult | None) -> dict[str, Any] | None:
+            if result is None or result.open_form is None:
+                return None
+            metadata = inbound.form_metadata(event.conversation, result.open_form.value, event.reply_to)
+            return render.render_modal(_localized_form(result.open_form, result.locale), result.locale, metadata)
+
+        locale = normalize_locale(event.locale_hint) or self.default_locale
+        await interactive.answer(self.client, trigger_id, received or time.monotonic(), self._dispatch(event), form_view, locale)
 
     async def _dispatch(self, event: Event) -> DispatchResult | None:
         assert self.runtime is not None
@@ -357,25 +379,8 @@ class SlackPlatform:
         finally:
             self.handled += 1
 
-    async def _with_profile(self, event: Event) -> Event:
-        return inbound.with_profile(event, await self._profile(event.actor_id))
-
-    async def _profile(self, user_id: str | None) -> dict[str, Any] | None:
-        """The ``users.info`` user (name, e-mail, locale); cached, and skipped when Slack is slow."""
-        if not user_id or not self.config.lookup_users:
-            return None
-        now = time.monotonic()
-        cached = self._profiles.get(user_id)
-        if cached is None or cached[0] < now:
-            user: dict[str, Any] | None = None
-            try:
-                response = await asyncio.wait_for(self.client.users_info(user=user_id, include_locale=True), PROFILE_TIMEOUT)
-                user = response.get("user")
-            except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-                log.info("slack users.info %s failed: %r", user_id, exc)
-            cached = (now + (PROFILE_TTL if user else 60.0), user)
-            self._profiles[user_id] = cached
-        return cached[1]
+    async def _with_profile(self, event: Event, *, wait: float = interactive.PROFILE_WAIT) -> Event:
+        return inbound.with_profile(event, await self.profiles.get(event.actor_id, wait=wait))
 
     # -- modals ----------------------------------------------------------
 
@@ -424,7 +429,7 @@ class SlackPlatform:
 
     def pace(self, delivery: Delivery) -> list[Pace]:
         if delivery.kind == "edit":
-            return [Pace(f"{self.name}:chat.update", 50, 60.0)]  # Tier 3: 50 in any minute: 50 in any minute
+            return [Pace(f"{self.name}:chat.update", 50, 60.0)]  # Tier 3: 50 in any minute
         if isinstance(delivery.content, FileContent):
             return [Pace(f"{self.name}:files.upload", 20, 60.0)]  # files.getUploadURLExternal / completeUploadExternal: Tier 4, kept low
         if isinstance(delivery.content, Text) and delivery.content.ephemeral and not delivery.conversation.is_direct:
@@ -434,6 +439,10 @@ class SlackPlatform:
         return [Pace(f"{self.name}:channel:{target}", 1, 1.0, burst=3)]
 
     async def deliver(self, delivery: Delivery) -> Receipt:
+        if interactive.for_home(delivery):
+            return await interactive.publish_home(self._call, delivery, delivery.recipient or "")
+        if isinstance(delivery.content, FileContent):
+            return await self._upload(delivery, delivery.content)
         payload = render.render(delivery.content, delivery.mentions, delivery.locale)
         if delivery.kind == "edit":
             if not delivery.message_ref:
@@ -469,11 +478,20 @@ class SlackPlatform:
             response = await self._call("chat_postMessage", channel=channel, unfurl_links=False, **payload, **extra)
         return Receipt(f"{response.get('channel') or channel}:{response['ts']}")
 
+    async def _upload(self, delivery: Delivery, file: FileContent) -> Receipt:
+        """A chart or an export as a Slack file (files.getUploadURLExternal → upload → completeUploadExternal)."""
+        channel = await self._channel_for(delivery)
+        caption = render.render(Text(file.caption), delivery.mentions, delivery.locale)["text"] if file.caption else None
+        response = await self._call(
+            "files_upload_v2", channel=channel, file=file.data, filename=file.filename, title=file.filename,
+            initial_comment=caption, thread_ts=delivery.conversation.thread,
+        )
+        uploaded = response.get("file") or {}
+        return Receipt(f"{channel}:{uploaded.get('id', '')}")
+
     async def _find_posted(self, channel: str, key: str) -> str | None:
         """The ts of a recent bot message in ``channel`` carrying outbox ``key``; None if there is none or
         the app may not read the history (``channels:history``/``groups:history`` are optional scopes)."""
-        if isinstance(delivery.content, FileContent):
-            return await self._upload(delivery, delivery.content)
         try:
             response = await self._call("conversations_history", channel=channel, limit=50, include_all_metadata=True)
         except SlackError as exc:
@@ -508,17 +526,6 @@ class SlackPlatform:
             raise TransientError(f"slack response_url {response.status_code}", status=response.status_code)
         if response.status_code != 200:
             raise SlackError(f"response_url {response.status_code}: {response.body[:100]}", status=response.status_code)
-
-    async def _upload(self, delivery: Delivery, file: FileContent) -> Receipt:
-        """A chart or an export as a Slack file (files.getUploadURLExternal → upload → completeUploadExternal)."""
-        channel = await self._channel_for(delivery)
-        caption = render.render(Text(file.caption), delivery.mentions, delivery.locale)["text"] if file.caption else None
-        response = await self._call(
-            "files_upload_v2", channel=channel, file=file.data, filename=file.filename, title=file.filename,
-            initial_comment=caption, thread_ts=delivery.conversation.thread,
-        )
-        uploaded = response.get("file") or {}
-        return Receipt(f"{channel}:{uploaded.get('id', '')}")
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         try:

@@ -88,11 +88,16 @@ class FakeSlack:
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     # a platform limit to enforce (tests/fakelimits.py): (method, args) → a refusal, or None to go on
     limits: Any = None
+    delays: dict[str, float] = field(default_factory=dict)  # method → seconds Slack takes to answer it
+    # Slack's trigger_id opens a modal within 3 s of the request or never; tests of that path set 3.0
+    # (others leave it off: a slow CI machine must not fail a test about something else)
+    trigger_lifetime: float | None = None
+    homes: dict[str, dict[str, Any]] = field(default_factory=dict)  # user → the published Home tab view
 
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
-        self._triggers: set[str] = set()
+        self._triggers: dict[str, float] = {}  # trigger_id → when it was issued (it expires 3 s later)
         self._queue: list[dict[str, Any]] = []
         self.pushed: dict[str, dict[str, Any]] = {}  # every envelope ever pushed, by id
         self._changed = asyncio.Condition()
@@ -194,6 +199,8 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._args(request)
+        if self.delays.get(method):  # a slow Slack (users.info on a bad day)
+            await asyncio.sleep(self.delays[method])
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
         response = self._injected(method, args)
@@ -217,7 +224,7 @@ class FakeSlack:
         """Slack rejects payloads outside the Block Kit limits with ``invalid_blocks``."""
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             problems = message_problems(args)
-        elif method == "views.open":
+        elif method in ("views.open", "views.update"):
             problems = view_problems(args.get("view") or {})
         else:
             return None
@@ -379,13 +386,37 @@ class FakeSlack:
         trigger = str(args.get("trigger_id") or "")
         if trigger not in self._triggers:
             return {"ok": False, "error": "invalid_trigger_id" if trigger else "trigger_id_required"}
-        self._triggers.discard(trigger)  # one use only, like Slack
+        issued = self._triggers.pop(trigger)  # one use only, like Slack
+        if self.trigger_lifetime is not None and time.monotonic() - issued > self.trigger_lifetime:
+            return {"ok": False, "error": "expired_trigger_id"}
         view = args.get("view")
         if not isinstance(view, dict) or view.get("type") != "modal":
             return {"ok": False, "error": "invalid_arguments"}
         stored = {**view, "id": f"V{next(self._ids):05d}", "hash": uuid.uuid4().hex[:10], "trigger_id": trigger}
         self.views.append(stored)
         return {"ok": True, "view": stored}
+
+    def _m_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view_id = str(args.get("view_id") or "")
+        stored = next((v for v in self.views if v["id"] == view_id), None)
+        if stored is None:
+            return {"ok": False, "error": "not_found"}
+        if args.get("hash") and args["hash"] != stored["hash"]:
+            return {"ok": False, "error": "hash_conflict"}
+        view = args.get("view")
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return {"ok": False, "error": "invalid_arguments"}
+        stored.clear()
+        stored.update({**view, "id": view_id, "hash": uuid.uuid4().hex[:10]})
+        return {"ok": True, "view": stored}
+
+    def _m_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user_id") or "")
+        view = args.get("view")
+        if user not in self.users or not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments" if user in self.users else "user_not_found"}
+        self.homes[user] = view
+        return {"ok": True, "view": {**view, "id": f"V{next(self._ids):05d}"}}
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -492,7 +523,7 @@ class FakeSlack:
 
     def trigger(self) -> str:
         trigger_id = f"{next(self._ids)}.{TEAM}.{uuid.uuid4().hex[:16]}"
-        self._triggers.add(trigger_id)
+        self._triggers[trigger_id] = time.monotonic()
         return trigger_id
 
     def _user_name(self, user: str) -> str:

@@ -26,7 +26,7 @@ def test_both_manifests_match_the_adapter():
         text = (FOLDER / name).read_text(encoding="utf-8")
         assert _values(text, "command") == [defaults.command, defaults.standup_command], name
         assert _values(text, "should_escape") == ["true", "true"], name  # mentions arrive as <@U…>
-        assert _list(text, "bot_events") == ["app_mention", "message.im"], name
+        assert _list(text, "bot_events") == ["app_home_opened", "app_mention", "message.im"], name
         assert {"app_mentions:read", "chat:write", "commands", "im:history", "im:write", "channels:join", "users:read"} <= set(_list(text, "bot"))
         assert _values(text, "socket_mode_enabled") == [socket], name
         assert "is_enabled: true" in text  # interactivity: buttons and modals

@@ -18,6 +18,7 @@ from workflows.common.format import PRIORITIES, day, when
 from workflows.meetings.states import MinutesFlow
 from workflows.mytasks.handlers import DECISION_LABELS
 from workflows.mytasks.items import waiting_for
+from workflows.reports.chartdata import GANTT_PAGE_SIZE
 from workflows.requests.states import CollaborationFlow, DepartmentAnswerFlow
 from workflows.retro.archive import department_collaborations, find_collaborations, person_collaborations
 from workflows.retro.health import HEADERS, health_matrix, table_rows
@@ -40,7 +41,6 @@ from .labels import LABELS
 DOT = {"red": "🔴", "yellow": "🟡", "green": "🟢", "grey": "⚪"}
 TIMELINE_PAGE = 100  # newest entries on the page; "all" shows up to TIMELINE_ALL
 TIMELINE_ALL = 5000
-GANTT_PAGE_SIZE = 40
 
 
 @dataclass(slots=True)

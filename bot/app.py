@@ -23,7 +23,7 @@ from bot.scheduler import TimerRunner
 from bot.types import Event
 from storage import db
 from workflows.directory.sync import sync_directory
-from workflows.registry import build_router
+from workflows.registry import AREAS, build_router
 
 log = logging.getLogger("collabbot")
 
@@ -62,7 +62,7 @@ class App:
         self.platforms: dict[str, Platform] = {p.name: p for p in platforms}
         self.metrics = Metrics(self)
         self.delivery = DeliveryWorker(self.metrics.counting(self.platforms), self.clock)
-        self.timers = TimerRunner(self.dispatch, self.clock, config=config)
+        self.timers = TimerRunner(self.dispatch, self.clock, config=config, areas=tuple(AREAS))
         self.process_clock = ProcessClock(self.timers, self.clock)  # started with the background workers
         self.web: web.Application | None = web.Application(client_max_size=1024 * 1024)
         self.web.router.add_get("/healthz", self._health)

@@ -177,12 +177,8 @@ class Materializer:
     last_run: datetime | None = None
 
     @classmethod
-    def from_areas(cls, config: Config, calendar: WorkCalendar, areas: Iterable[str] | None = None) -> Materializer:
+    def from_areas(cls, config: Config, calendar: WorkCalendar, areas: Iterable[str]) -> Materializer:
         """Collect ``materialize`` from every workflow area module that has one."""
-        if areas is None:
-            from workflows.registry import AREAS
-
-            areas = AREAS
         sources: dict[str, Source] = {}
         for name in areas:
             module = importlib.import_module(name)
@@ -236,12 +232,13 @@ class TimerRunner:
     materializer: Materializer | None = None
     single_owner: bool | None = None  # None: decide by database (SQLite: yes)
     materialize_in_round: bool = True  # False when the process clock runs the materializer as its own job
+    areas: tuple[str, ...] = ()  # the workflow area modules whose ``materialize`` the materializer runs
 
     def __post_init__(self) -> None:
         if self.materializer is None and self.config is not None:
             from bot.calendar import WorkCalendar
 
-            self.materializer = Materializer.from_areas(self.config, WorkCalendar.from_config(self.config))
+            self.materializer = Materializer.from_areas(self.config, WorkCalendar.from_config(self.config), self.areas)
 
     # -- clock ownership (SQLite) -------------------------------------------
 

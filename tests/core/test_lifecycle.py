@@ -6,8 +6,10 @@ import re
 
 import pytest
 
+from bot.i18n import localize
 from tests.core.harness import running
 from tests.simclient import SimClient, body_text, buttons
+from workflows.views.handlers import ACTION_LABELS
 
 
 async def bot_messages(sim: SimClient, **where: str) -> list[dict]:
@@ -137,10 +139,15 @@ async def test_whole_lifecycle(database_url, clock, lang):
         # 8. the audit trail lists every decision with who and when
         await ok(await sim.say("lilei", t["log"].format(code=code), group))
         trail = body_text((await bot_messages(sim, conversation=group, person="lilei"))[-1])
-        for action in ["request.created", "request.accepted", "request.declined", "request.rescoped", "request.activated",
-                       "task.created", "task.acknowledged", "task.progress", "acceptance.submitted", "acceptance.failed",
-                       "acceptance.passed", "collaboration.completed", "collaboration.archived"]:
-            assert action in trail, action
-        accepted_lines = [line for line in trail.splitlines() if "request.accepted" in line]
-        assert any("刘洋" in line and "simulator:liuyang" in line and "2026-11-23" in line for line in accepted_lines)
-        assert any("陈杰" in line and "simulator:chenjie" in line for line in accepted_lines)
+        locale = "zh_CN" if lang == "zh" else "en"
+        labels = {action: str(localize(ACTION_LABELS[action], locale)) for action in [
+            "request.created", "request.accepted", "request.declined", "request.rescoped", "request.activated",
+            "task.created", "task.acknowledged", "task.progress", "acceptance.submitted", "acceptance.failed",
+            "acceptance.passed", "collaboration.completed", "collaboration.archived"]}
+        for action, label in labels.items():  # every decision, in the reader's words (no internal keys)
+            assert label in trail, action
+        assert "request.created" not in trail and "simulator:" not in trail
+        accepted_lines = [line for line in trail.splitlines() if labels["request.accepted"] in line]
+        account = "模拟器" if lang == "zh" else "Simulator"
+        assert any("刘洋" in line and f"{account} liuyang" in line and "2026-11-23" in line for line in accepted_lines)
+        assert any("陈杰" in line and f"{account} chenjie" in line for line in accepted_lines)

@@ -79,8 +79,8 @@ class CountingPlatform:
         name = self._platform.name
         try:
             receipt = await self._platform.deliver(delivery)
-        except RateLimited:
-            self._tally[(name, "rate_limited")] += 1
+        except RateLimited as exc:  # a platform may mark its own kind of hold (WeCom: "configuration")
+            self._tally[(name, getattr(exc, "metric", "rate_limited"))] += 1
             raise
         except PlatformError as exc:
             self._tally[(name, "permanent" if exc.permanent else "transient")] += 1

@@ -25,6 +25,8 @@ log = logging.getLogger("collabbot.wecom.app")
 TOKEN_ERRORS = {40014, 41001, 42001}
 BUSY = {-1}
 RATE_LIMITED = {45009, 45033}
+UNTRUSTED_IP = 60020  # "not allow to access from your ip": the server is not in the app's 企业可信IP
+CONFIGURATION_HOLD = 600.0  # seconds a message waits for an admin to fix the app's settings, then is tried again
 TOKEN_MARGIN = 300.0  # seconds before expires_in at which a cached token is renewed
 
 
@@ -37,8 +39,23 @@ class WeComAPIError(Exception):
         self.errmsg = errmsg
 
 
+class ConfigurationProblem(RateLimited):
+    """WeCom refuses because of the app's settings, not the message: the message is not dead, it waits
+    ``CONFIGURATION_HOLD`` and is tried again, and the error says which setting to fix."""
+
+    metric = "configuration"
+
+
 def classify(error: WeComAPIError) -> Exception:
     """The outbox exception for a WeCom error code."""
+    if error.errcode == UNTRUSTED_IP:
+        message = (
+            f"WeCom refused the self-built app's API call from this server's IP ({error}): add the server's public "
+            "egress IP to the app's 企业可信IP (管理后台 → 应用管理 → the app of wecom.agent_id → 企业可信IP; see "
+            "docs/wecom.md). Messages wait and are tried again every 10 minutes."
+        )
+        log.error("%s", message)
+        return ConfigurationProblem(message, retry_after=CONFIGURATION_HOLD, status=None)
     if error.errcode in BUSY:
         return TransientError(str(error))
     if error.errcode in RATE_LIMITED:
@@ -103,7 +120,9 @@ class AppClient:
             errcode = int(data.get("errcode") or 0)
             if errcode:
                 error = WeComAPIError(errcode, str(data.get("errmsg", "")))
-                raise TransientError(str(error)) if errcode in BUSY else PermanentError(f"gettoken refused ({error}): check corp_id and corp_secret")
+                if errcode in BUSY or errcode == UNTRUSTED_IP:
+                    raise classify(error)
+                raise PermanentError(f"gettoken refused ({error}): check wecom.corp_id and wecom.corp_secret")
             self._token = str(data["access_token"])
             self._expires_at = self.now() + max(60.0, float(data.get("expires_in", 7200)) - TOKEN_MARGIN)
             return self._token

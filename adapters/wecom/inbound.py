@@ -228,6 +228,8 @@ def robot_callback(
     for ``enter_chat`` (its reply is the welcome message).
     """
     body = obj(body, "callback")
+    if body.get("msgtype") == "event" and obj(body.get("event"), "event").get("eventtype") == "disconnected_event":
+        return Inbound(None, "disconnected", req_id)  # it has no "from": another connection took the bot over
     userid = text_field(obj(body.get("from"), "from").get("userid"), "from.userid") or ""
     if not userid:
         return Inbound(None, "ignored", req_id)

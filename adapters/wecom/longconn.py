@@ -10,6 +10,13 @@ The official SDK (``aibot``) speaks the same frames but stops reconnecting after
 connection drops. This client reconnects forever with capped exponential backoff and
 jitter, and resets the backoff after every successful subscription. Replies that share
 a ``req_id`` are sent one at a time, because the answer is matched by ``req_id``.
+
+A robot has one long connection. When another process subscribes with the same bot id,
+WeCom moves the connection there and tells this one (``disconnected_event``, see
+``taken_over``). Reconnecting at once would take it back and make the other process do
+the same, for ever; so after a takeover this client waits ``takeover_base`` seconds
+(30 by default), doubling with every takeover that follows a short tenure, up to
+``takeover_max`` (5 minutes), before it subscribes again.
 """
 
 from __future__ import annotations
@@ -46,6 +53,12 @@ class NotConnected(ConnectionError):
     """The long connection is down (reconnecting)."""
 
 
+def _is_takeover(frame: dict[str, Any]) -> bool:
+    body = frame.get("body")
+    event = body.get("event") if isinstance(body, dict) else None
+    return isinstance(event, dict) and event.get("eventtype") == "disconnected_event"
+
+
 def new_req_id(prefix: str) -> str:
     return f"{prefix}_{int(time.time() * 1000)}_{os.urandom(4).hex()}"
 
@@ -62,6 +75,8 @@ class LongConnection:
         reconnect_base: float = 1.0,
         reconnect_max: float = 30.0,
         ack_timeout: float = 5.0,
+        takeover_base: float = 30.0,
+        takeover_max: float = 300.0,
     ):
         self.url = url
         self.bot_id = bot_id
@@ -71,6 +86,13 @@ class LongConnection:
         self.reconnect_base = reconnect_base
         self.reconnect_max = reconnect_max
         self.ack_timeout = ack_timeout
+        self.takeover_base = takeover_base
+        self.takeover_max = takeover_max
+        self.takeovers = 0  # takeovers in a row, each soon after we had subscribed again
+        self.next_delay: float | None = None  # the wait before the next connection attempt (tests, logs)
+        self._taken_over = False
+        self._subscribed_at: float | None = None
+        self._closer: asyncio.Task[bool] | None = None
         self.ready = asyncio.Event()
         self.subscriptions = 0  # successful subscriptions so far (1 + reconnects)
         self.failures = 0  # consecutive failed attempts
@@ -108,6 +130,24 @@ class LongConnection:
             await self._session.close()
         self._fail_pending("the bot is stopping")
 
+    def taken_over(self) -> None:
+        """WeCom said another connection subscribed with this bot id: give the connection up and wait before
+        taking it back (see the module docstring)."""
+        now = time.monotonic()
+        held = now - self._subscribed_at if self._subscribed_at is not None else 0.0
+        self.takeovers = 1 if held > self.takeover_max else self.takeovers + 1
+        self._taken_over = True
+        log.warning(
+            "another process took over the WeCom robot's long connection (takeover %d in a row); backing off", self.takeovers
+        )
+        ws = self._ws
+        if ws is not None and not ws.closed:
+            self._closer = asyncio.create_task(ws.close())  # WeCom drops it too; do not wait for that
+
+    def takeover_backoff(self, takeovers: int) -> float:
+        delay = min(self.takeover_max, self.takeover_base * 2 ** max(0, takeovers - 1))
+        return delay * random.uniform(0.8, 1.0)
+
     def backoff(self, failures: int) -> float:
         """Seconds to wait after ``failures`` consecutive failures: doubling, capped, with jitter."""
         delay = min(self.reconnect_max, self.reconnect_base * 2 ** max(0, failures - 1))
@@ -126,6 +166,7 @@ class LongConnection:
                             self.subscriptions += 1
                             self._missed_pings = 0
                             self.ready.set()
+                            self._subscribed_at = time.monotonic()
                             log.info("WeCom long connection subscribed (%d)", self.subscriptions)
                             pinger = asyncio.create_task(self._ping(ws))
                             try:
@@ -150,9 +191,15 @@ class LongConnection:
                 self._fail_pending("the WeCom long connection dropped")
             if self._closing:
                 return
-            self.failures += 1
-            delay = self.backoff(self.failures)
-            log.info("reconnecting to WeCom in %.1f s (attempt %d)", delay, self.failures)
+            if self._taken_over:
+                self._taken_over = False
+                delay = self.takeover_backoff(self.takeovers)
+                log.info("leaving the WeCom long connection to the other process for %.0f s", delay)
+            else:
+                self.failures += 1
+                delay = self.backoff(self.failures)
+                log.info("reconnecting to WeCom in %.1f s (attempt %d)", delay, self.failures)
+            self.next_delay = delay
             await asyncio.sleep(delay)
 
     async def _subscribe(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
@@ -202,6 +249,8 @@ class LongConnection:
             if not isinstance(frame, dict):
                 continue
             cmd = frame.get("cmd")
+            if cmd == EVENT_CALLBACK and _is_takeover(frame):
+                self.taken_over()  # here, before WeCom's close is read: the decision to back off must not race it
             if cmd in (MSG_CALLBACK, EVENT_CALLBACK):
                 task = asyncio.create_task(self._handle(frame))
                 self._handlers.add(task)

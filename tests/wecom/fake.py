@@ -40,6 +40,7 @@ INVALID_CREDENTIAL = 40001
 TOKEN_EXPIRED = 42001
 INVALID_TOKEN = 40014
 CODE_USED = 40130
+UNTRUSTED_IP = 60020
 
 UPDATE_WINDOW = 5.0
 
@@ -83,6 +84,8 @@ class FakeWeCom:
     agent_id: int = 1000002
     answer_pings: bool = True
     refuse_connections: int = 0  # the next N websocket handshakes fail with HTTP 503
+    # the caller's IP is not in the self-built app's 企业可信IP: its API calls answer 60020 (gettoken still works)
+    untrusted_ip: bool = False
     update_window: float = UPDATE_WINDOW
     received: list[Received] = field(default_factory=list)
     http: list[Received] = field(default_factory=list)
@@ -91,6 +94,7 @@ class FakeWeCom:
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     connections: list[Connection] = field(default_factory=list)
     subscriptions: int = 0
+    takeovers: int = 0  # connections dropped because another one subscribed with the same bot id
     handshakes: int = 0
     response_codes: dict[str, bool] = field(default_factory=dict)  # code → used
     response_urls: dict[str, bool] = field(default_factory=dict)
@@ -192,6 +196,10 @@ class FakeWeCom:
                 conn.subscribed = True
                 self.subscriptions += 1
             await self._answer(conn, cmd, req_id, body, 0 if ok else INVALID_CREDENTIAL, "invalid bot_id or secret")
+            if ok:  # one connection per robot: the one it had is told and dropped, as WeCom does
+                for other in self.connections:
+                    if other is not conn and other.subscribed and not other.ws.closed:
+                        await self._take_over(other)
             return
         if not conn.subscribed:
             await self._answer(conn, cmd, req_id, body, INVALID_CREDENTIAL, "not subscribed")
@@ -373,8 +381,29 @@ class FakeWeCom:
         self.tokens[token] = True
         return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200})
 
+    async def _take_over(self, conn: Connection) -> None:
+        conn.subscribed = False
+        self.takeovers += 1
+        frame = {
+            "cmd": "aibot_event_callback",
+            "headers": {"req_id": f"evt-{os.urandom(4).hex()}"},
+            "body": {"msgid": os.urandom(8).hex(), "create_time": int(self.clock.now().timestamp()), "aibotid": self.bot_id, "msgtype": "event", "event": {"eventtype": "disconnected_event"}},
+        }
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await conn.ws.send_json(frame)
+        await conn.ws.close()
+        self._note()
+
+    def _untrusted(self, name: str, body: Any) -> web.Response | None:
+        if not self.untrusted_ip:
+            return None
+        self._record_http(name, body, UNTRUSTED_IP)
+        return web.json_response({"errcode": UNTRUSTED_IP, "errmsg": "not allow to access from your ip, hint: [fake], from ip: 203.0.113.7"})
+
     async def _message_send(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if (refused := self._untrusted("message/send", body)) is not None:
+            return refused
         errcode = self._token_error(request)
         if errcode:
             self._record_http("message/send", body, errcode)
@@ -404,6 +433,8 @@ class FakeWeCom:
 
     async def _update_card(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if (refused := self._untrusted("message/update_template_card", body)) is not None:
+            return refused
         errcode = self._token_error(request)
         if not errcode:
             code = body.get("response_code")

@@ -281,6 +281,7 @@ class FileContent:
     caption: Any = None  # Textish or Join
     link: str | None = None
     mentions: list[str] = field(default_factory=list)
+    fallback: Any = None  # Textish: what a chat that cannot take the file shows instead (caption, link, advice)
 
     @property
     def is_image(self) -> bool:
@@ -295,6 +296,7 @@ class FileContent:
             "caption": to_json(self.caption),
             "link": self.link,
             "mentions": list(self.mentions),
+            "fallback": to_json(self.fallback),
         }
 
     @classmethod
@@ -306,6 +308,7 @@ class FileContent:
             caption=from_json(data.get("caption")),
             link=data.get("link"),
             mentions=list(data.get("mentions", [])),
+            fallback=from_json(data.get("fallback")),
         )
 
 

@@ -51,7 +51,7 @@ from tortoise.exceptions import OperationalError
 from bot.config import Config, WeComSection, secret_text
 from bot.errors import MalformedPayload, PermanentError, RateLimited, TransientError
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
-from bot.types import Card, Text
+from bot.types import Card, FileContent, Text
 from storage import outbox as outbox_store
 
 from . import inbound as parse
@@ -340,6 +340,7 @@ class WeComPlatform:
 
     def _render(self, delivery: Delivery, task_id: str, options: RenderOptions | None = None) -> Rendered:
         content = delivery.content
+        assert not isinstance(content, FileContent), "a file is sent by _app_file or turned into text by _post"
         private = isinstance(content, Text) and content.ephemeral and not delivery.conversation.is_direct
         return render(
             content,
@@ -352,6 +353,12 @@ class WeComPlatform:
 
     async def _post(self, delivery: Delivery, task_id: str, *, reply_to: dict[str, Any] | None = None) -> Receipt:
         ref = task_id if isinstance(delivery.content, Card) else None
+        if isinstance(delivery.content, FileContent):
+            if self._via_app(delivery):
+                return await self._app_file(delivery, delivery.content)
+            # The robot (long connection and API mode) answers with text and cards only: say where the file is.
+            file = delivery.content
+            delivery = dataclasses.replace(delivery, content=Text(file.fallback or file.caption or file.filename, mentions=file.mentions))
         if self._via_app(delivery):
             return await self._app_post(delivery, task_id)
         rendered = self._render(delivery, task_id)
@@ -531,6 +538,20 @@ class WeComPlatform:
             return Receipt(f"{parse.APP_PREFIX}{task_id}:")
         if isinstance(delivery.content, Card):
             return Receipt(f"{parse.APP_PREFIX}{task_id}:{result.response_code}")
+        return Receipt(None)
+
+    async def _app_file(self, delivery: Delivery, file: FileContent) -> Receipt:
+        """Through the self-built app: the caption, then the uploaded image or file."""
+        assert self.app is not None
+        user = self._app_user(delivery)
+        kind = "image" if file.is_image else "file"
+        try:
+            if file.caption:
+                await self.app.send(user, Rendered("markdown", str(file.caption)).body())
+            media_id = await self.app.upload_media(kind, file.filename, file.data, file.mime)
+            await self.app.send(user, {"msgtype": kind, kind: {"media_id": media_id}})
+        except WeComAPIError as exc:
+            raise classify(exc) from exc
         return Receipt(None)
 
     async def _app_edit(self, delivery: Delivery, ref: str) -> Receipt:

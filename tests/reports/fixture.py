@@ -55,7 +55,8 @@ async def seed(platform: str = "simulator") -> World:
         person = await Person.get_or_none(handle=handle)
         if person is None:
             person = await Person.create(handle=handle, name=name, department=depts[dept], created_at=created)
-            await Identity.create(person=person, platform=platform, platform_user_id=handle)
+            if not await Identity.exists(platform=platform, platform_user_id=handle):  # a configured person may hold it
+                await Identity.create(person=person, platform=platform, platform_user_id=handle)
         people[handle] = person
     for code, head in (("market", "lilei"), ("design", "liuyang"), ("rd", "chenjie")):
         depts[code].head = people[head]

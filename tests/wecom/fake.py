@@ -41,6 +41,7 @@ TOKEN_EXPIRED = 42001
 INVALID_TOKEN = 40014
 CODE_USED = 40130
 UNTRUSTED_IP = 60020
+INVALID_MEDIA = 40007  # invalid media_id / media file
 
 UPDATE_WINDOW = 5.0
 
@@ -99,6 +100,7 @@ class FakeWeCom:
     response_codes: dict[str, bool] = field(default_factory=dict)  # code → used
     response_urls: dict[str, bool] = field(default_factory=dict)
     tokens: dict[str, bool] = field(default_factory=dict)  # token → still valid
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)  # media_id → {"type", "filename", "data"}
     token_requests: int = 0
 
     def __post_init__(self) -> None:
@@ -116,6 +118,7 @@ class FakeWeCom:
         app.router.add_post("/cgi-bin/message/send", self._message_send)
         app.router.add_post("/cgi-bin/message/update_template_card", self._update_card)
         app.router.add_post("/cgi-bin/aibot/response", self._response_url)
+        app.router.add_post("/cgi-bin/media/upload", self._media_upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -412,6 +415,10 @@ class FakeWeCom:
             self._record_http("message/send", body, INVALID_PARAM)
             return web.json_response({"errcode": INVALID_PARAM, "errmsg": "agentid and touser are required"})
         answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": os.urandom(8).hex()}
+        kind = body.get("msgtype")
+        if kind in ("image", "file") and (body.get(kind) or {}).get("media_id") not in self.media:
+            self._record_http("message/send", body, INVALID_MEDIA)
+            return web.json_response({"errcode": INVALID_MEDIA, "errmsg": "invalid media_id"})
         if body.get("msgtype") == "template_card":
             card = body.get("template_card") or {}
             task_id = str(card.get("task_id") or "")
@@ -424,6 +431,27 @@ class FakeWeCom:
             answer["response_code"] = code
         self._record_http("message/send", body, 0)
         return web.json_response(answer)
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        """``media/upload?access_token=&type=image|file``, multipart field ``media``: a temporary material."""
+        errcode = self._token_error(request)
+        if errcode:
+            return web.json_response({"errcode": errcode, "errmsg": "access_token expired or invalid"})
+        kind = request.query.get("type")
+        form = await request.post()
+        media = form.get("media")
+        if kind not in ("image", "voice", "video", "file") or not isinstance(media, web.FileField):
+            self._record_http("media/upload", {"type": kind}, INVALID_PARAM)
+            return web.json_response({"errcode": INVALID_PARAM, "errmsg": "type and media are required"})
+        data = media.file.read()
+        limit = 10 * 1024 * 1024 if kind == "image" else 20 * 1024 * 1024
+        if len(data) > limit or (kind == "image" and media.filename.rsplit(".", 1)[-1].lower() not in ("jpg", "jpeg", "png")):
+            self._record_http("media/upload", {"type": kind, "filename": media.filename}, INVALID_MEDIA)
+            return web.json_response({"errcode": INVALID_MEDIA, "errmsg": "invalid media"})
+        media_id = f"media-{next(self._counter)}"
+        self.media[media_id] = {"type": kind, "filename": media.filename, "data": data}
+        self._record_http("media/upload", {"type": kind, "filename": media.filename, "media_id": media_id}, 0)
+        return web.json_response({"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id, "created_at": str(int(self.clock.now().timestamp()))})
 
     def issue_response_code(self) -> str:
         """A fresh code, as WeCom puts in a click's ``ResponseCode``."""

@@ -74,11 +74,23 @@ def no_subtasks(code: str) -> InvalidInput:
     return InvalidInput(_("{code} has no subtasks yet, so there is nothing to draw. Add one with “task {code}”.", code=code))
 
 
+def with_fallback(file: FileContent) -> FileContent:
+    """Say what a chat that cannot take files shows instead: the caption and the signed link, or where to get it."""
+    if file.link:
+        file.fallback = _("{caption} Open it here: {link}", caption=file.caption or file.filename, link=file.link)
+    else:
+        file.fallback = _(
+            "{caption} This chat cannot receive files from the bot ({name}): ask for it in a direct message, or ask an admin for the dashboard or “collabbot export”.",
+            caption=file.caption or "", name=file.filename,
+        )
+    return file
+
+
 def send_files(audience: Audience, files: list[FileContent]) -> Outcome:
     """The files to ``audience``; when that is the actor's DM rather than here, a short note here says so."""
     outcome = Outcome()
     for content in files:
-        outcome.send(audience, content)
+        outcome.send(audience, with_fallback(content))
     if isinstance(audience, ToPerson):
         outcome.reply(Text(_("I sent it to you in a direct message, so only you see it."), ephemeral=True))
     return outcome

@@ -14,6 +14,7 @@ from bot.router import Context
 from bot.types import Conversation, FileContent, Outcome, ToConversation
 from storage.models import Collaboration, Group, GroupBinding, Subtask
 
+from .access import with_fallback
 from .charts import burndown_png, gantt_png
 
 PNG = "image/png"
@@ -38,6 +39,6 @@ async def weekly_charts(collab: Collaboration, week: str, ctx: Context) -> Outco
             )
         gantt, burndown = drawn[locale]
         where = ToConversation(Conversation(group.platform, group.conversation_id))
-        outcome.send(where, FileContent(f"{collab.code}-{week}-gantt.png", PNG, gantt, _("Gantt chart of {code} {title}.", code=collab.code, title=collab.title)))
-        outcome.send(where, FileContent(f"{collab.code}-{week}-burndown.png", PNG, burndown, _("Burndown chart of {code} {title}: open subtasks per working day against the ideal line.", code=collab.code, title=collab.title)))
+        outcome.send(where, with_fallback(FileContent(f"{collab.code}-{week}-gantt.png", PNG, gantt, _("Gantt chart of {code} {title}.", code=collab.code, title=collab.title))))
+        outcome.send(where, with_fallback(FileContent(f"{collab.code}-{week}-burndown.png", PNG, burndown, _("Burndown chart of {code} {title}: open subtasks per working day against the ideal line.", code=collab.code, title=collab.title))))
     return outcome

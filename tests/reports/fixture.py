@@ -132,3 +132,19 @@ async def seed(platform: str = "simulator") -> World:
         created_at=created, updated_at=created,
     )
     return World(collab, other, people, tasks)
+
+
+async def grow(world: World, total: int = 500) -> None:
+    """Make the plan ``total`` subtasks long (the four above plus more, spread over the three departments)."""
+    owners = [world.people[h] for h in ("liuyang", "chenjie", "wangfang")]
+    created = at("2026-09-24", "09:00")
+    await Subtask.bulk_create(
+        [
+            Subtask(
+                code=f"{CODE}-{n:03d}", collaboration_id=world.collab.id, title=f"物料延展第{n}项", owner_id=owners[n % 3].id,
+                delivery_standard="按品牌VI", start_date=date(2026, 9, 24 + n % 6), deadline=date(2026, 10, 8 + n % 12),
+                progress=(n * 7) % 100, stage="in_progress", created_at=created, updated_at=created,
+            )
+            for n in range(5, total + 1)
+        ]
+    )

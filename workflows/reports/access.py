@@ -8,7 +8,6 @@ person directly, so a group never sees another department's records.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from bot.errors import InvalidInput, NotAllowed
@@ -21,16 +20,7 @@ from ..common import lookup
 from ..common.records import require_actor
 from ..common.visibility import can_see
 
-PAGE = re.compile(r"(?:\bpage\s*|\bp\s*|第\s*)(\d{1,4})\s*页?", re.IGNORECASE)
 LINK_TTL = timedelta(days=7)
-
-
-def page_number(text: str) -> tuple[int, str]:
-    """``"XZB… page 2"`` / ``"XZB… 第2页"`` → (2, the rest); no page → (1, text)."""
-    match = PAGE.search(text or "")
-    if not match:
-        return 1, text
-    return max(1, int(match.group(1))), (text[: match.start()] + text[match.end() :]).strip()
 
 
 async def readable_collaboration(ctx: Context, text: str) -> tuple[Collaboration, Person]:

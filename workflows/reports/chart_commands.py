@@ -14,7 +14,8 @@ from bot.types import FileContent, Outcome
 from storage.models import Subtask
 
 from ..common import lookup
-from .access import audience_for, dashboard_link, no_subtasks, page_number, readable_collaboration, send_files
+from ..common.paging import page_count, page_number
+from .access import audience_for, dashboard_link, no_subtasks, readable_collaboration, send_files
 from .chartdata import GANTT_PAGE_SIZE
 from .charts import burndown_png, gantt_png
 
@@ -29,7 +30,7 @@ async def gantt(ctx: Context, args: str, calendar: WorkCalendar) -> Outcome:
     count = await Subtask.filter(collaboration_id=collab.id).count()
     if count == 0:
         raise no_subtasks(collab.code)
-    pages = -(-count // GANTT_PAGE_SIZE)
+    pages = page_count(count, GANTT_PAGE_SIZE)
     if page > pages:
         raise InvalidInput(_("{code} has {pages} Gantt pages; ask for one of 1–{pages}, e.g. “gantt {code} page {pages}”.", code=collab.code, pages=pages))
     png = await gantt_png(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.errors import InvalidInput
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Card, CardField, Outcome
@@ -10,6 +11,7 @@ from storage.models import Collaboration, Confirmation, Department, Person
 from ..acceptance.history import acceptance_history, history_lines
 from ..common import lookup
 from ..common.format import CONFIRMATION_STATES, account, day, purpose_label, when
+from ..common.paging import page_count, page_number
 from ..requests.cards import overview_card
 from ..requests.states import CollaborationFlow
 from ..tasks.cards import status_colour
@@ -18,6 +20,7 @@ from .queries import audit_trail, subtasks_with_owners
 
 router = Router()
 
+BOARD_PAGE = 30  # subtasks per board card
 _DOT = {"red": "🔴", "yellow": "🟡", "green": "🟢", "grey": "⚪"}
 
 ACTION_LABELS = {
@@ -101,13 +104,18 @@ ACTION_LABELS = {
 
 @router.command("show", "view", "查看", "详情", "看板", "board")
 async def show(ctx: Context, args: str) -> Outcome:
+    page, args = page_number(args)
     collab = await lookup.collaboration(ctx, args)
     card = await overview_card(collab, ctx)
     card.key = None  # a snapshot, not a live copy
     today = lookup.local_today(ctx)
     tasks = await subtasks_with_owners(collab.id)
+    pages = page_count(len(tasks), BOARD_PAGE)
+    if page > pages:
+        raise InvalidInput(_("{code} has {pages} pages of subtasks; ask for one of 1–{pages}, e.g. “show {code} page {pages}”.", code=collab.code, pages=pages))
+    shown = tasks[(page - 1) * BOARD_PAGE : page * BOARD_PAGE]  # a long plan in pages: every chat limits a message
     lines = []
-    for t in tasks:
+    for t in shown:
         lines.append(
             _(
                 "{dot} {code} {title} — {owner}, {stage}, {progress}%, due {deadline}",
@@ -121,6 +129,14 @@ async def show(ctx: Context, args: str) -> Outcome:
             )
         )
         lines += history_lines(await acceptance_history(t.id))  # each round, the delivery standard item by item
+    if pages > 1:
+        lines.append(
+            _(
+                "Subtasks {first}–{last} of {total} (page {page} of {pages}). Next: “show {code} page {next}”; the whole plan: “gantt {code}” or “export {code}”.",
+                first=(page - 1) * BOARD_PAGE + 1, last=(page - 1) * BOARD_PAGE + len(shown), total=len(tasks),
+                page=page, pages=pages, code=collab.code, next=page % pages + 1,
+            )
+        )
     card.body = join([card.body, _("**Subtasks**") if lines else _("No subtasks yet."), *lines])
     return Outcome().reply(card)
 

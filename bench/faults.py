@@ -268,16 +268,20 @@ async def scenario_kill(size: int, database_url: str, folder: Path, *, processes
         for bot in bots:
             await bot.start()
         sender = Sender(fake, [f"http://127.0.0.1:{b.spec['port']}/slack/events" for b in bots])
-        kills = {size * k // 4 // 16 * 16 for k in (1, 2, 3)} if processes == 1 else {size // 2 // 16 * 16}
+        thresholds = [size * k // 4 for k in (1, 2, 3)] if processes == 1 else [size // 2]
 
-        async def maybe_kill(start: int) -> None:
-            if start in kills:
-                victim = bots[start % len(bots)]
+        async def killer() -> None:
+            """Kill a bot the moment the burst passes each threshold, with requests in flight, and start it again."""
+            for number, threshold in enumerate(thresholds):
+                while len(sender.tries) < threshold:  # noqa: ASYNC110 - polls the burst's progress
+                    await asyncio.sleep(0.005)
+                victim = bots[number % len(bots)]
                 victim.kill()
-                await asyncio.sleep(0.2)
                 await victim.start()
 
-        await burst(sender, list(range(size)), concurrency=8, between=maybe_kill)
+        killing = asyncio.create_task(killer())
+        await burst(sender, list(range(size)), concurrency=8)
+        await killing
         await sender.redeliver_unacked()
         await wait_for_pongs(fake, sender, within=60 + size / 20)
         for bot in bots:

@@ -4,9 +4,14 @@ Inbound, over Socket Mode (the default: no public URL) or HTTP Events on the
 product's own aiohttp server (``/slack/events``, signing secret checked by
 Bolt: wrong signature or a timestamp older than 5 minutes → 401):
 
+- every request is acknowledged only once its event is committed (Bolt's
+  ``process_before_response``): a process killed mid-request leaves it
+  unacknowledged, and Slack redelivers what it saw unanswered (the inbox drops
+  the copy of anything that was committed). Work still running when
+  ``ACK_BUDGET`` is spent goes on after the ack, so no ack is late; a database
+  that is gone answers 500 for an event, so Slack retries it;
 - slash commands (``/collab <sub-command>``, ``/standup``), ``app_mention``
-  in channels and messages in the bot's DM are acked at once and dispatched
-  after the ack;
+  in channels and messages in the bot's DM are dispatched, then acked;
 - button clicks are acked at once; a button that opens a form opens it as a
   modal straight away (``views.open`` with the click's ``trigger_id``);
   ``Outcome.open_form`` of a command or click does the same after dispatch;
@@ -45,6 +50,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
+from tortoise.exceptions import OperationalError
 
 from bot.config import Config, SlackSection, secret_text
 from bot.errors import AuthExpired, MalformedPayload, PermanentError, RateLimited, TransientError
@@ -66,6 +72,7 @@ _AUTH_ERRORS = {"invalid_auth", "not_authed", "token_expired", "token_revoked", 
 _TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 _NOT_THERE = {"not_in_channel", "channel_not_found"}
 METADATA_EVENT = "collabbot_outbox"
+ACK_BUDGET = 2.5  # seconds: Slack wants every ack within 3
 
 
 class SlackError(PermanentError):
@@ -218,6 +225,7 @@ class SlackPlatform:
         http = self.config.mode == "http"
         app = AsyncApp(
             client=self.client,
+            process_before_response=True,  # the ack leaves when the listener returns: after the commit
             signing_secret=secret_text(self.config.signing_secret) if http else "",
             request_verification_enabled=http,
             logger=logging.getLogger("collabbot.slack.bolt"),
@@ -263,6 +271,18 @@ class SlackPlatform:
         expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, signature)
 
+    async def _within_budget(self, work: Awaitable[Any], received: float) -> None:
+        """Run ``work`` until it is done or the request's ack budget is spent; then it goes on after the ack."""
+        task = asyncio.ensure_future(work)
+        finished, _ = await asyncio.wait({task}, timeout=interactive.remaining(received, ACK_BUDGET))
+        if finished:
+            task.result()
+            return
+        log.info("slack: a request outlasted its ack budget; its work goes on after the ack")
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
     def _track(self) -> Callable[[], None]:
         self.received += 1
         task = asyncio.current_task()
@@ -278,14 +298,15 @@ class SlackPlatform:
             inbound.check_request(body)
             user = await self.profiles.get(body.get("user_id"))
             event = inbound.command_event(body, main_command=self.config.command, locale=(user or {}).get("locale"))
-            await self._work(inbound.with_profile(event, user), trigger_id=body.get("trigger_id"), received=received)
+            work = self._work(inbound.with_profile(event, user), trigger_id=body.get("trigger_id"), received=received)
+            await self._within_budget(work, received)
         except MalformedPayload as exc:
             _log_refusal(exc)
         finally:
             done()
 
-    async def _on_event(self, body: dict[str, Any]) -> None:  # Bolt acked the event already
-        done = self._track()
+    async def _on_event(self, body: dict[str, Any]) -> None:  # Bolt acks it when this returns
+        received, done = time.monotonic(), self._track()
         try:
             inbound.check_request(body)
             user = await self.profiles.get((body.get("event") or {}).get("user"))
@@ -295,7 +316,7 @@ class SlackPlatform:
             ) if isinstance(authorizations, list) else self.bot_user_id
             event = inbound.message_event(body, bot_user_id=bot_user_id, locale=(user or {}).get("locale"))
             if event is not None:
-                await self._work(inbound.with_profile(event, user))
+                await self._within_budget(self._work(inbound.with_profile(event, user)), received)
         except MalformedPayload as exc:
             _log_refusal(exc)
         finally:
@@ -323,7 +344,8 @@ class SlackPlatform:
             # A form button opens its form at once; if the card is gone, the workflow gets the plain click.
             if raw_action.startswith(inbound.FORM_ACTION) and await self._open_card_form(event, raw_action, body):
                 return
-            await self._work(await self._with_profile(event), trigger_id=body.get("trigger_id"), received=received)
+            work = self._work(await self._with_profile(event), trigger_id=body.get("trigger_id"), received=received)
+            await self._within_budget(work, received)
         except MalformedPayload as exc:
             _log_refusal(exc)
         finally:
@@ -344,7 +366,8 @@ class SlackPlatform:
             finished, _ = await asyncio.wait({task}, timeout=interactive.remaining(received, interactive.VIEW_ACK_BUDGET))
             if not finished:  # too slow for the ack: close the modal, the outcome still arrives as messages
                 await ack()
-                await task
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
                 return
             result = task.result()
             errors = result.form_errors if result is not None else {}
@@ -370,9 +393,13 @@ class SlackPlatform:
         await interactive.answer(self.client, trigger_id, received or time.monotonic(), self._dispatch(event), form_view, locale)
 
     async def _dispatch(self, event: Event) -> DispatchResult | None:
+        """The engine's answer; None after a bug. A database that is gone raises (no ack: Slack retries)."""
         assert self.runtime is not None
         try:
             return await self.runtime.dispatch(event)
+        except OperationalError:
+            log.warning("slack event %s: the database is unavailable; it is not acknowledged", event.delivery_id)
+            raise
         except Exception:
             log.exception("slack event %s could not be dispatched", event.delivery_id)
             return None

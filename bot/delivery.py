@@ -64,6 +64,7 @@ class DeliveryWorker:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     batch: int = 200
     concurrency: int = 16  # queues (conversations) sent to at the same time
+    gather_seconds: float = 0.02  # after a kick: one round for a burst of commits, not one per commit
     claims: int = 0  # rows claimed, a row claimed twice counted twice
     delivered: int = 0  # rows finished as sent
     parked: int = 0  # rows found due behind an unfinished row of their conversation
@@ -94,7 +95,7 @@ class DeliveryWorker:
                     lanes.add(candidate.lane)
                     go.append(candidate)
                 continue
-            until = max(now + outbox_queue.PARK_RECHECK, outbox_queue.head_ready_at(head, now))
+            until = max(now, outbox_queue.head_ready_at(head, now)) + outbox_queue.PARK_RECHECK
             parked.setdefault(until, []).append(candidate.id)
         for until, ids in parked.items():
             await outbox_queue.park(ids, until)
@@ -157,6 +158,9 @@ class DeliveryWorker:
             await asyncio.wait({wake_task, stop_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for task in (wake_task, stop_task):
                 task.cancel()
+            if self.wake.is_set() and not stop.is_set():
+                # a commit woke us: let the commits of a burst gather, then take them in one round
+                await asyncio.sleep(self.gather_seconds)
 
     # -- one row ---------------------------------------------------------
 

@@ -3,11 +3,12 @@
 A conversation's rows (texts and card posts to one platform conversation) go out in the order they
 were committed: only the *head* of a conversation — its oldest row not yet sent or dead — may be
 claimed. An edit of a card copy waits for every earlier row of that copy (its post, older edits).
-A due row that is not the head of its queue is *parked*: its ``next_attempt_at`` moves to when its
-head can go (at least ``PARK_RECHECK`` from now), so it is not looked at again round after round;
-when the head is finished, the next row of the queue is made due in the same transaction
-(``finish``). A parked row re-checks itself after ``PARK_RECHECK`` in any case, so nothing waits
-for good if a process dies between the two.
+A due row that is not the head of its queue is *parked*: its ``next_attempt_at`` moves to
+``PARK_RECHECK`` after its head can go, so it is not looked at again round after round; when the
+head is finished, the next row of the queue is made due in the same transaction (``finish``), so a
+queue drains one row after the other at the pace of its limit. The re-check is only a safety net
+(two processes parking and promoting the same row at once on PostgreSQL): a parked row is looked at
+again after it in any case, so nothing waits for good.
 
 Claiming: on PostgreSQL ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING id``, so
 workers of several processes never wait on each other's rows; on SQLite a compare-and-set per row
@@ -27,7 +28,7 @@ from tortoise.transactions import in_transaction
 from storage import db
 from storage.models import OutboxMessage
 
-PARK_RECHECK = timedelta(seconds=60)
+PARK_RECHECK = timedelta(minutes=5)
 UNFINISHED = ("pending", "sending")
 ROW_FIELDS = ("id", "platform", "conversation_id", "kind", "post_id", "status", "attempts", "next_attempt_at", "lease_until")
 

@@ -137,6 +137,6 @@ async def test_a_slack_lifecycle_at_debug_level_logs_no_secret(database_url, clo
         root.setLevel(level)
     text = captured.getvalue()
     assert '"platform": "slack"' in text and '"delivery_id"' in text  # lines of an event name it
-    assert "a careless line: token ***, url postgres://u:***@db/x" in text
+    assert "a careless line: token ***, url " in text and "://u:***@db/x" in text
     for secret in (BOT_TOKEN, APP_TOKEN, DB_PASSWORD):
         assert secret not in text, secret

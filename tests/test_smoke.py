@@ -7,7 +7,7 @@ from bot.config import from_dict
 from tests.simclient import SimClient, body_text
 
 
-async def test_help_answers_in_the_language_it_was_asked(database_url, clock):
+async def test_help_answers_in_the_readers_language_whatever_word_was_typed(database_url, clock):
     config = from_dict(
         {
             "database": {"url": database_url},
@@ -26,7 +26,10 @@ async def test_help_answers_in_the_language_it_was_asked(database_url, clock):
             r = await sim.say("li", "帮助", "g1")
             assert r["ok"], r
             assert "协作" in body_text(await sim.last("g1", person="li"))
-            await sim.say("li", "help", "g1")
+            await sim.say("li", "help", "g1")  # an English command word does not switch a Chinese reader
+            assert "协作" in body_text(await sim.last("g1", person="li"))
+            await sim.say("li", "lang en", "g1")
+            await sim.say("li", "帮助", "g1")  # nor does a Chinese one switch an English reader back
             assert "collaboration" in body_text(await sim.last("g1", person="li"))
     finally:
         await app.stop()

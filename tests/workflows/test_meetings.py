@@ -68,7 +68,7 @@ async def test_notice_reminders_minutes_confirmation_and_three_action_items_beco
         card = await keyed(sim, f"minutes:{m1}:v1", conversation="launch")
         fields = {f["label"]: f["value"] for f in card["content"]["fields"]}
         assert fields["会议编号"] == m1 and fields["会议主题"] == "宣传物料制作启动会" and fields["会议形式"] == "线上"
-        assert fields["参会人员"] == "刘洋, 韩梅" and fields["缺席人员及原因"] == "陈杰(客户拜访)"
+        assert fields["参会人员"] == "刘洋、韩梅" and fields["缺席人员及原因"] == "陈杰（客户拜访）"
         assert "需求同步" in fields["会议议程"] and "核心卖点" in fields["讨论内容及结论"]
         assert fields["决议事项"] == "12月5日前完成主视觉初稿" and fields["待跟进问题"] == "落地页域名待定" and fields["记录人"] == "韩梅"
         assert "主视觉PSD" in body_text(card) and await Subtask.all().count() == 0  # not before the attendees confirm

@@ -40,7 +40,7 @@ async def test_a_risk_unanswered_for_four_hours_goes_to_the_initiators_superior(
         risk = await RiskReport.get(code=risk_code)
         assert risk.state == "escalated"
         escalated = await keyed(sim, f"risk:{risk_code}", person="wangfang")  # 李雷's superior
-        assert "升级至" in body_text(escalated) and "risk.coordinate" in buttons(escalated)
+        assert "上报至" in body_text(escalated) and "risk.coordinate" in buttons(escalated)
         group_copy = await keyed(sim, f"risk:{risk_code}", conversation="launch")
         assert group_copy["version"] > 1 and "王芳" in body_text(group_copy)
         assert "4 小时" in body_text((await bot_messages(sim, conversation="launch"))[-1])
@@ -136,7 +136,7 @@ async def test_issue_tiers_run_their_own_clocks_and_ladders(database_url, clock)
         await ok(await sim.say("hanmei", f"问题 {code} 描述：核心设计师离职 级别：严重", "launch"))
         severe = await keyed(sim, f"issue:{code}-P02", person="lilei")
         r = await sim.click("hanmei", severe["id"], "issue.escalate", value={"code": f"{code}-P02"})
-        await refused(sim, r, "hanmei", "只有当前处理人 李雷 或发起人可以升级", conversation=None)
+        await refused(sim, r, "hanmei", "只有当前处理人 李雷 或发起人可以上报", conversation=None)
         await ok(await sim.click("lilei", severe["id"], "issue.escalate"))
         issue = await Issue.get(code=f"{code}-P02").prefetch_related("handler")
         assert issue.handler.handle == "wangfang"

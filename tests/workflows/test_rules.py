@@ -71,7 +71,7 @@ BAD = [
     ("hanmei", f"问题 {CODE} 描述：x 级别：特急", "问题级别“特急”无效"),
     ("hanmei", f"问题 {CODE} 级别：一般", "缺少字段“问题”"),
     ("hanmei", f"解决 {CODE}-P01", "请说明如何解决的"),
-    ("hanmei", f"延期 {CODE}-01 原因：x 新日期：2026-12-05", "新日期必须晚于当前截止日期 2026-12-10"),
+    ("hanmei", f"延期 {CODE}-01 原因：x 新日期：2026-12-05", "新日期必须晚于当前截止时间 2026-12-10"),
     ("hanmei", f"延期 {CODE}-01 新日期：2026-12-12", "请说明 XZB2026112301-01 延期的原因"),
     ("hanmei", f"延期 {CODE}-01 原因：x 新日期：2026-12-30", "晚于协作截止时间 2026-12-20"),
     ("lilei", f"延期 {CODE}-D01 再说", "请确认或拒绝"),
@@ -154,7 +154,7 @@ async def test_only_the_right_people_decide_and_outsiders_do_nothing(database_ur
         clicks = [
             ("risk", "risk.coordinate", {"code": f"{CODE}-R01", "choice": "coordinate"}, "只有 XZB2026112301 的发起人 李雷 可以响应风险"),
             ("issue", "issue.resolve", {"code": f"{CODE}-P01"}, "或发起人可以将其标记为已解决"),
-            ("issue", "issue.escalate", {"code": f"{CODE}-P01"}, "只有当前处理人 韩梅 或发起人可以升级"),
+            ("issue", "issue.escalate", {"code": f"{CODE}-P01"}, "只有当前处理人 韩梅 或发起人可以上报"),
             ("delay", "delay.confirm", {"code": f"{CODE}-D01"}, "只有 XZB2026112301 的发起人 李雷 可以确认或拒绝延期说明"),
             ("change", "change.confirm", {"code": f"{CODE}-C01"}, "只有 XZB2026112301 各协作部门的负责人"),
             ("change", "change.reject", {"code": f"{CODE}-C01"}, "只有 XZB2026112301 各协作部门的负责人"),

@@ -99,7 +99,8 @@ async def minutes_card(minutes: Minutes, meeting: Meeting, ctx: Context) -> Card
     owners = [int(a["owner"]) for a in minutes.actions or []]
     names = await _names([*present, *owners, minutes.recorder_id])
     rows = {r.person_id: r for r in await Confirmation.filter(subject=meeting.code, purpose=f"minutes:v{minutes.number}")}
-    absentees = "; ".join(f"{a['name']}({a['reason']})" if a.get("reason") else a["name"] for a in minutes.absentees or []) or _("none")
+    absent = [_("{name} ({reason})", name=a["name"], reason=a["reason"]) if a.get("reason") else a["name"] for a in minutes.absentees or []]
+    absentees = join(absent, ", ") if absent else _("none")
     signatures: list[Any] = []
     for pid in present:
         row = rows.get(pid)

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 import re
 import time
@@ -46,7 +44,6 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -58,7 +55,7 @@ from bot.i18n import from_json, localize, normalize_locale
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
 from bot.types import Card, Event, FileContent, Form, Text
 
-from . import inbound, interactive, render
+from . import guard, inbound, interactive, render
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -239,37 +236,13 @@ class SlackPlatform:
         return app
 
     async def _http(self, request: web.Request) -> web.Response:
-        """Bolt's aiohttp adapter on our own server: Bolt verifies the signature and the 5-minute window.
-
-        Before Bolt sees it: an unsigned request is answered 401, a signed one of the wrong shape
-        (not UTF-8, a string where an object belongs…) 400, so no handler ever trips on it."""
+        """Bolt's aiohttp adapter on our own server, behind ``guard``: 401 unsigned, 400 malformed."""
         assert self.bolt is not None
-        raw = await request.read()
         headers: dict[str, str | Sequence[str]] = dict(request.headers)
-        if not self._signed(raw, headers):
-            log.warning("slack: refused an unsigned or stale request")
-            return web.Response(status=401, text="invalid request signature")
-        try:
-            bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"), query=request.query_string, headers=headers)
-            inbound.check_request(bolt_request.body)
-        except UnicodeDecodeError:
-            return _malformed(MalformedPayload("the body is not UTF-8"))
-        except MalformedPayload as exc:
-            return _malformed(exc)
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:  # Bolt's own parsing and context
-            return _malformed(MalformedPayload(f"the body cannot be parsed: {type(exc).__name__}"))
-        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
-
-    def _signed(self, raw: bytes, headers: dict[str, str | Sequence[str]]) -> bool:
-        """Slack's v0 signature over the raw bytes (a body that is not UTF-8 can still be signed) and its
-        5-minute window on real time, as Bolt checks them; a timestamp that is not a number is unsigned."""
-        lower = {k.lower(): v for k, v in headers.items() if isinstance(v, str)}
-        timestamp, signature = lower.get("x-slack-request-timestamp", ""), lower.get("x-slack-signature", "")
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 5 * 60:
-            return False
-        secret = secret_text(self.config.signing_secret).encode()
-        expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, signature)
+        admitted = guard.admit(await request.read(), request.query_string, headers, secret_text(self.config.signing_secret))
+        if isinstance(admitted, web.Response):
+            return admitted
+        return await to_aiohttp_response(await self.bolt.async_dispatch(admitted))
 
     async def _within_budget(self, work: Awaitable[Any], received: float) -> None:
         """Run ``work`` until it is done or the request's ack budget is spent; then it goes on after the ack."""
@@ -301,7 +274,7 @@ class SlackPlatform:
             work = self._work(inbound.with_profile(event, user), trigger_id=body.get("trigger_id"), received=received)
             await self._within_budget(work, received)
         except MalformedPayload as exc:
-            _log_refusal(exc)
+            guard.log_refusal(exc)
         finally:
             done()
 
@@ -318,7 +291,7 @@ class SlackPlatform:
             if event is not None:
                 await self._within_budget(self._work(inbound.with_profile(event, user)), received)
         except MalformedPayload as exc:
-            _log_refusal(exc)
+            guard.log_refusal(exc)
         finally:
             done()
 
@@ -329,7 +302,7 @@ class SlackPlatform:
             if event is not None:
                 await self._work(await self._with_profile(event))
         except MalformedPayload as exc:
-            _log_refusal(exc)
+            guard.log_refusal(exc)
         finally:
             done()
 
@@ -347,7 +320,7 @@ class SlackPlatform:
             work = self._work(await self._with_profile(event), trigger_id=body.get("trigger_id"), received=received)
             await self._within_budget(work, received)
         except MalformedPayload as exc:
-            _log_refusal(exc)
+            guard.log_refusal(exc)
         finally:
             done()
 
@@ -358,7 +331,7 @@ class SlackPlatform:
                 event = inbound.form_event(body)
             except MalformedPayload as exc:
                 await ack()
-                _log_refusal(exc)
+                guard.log_refusal(exc)
                 return
             budget = interactive.remaining(received, interactive.VIEW_ACK_BUDGET)
             profiled = await self._with_profile(event, wait=min(interactive.PROFILE_WAIT, budget / 2))
@@ -577,12 +550,3 @@ def build(config: Config) -> SlackPlatform | None:
         return None
     return SlackPlatform(config.slack)
 
-
-def _malformed(error: MalformedPayload) -> web.Response:
-    _log_refusal(error)
-    return web.Response(status=400, text=f"malformed payload: {error.reason}")
-
-
-def _log_refusal(error: MalformedPayload) -> None:
-    """A refusal, not a crash: one line, no traceback (the payload's shape is the sender's problem)."""
-    log.warning("slack: refused a malformed payload: %s", error.reason)

@@ -54,7 +54,7 @@ async def test_checklist_acceptance_over_the_simulator(database_url, clock):
         ticks = next(f for f in form["fields"] if f["name"] == "self_check_items")
         assert ticks["kind"] == "checkboxes"
         assert [c["label"] for c in ticks["choices"]] == ["1. 300DPI", "2. 750×1500px", "3. 品牌VI色"]
-        assert "自检：1、2 通过；3 未通过" in body_text(prompt)  # the typed template, for chats without forms
+        assert "自检：1、2 通过；3 未通过" in body_text(prompt) and "2. 750×1500px" in body_text(prompt)  # typed, where a chat has no forms
 
         # 2. she ticks two of three items; the used form closes
         fields = {"deliverables": "海报 https://files.example/p v1", "statement": "已按标准完成", "self_check_items": ["1", "2"], "self_check": "VI色待确认"}

@@ -30,6 +30,13 @@ def fail_form(request: AcceptanceRequest, code: str) -> Form:
     )
 
 
+def numbered(items: list[str]) -> list[Msg]:
+    """The delivery standard's items as numbered lines, for the typed self-check or failed items (``2、3``)."""
+    if not items:
+        return []
+    return [_("**Delivery standard, item by item:**"), *(_("{n}. {item}", n=number, item=item) for number, item in enumerate(items, start=1))]
+
+
 def _item_choices(items: list[str]) -> list[Choice]:
     return [Choice(str(number), _("{n}. {item}", n=number, item=item)) for number, item in enumerate(items, start=1)]
 

@@ -12,6 +12,7 @@ from bot.types import Outcome, Text, ToPerson
 from storage.models import AcceptanceRequest, Collaboration, Person, Subtask
 
 from ..common import lookup
+from ..common.card_values import clicked_version
 from ..common.fields import FieldSet, parse_fields, require
 from ..common.forms import answer_typed, ask
 from ..common.records import (
@@ -212,22 +213,18 @@ async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: boo
     )
 
 
-def _attempt(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
 
 @router.action("acceptance.pass")
 async def pass_clicked(ctx: Context, event: Any) -> Outcome:
-    return await verdict(ctx, str(event.value.get("code", "")), _attempt(event.value.get("attempt")), True, "")
+    code = str(event.value.get("code", ""))
+    return await verdict(ctx, code, clicked_version(event.value, "attempt", code), True, "")
 
 
 @router.action("acceptance.fail")
 async def fail_clicked(ctx: Context, event: Any) -> Outcome:
     """Without a form (platforms without modals): check the reviewer, then ask for comments."""
-    task, _collab, latest = await _judgeable(ctx, str(event.value.get("code", "")), _attempt(event.value.get("attempt")))
+    code = str(event.value.get("code", ""))
+    task, _collab, latest = await _judgeable(ctx, code, clicked_version(event.value, "attempt", code))
     form = fail_form(latest, task.code)
     return ask(form, _("What must change?"), *numbered([row["item"] for row in latest.checklist or []]), ctx=ctx)
 
@@ -235,7 +232,8 @@ async def fail_clicked(ctx: Context, event: Any) -> Outcome:
 @router.form("acceptance.fail")
 async def fail_submitted(ctx: Context, event: Any) -> Outcome:
     form = event.form
-    return await verdict(ctx, str(event.value.get("code", "")), _attempt(event.value.get("attempt")), False, str(form.get("comments", "")), form.get("failed_items"))
+    code = str(event.value.get("code", ""))
+    return await verdict(ctx, code, clicked_version(event.value, "attempt", code), False, str(form.get("comments", "")), form.get("failed_items"))
 
 
 @router.command("pass", "approve", "通过", "验收通过")

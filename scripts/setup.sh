@@ -149,6 +149,7 @@ pg_start() {
 # ---------------------------------------------------------------- the two commands
 
 run_demo() {
+    apt_install fonts-noto-cjk # the Gantt and burndown charts draw Chinese with it
     venv test
     say "starting the demo: open http://127.0.0.1:8080/sim/ (Ctrl+C stops it)"
     exec "$VENV/bin/collabbot" demo "$@"

@@ -27,7 +27,7 @@ def test_both_manifests_match_the_adapter():
         assert _values(text, "command") == [defaults.command, defaults.standup_command], name
         assert _values(text, "should_escape") == ["true", "true"], name  # mentions arrive as <@U…>
         assert _list(text, "bot_events") == ["app_home_opened", "app_mention", "message.im"], name
-        assert {"app_mentions:read", "chat:write", "commands", "im:history", "im:write", "channels:join", "users:read"} <= set(_list(text, "bot"))
+        assert {"app_mentions:read", "chat:write", "commands", "files:write", "im:history", "im:write", "channels:join", "users:read"} <= set(_list(text, "bot"))
         assert _values(text, "socket_mode_enabled") == [socket], name
         assert "is_enabled: true" in text  # interactivity: buttons and modals
         urls = _values(text, "(?:url|request_url)")

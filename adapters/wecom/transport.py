@@ -152,6 +152,15 @@ class WeComPlatform(CallbackServer, PassiveReplies, AppSender):
         elif self.crypto is not None:
             log.error("WeCom API mode needs the bot's HTTP server; no callback is mounted")
 
+    def connected(self) -> bool | None:
+        """The long connection is up (``/readyz``, metrics); None in API mode, and while another process holds
+        the robot's one connection (this one stands by, see ``LongConnection.taken_over``)."""
+        if self.ws is None:
+            return None
+        if self.ws.ready.is_set():
+            return True
+        return None if self.ws.next_delay is not None and self.ws.takeovers and self.ws.failures == 0 else False
+
     async def stop(self) -> None:
         if self.ws is not None:
             await self.ws.stop()
@@ -236,7 +245,7 @@ class WeComPlatform(CallbackServer, PassiveReplies, AppSender):
             log.warning("refused a malformed WeCom long-connection callback %s: %s", req_id, exc.reason)
             return
         if item.kind == "disconnected":
-            log.warning("WeCom says another connection subscribed with this bot id; this one will be dropped and retried")
+            log.info("WeCom moved the robot's connection to another process; this one stands by (longconn backs off)")
             return
         if item.event is None:
             return

@@ -48,7 +48,7 @@ async def test_an_untrusted_ip_is_a_configuration_error_that_waits_for_the_fix(d
 async def test_a_takeover_by_another_process_is_answered_by_backing_off(harness: Harness) -> None:
     fake = harness.fake
     ours = harness.platform.ws
-    assert ours is not None and fake.subscriptions == 1
+    assert ours is not None and fake.subscriptions == 1 and harness.platform.connected() is True
 
     async def ignore(_frame: dict) -> None:
         return None
@@ -59,6 +59,7 @@ async def test_a_takeover_by_another_process_is_answered_by_backing_off(harness:
         await fake.wait_for(lambda: other.ready.is_set() and ours.next_delay is not None)
         assert fake.takeovers == 1 and ours.takeovers == 1
         assert not ours.ready.is_set()
+        assert harness.platform.connected() is None  # standing by: /readyz does not fail this process for it
         assert ours.next_delay >= 0.8 * ours.takeover_base  # waits ~30 s, not its 0.05 s reconnect pause
         assert fake.subscriptions == 2 and fake.live is not None and fake.live.number == 2  # the other one keeps it
         # a second takeover soon after taking it back doubles the wait

@@ -151,3 +151,13 @@ async def test_reminders_carry_the_buttons_to_act(database_url, clock):
         nudge = next(m for m in reversed(await bot_messages(sim, person="lilei")) if "minutes.write" in buttons(m))
         await ok(await sim.submit("lilei", nudge["id"], {"conclusions": "按计划推进", "actions": ""}, action="minutes.write"))
         assert await Minutes.all().count() == 1
+
+
+async def test_typed_decisions_are_answered_where_typed(database_url, clock):
+    async with running(database_url, clock) as (_app, sim):
+        code = await active_collaboration(sim)
+        sub = await add_subtask(sim, code, "海报", "hanmei", "300DPI", "2026-12-10")
+        await ok(await sim.say("hanmei", f"确认任务 {sub}", "launch"))
+        answer = (await bot_messages(sim, conversation="launch", person="hanmei"))[-1]
+        assert answer["ephemeral"] and f"已记录：你已确认接收 {sub}" in body_text(answer)
+        assert not any(f"已记录：你已确认接收 {sub}" in body_text(m) for m in await bot_messages(sim, conversation="launch"))  # only she sees it

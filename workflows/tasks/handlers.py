@@ -14,7 +14,7 @@ from storage.models import Collaboration, Person, ProgressUpdate, RequestedDepar
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require, split_list
 from ..common.format import parse_priority
-from ..common.forms import ask
+from ..common.forms import answer_typed, ask
 from ..common.records import announce_to, next_number, require_actor, require_open
 from ..requests.states import CollaborationFlow
 from .cards import FIELD_LABELS, STAGE_WORDS, progress_form, subtask_card, task_form
@@ -186,7 +186,9 @@ async def ack_clicked(ctx: Context, event: Any) -> Outcome:
 
 @router.command("ack", "acknowledge", "确认任务", "收到", "领取")
 async def ack_command(ctx: Context, args: str) -> Outcome:
-    return await acknowledge(ctx, args)
+    outcome = await acknowledge(ctx, args)
+    code = outcome.audit[0].subject if outcome.audit else args
+    return answer_typed(ctx, outcome, _("Recorded: you acknowledged {code}.", code=code))
 
 
 # ---------------------------------------------------------------- progress

@@ -11,17 +11,22 @@ from hypothesis import strategies as st
 
 Path = tuple[str | int, ...]
 
-# One value of each JSON type, plus the awkward ones parsers trip on.
-ANY_JSON: st.SearchStrategy[Any] = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**63), max_value=2**63),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=8),
-    st.sampled_from(["", "not-a-number", "{", "[]", "{}", "null", "1e999", "\x00", "\u2028"]),
-    st.lists(st.one_of(st.integers(), st.text(max_size=3), st.none()), max_size=3),
-    st.dictionaries(st.text(max_size=4), st.one_of(st.integers(), st.text(max_size=3), st.none()), max_size=3),
-)
+# Values of each JSON type, plus the awkward strings parsers trip on.
+BY_KIND: dict[str, st.SearchStrategy[Any]] = {
+    "null": st.none(),
+    "bool": st.booleans(),
+    "number": st.one_of(st.integers(min_value=-(2**63), max_value=2**63), st.floats(allow_nan=False, allow_infinity=False)),
+    "str": st.one_of(st.text(max_size=8), st.sampled_from(["", "not-a-number", "{", "[]", "{}", "null", "1e999", "\x00", "\u2028"])),
+    "list": st.lists(st.one_of(st.integers(), st.text(max_size=3), st.none()), max_size=3),
+    "dict": st.dictionaries(st.text(max_size=4), st.one_of(st.integers(), st.text(max_size=3), st.none()), max_size=3),
+}
+ANY_JSON: st.SearchStrategy[Any] = st.one_of(*BY_KIND.values())
+
+
+def other_kind(original: Any) -> st.SearchStrategy[Any]:
+    """A value of any JSON type but ``original``'s (drawn directly: no filtering)."""
+    kind = _kind(original)
+    return st.sampled_from(sorted(k for k in BY_KIND if k != kind)).flatmap(lambda k: BY_KIND[k])
 
 
 def _kind(value: Any) -> str:
@@ -70,8 +75,5 @@ def confused(draw: st.DrawFn, payload: Any, *, max_changes: int = 3) -> Any:
     """``payload`` with one to ``max_changes`` fields swapped for a value of a different JSON type."""
     candidates = paths(payload)
     chosen = draw(st.lists(st.sampled_from(candidates), min_size=1, max_size=max_changes, unique=True))
-    changes = []
-    for path in chosen:
-        original = _kind(get(payload, path))
-        changes.append((path, draw(ANY_JSON.filter(lambda v, kind=original: _kind(v) != kind))))  # type: ignore[misc]
+    changes = [(path, draw(other_kind(get(payload, path)))) for path in chosen]
     return replaced(payload, changes)

@@ -36,6 +36,7 @@ import socket
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -314,6 +315,18 @@ async def scenario_storm(size: int, database_url: str) -> Tally:
     return tally
 
 
+def hold_sqlite_lock(path: str, seconds: float) -> None:
+    """What another process does to the SQLite file: an exclusive lock, held for ``seconds`` (in a thread,
+    since the bot's loop waits on the lock too)."""
+    connection = sqlite3.connect(path, timeout=30)
+    try:
+        connection.execute("BEGIN EXCLUSIVE")
+        time.sleep(seconds)
+        connection.rollback()
+    finally:
+        connection.close()
+
+
 def _via_proxy(url: str, port: int) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc.rsplit("@", 1)
@@ -330,9 +343,9 @@ async def scenario_outage(size: int, seconds: float, database_url: str) -> Tally
         parts = urlsplit(database_url)
         proxy = await CuttableProxy(parts.hostname or "127.0.0.1", parts.port or 5432).start()
         bot_url = _via_proxy(database_url, proxy.port)
-    lock: sqlite3.Connection | None = None
+    holder: threading.Thread | None = None
     try:
-        with CrashCounter():
+        with CrashCounter():  # tracebacks logged while the database is gone are expected, not crashes
             async with bot_in_process(bot_url, fake) as app:
                 sender = Sender(fake, [f"http://127.0.0.1:{app.port}/slack/events"])
                 numbers = list(range(size))
@@ -340,9 +353,10 @@ async def scenario_outage(size: int, seconds: float, database_url: str) -> Tally
                 await burst(sender, numbers[:half])
                 if proxy is not None:
                     proxy.cut()
-                else:
-                    lock = sqlite3.connect(database_url.removeprefix("sqlite://"), timeout=1)
-                    lock.execute("BEGIN EXCLUSIVE")
+                else:  # another process holds the file: SQLite answers "database is locked" after its busy timeout
+                    holder = threading.Thread(target=hold_sqlite_lock, args=(database_url.removeprefix("sqlite://"), seconds))
+                    holder.start()
+                    await asyncio.sleep(0.2)
                 gone_until = time.monotonic() + seconds
                 await burst(sender, numbers[half:])
                 while time.monotonic() < gone_until:  # Slack keeps redelivering what it saw unanswered
@@ -350,18 +364,14 @@ async def scenario_outage(size: int, seconds: float, database_url: str) -> Tally
                     await asyncio.sleep(0.5)
                 if proxy is not None:
                     proxy.restore()
-                elif lock is not None:
-                    lock.rollback()
-                    lock.close()
-                    lock = None
                 await sender.redeliver_unacked()
                 await wait_for_pongs(fake, sender, within=60 + size / 20)
         refused = sum(count for status, count in sender.statuses.items() if status != 200)
         tally.notes.append(f"{refused} requests refused while it was gone")
         tally.count_deliveries(sender.expected(await committed_order(database_url)), pongs_by_channel(fake))
     finally:
-        if lock is not None:
-            lock.close()
+        if holder is not None:
+            await asyncio.to_thread(holder.join)
         if proxy is not None:
             await proxy.stop()
         await fake.stop()

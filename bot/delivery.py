@@ -224,7 +224,7 @@ class DeliveryWorker:
             receipt = await platform.deliver(delivery)
         except RateLimited as exc:
             log.info("rate limited on %s, retry after %.1fs", row.dedupe_key, exc.retry_after)
-            until = now + timedelta(seconds=exc.retry_after)
+            until = self.clock.now() + timedelta(seconds=exc.retry_after)  # counted from the answer, not the send
             await self.budget.hold(paces, until)  # the platform knows better: hold the buckets, for every process
             await outbox_queue.release(row.id, self.owner, until, last_error=str(exc)[:500])
             return

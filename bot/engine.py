@@ -16,14 +16,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot import outcome_writer
 from bot.calendar import WorkCalendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
-from bot.errors import InvalidInput, UserError
+from bot.errors import DatabaseUnavailable, InvalidInput, UserError
 from bot.i18n import _, localize
 from bot.logs import event_context
 from bot.middleware import DEFAULT_MIDDLEWARE
@@ -128,13 +128,11 @@ class Engine:
         except _Duplicate:
             log.info("duplicate delivery %s/%s ignored", event.platform, event.delivery_id)
             return DispatchResult(duplicate=True, locale=ctx.locale)
-        except OperationalError as exc:
-            if _database_unavailable(exc):
-                raise  # let the transport not ack, so the platform redelivers once the database is back
-            incident = uuid.uuid4().hex[:8]
-            log.exception("event %s/%s failed (incident %s)", event.platform, event.delivery_id, incident)
-            return await self._apologize(ctx, incident)
-        except Exception:
+        except DatabaseUnavailable:
+            raise
+        except Exception as exc:
+            if _database_unavailable(exc):  # the transport does not ack: the platform redelivers once it is back
+                raise DatabaseUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
             incident = uuid.uuid4().hex[:8]
             log.exception("event %s/%s failed (incident %s)", event.platform, event.delivery_id, incident)
             return await self._apologize(ctx, incident)
@@ -231,6 +229,10 @@ class Engine:
                 ids = await outcome_writer.commit(ctx, outcome)
         except _Duplicate:
             return DispatchResult(duplicate=True, locale=ctx.locale, incident=incident)
+        except Exception as exc:
+            if _database_unavailable(exc):
+                raise DatabaseUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
+            raise
         return DispatchResult(locale=ctx.locale, outcome=outcome, outbox_ids=ids, incident=incident)
 
 

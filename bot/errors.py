@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.exceptions import OperationalError
+
 from bot.i18n import Join, Msg
 
 
@@ -51,6 +53,14 @@ class MalformedPayload(CollabError):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class DatabaseUnavailable(OperationalError):
+    """The database cannot be reached (connection lost or refused, file locked), whatever the driver raised.
+
+    ``Engine.dispatch`` raises it instead of answering, with nothing committed: a transport answers the
+    platform 503 or leaves the frame unacknowledged, so the platform redelivers the event once the
+    database is back. A tortoise ``OperationalError``, so ``except OperationalError`` catches it too."""
 
 
 class PlatformError(CollabError):

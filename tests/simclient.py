@@ -14,12 +14,15 @@ class SimClient:
     session: aiohttp.ClientSession
     platform: str = "simulator"
     counter: list[int] = field(default_factory=lambda: [0])
+    allow_incidents: bool = False  # a test that provokes a bug on purpose sets it
 
     async def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         async with self.session.request(method, self.base + path, **kwargs) as response:
             data = await response.json()
             data["_status"] = response.status
-            return data
+        if data.get("incident") and not self.allow_incidents:
+            raise AssertionError(f"the bot hit a bug (incident {data['incident']}) on {method} {path}: see the log")
+        return data
 
     async def say(self, person: str, text: str, conversation: str | None = None, **extra: Any) -> dict[str, Any]:
         body = {"person": person, "text": text, "conversation": conversation, "platform": extra.pop("platform", self.platform), **extra}

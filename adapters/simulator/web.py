@@ -98,6 +98,8 @@ class SimulatorApi:
                 "duplicate": result.duplicate,
                 "error": None if result.error is None else str(localize(result.error.message, result.locale)),
                 "form_errors": result.form_errors,
+                # set when the bot hit a bug and only apologized: "ok" says the request was taken, not that it worked
+                "incident": result.incident,
             }
         )
 

@@ -35,7 +35,7 @@ async def last_text(sim: SimClient, **where: Any) -> str:
 
 
 async def ok(response: dict[str, Any]) -> dict[str, Any]:
-    assert response["ok"] and response["error"] is None, response
+    assert response["ok"] and response["error"] is None and response.get("incident") is None, response
     return response
 
 

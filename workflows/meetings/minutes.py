@@ -15,6 +15,7 @@ from storage.models import Collaboration, Confirmation, Person
 from storage.models_workflows import Meeting, Minutes, PlannedSubtask
 
 from ..common import lookup
+from ..common.card_values import clicked_version
 from ..common.fields import parse_fields, read_date, require
 from ..common.format import parse_priority, when
 from ..common.forms import answer_typed, ask
@@ -275,21 +276,17 @@ async def minutes_command(ctx: Context, args: str) -> Outcome:
     return await submit_minutes(ctx, head, values)
 
 
-def _number(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
 
 @router.action("minutes.confirm")
 async def confirm_clicked(ctx: Context, event: Any) -> Outcome:
-    return await confirm_minutes(ctx, str(event.value.get("code", "")), _number(event.value.get("number")))
+    code = str(event.value.get("code", ""))
+    return await confirm_minutes(ctx, code, clicked_version(event.value, "number", code))
 
 
 @router.action("minutes.object")
 async def object_clicked(ctx: Context, event: Any) -> Outcome:
-    meeting, minutes, _collab = await _current(ctx, str(event.value.get("code", "")), _number(event.value.get("number")))
+    code = str(event.value.get("code", ""))
+    meeting, minutes, _collab = await _current(ctx, code, clicked_version(event.value, "number", code))
     await _authorize_attendee(ctx, meeting, minutes)
     form = object_form(minutes, meeting.code)
     return ask(form, ctx=ctx)
@@ -297,7 +294,8 @@ async def object_clicked(ctx: Context, event: Any) -> Outcome:
 
 @router.form("minutes.object")
 async def object_submitted(ctx: Context, event: Any) -> Outcome:
-    return await object_minutes(ctx, str(event.value.get("code", "")), _number(event.value.get("number")), str(event.form.get("comment", "")))
+    code = str(event.value.get("code", ""))
+    return await object_minutes(ctx, code, clicked_version(event.value, "number", code), str(event.form.get("comment", "")))
 
 
 @router.timer("minutes.remind")

@@ -11,6 +11,7 @@ from bot.types import Outcome, Text, ToPerson
 from storage.models import Collaboration, Department, Group, GroupBinding, Person, RequestedDepartment
 
 from ..common import lookup
+from ..common.card_values import clicked_version
 from ..common.fields import parse_fields, read_date, require
 from ..common.format import parse_priority
 from ..common.forms import answer_typed, ask
@@ -235,14 +236,16 @@ async def decide(ctx: Context, code_text: str, dept_code: object, round_: int | 
 @router.action("request.accept")
 async def accept_clicked(ctx: Context, event: Any) -> Outcome:
     value = event.value
-    return await decide(ctx, str(value.get("code", "")), value.get("dept"), _int(value.get("round")), True)
+    code = str(value.get("code", ""))
+    return await decide(ctx, code, value.get("dept"), clicked_version(value, "round", code), True)
 
 
 @router.action("request.decline")
 async def decline_clicked(ctx: Context, event: Any) -> Outcome:
     """A click without the form (platforms without modals): validate, then ask for the reason."""
     value = event.value
-    collab, dept, answer = await _decidable(ctx, str(value.get("code", "")), value.get("dept"), _int(value.get("round")))
+    code = str(value.get("code", ""))
+    collab, dept, answer = await _decidable(ctx, code, value.get("dept"), clicked_version(value, "round", code))
     form = decline_form(collab, dept, answer.round)
     return ask(form, _("Why do you decline?"), ctx=ctx)
 
@@ -254,7 +257,7 @@ async def decline_submitted(ctx: Context, event: Any) -> Outcome:
         ctx,
         str(value.get("code", "")),
         value.get("dept"),
-        _int(value.get("round")),
+        clicked_version(value, "round", str(value.get("code", ""))),
         False,
         str(event.form.get("reason", "")),
         str(event.form.get("counter_date", "")),
@@ -284,10 +287,3 @@ async def decline_command(ctx: Context, args: str) -> Outcome:
     head, values = parse_fields(args, _DECIDE_FIELDS)
     code_text, dept = _head_parts(head)
     return await decide(ctx, code_text, dept, None, False, values.get("reason", ""), values.get("counter_date", ""))
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -23,7 +23,34 @@ def _demo_config(args: argparse.Namespace) -> Config:
     data.setdefault("database", {})["url"] = f"sqlite://{args.db}"
     data.setdefault("server", {}).update({"host": args.host, "port": args.port})
     data["simulator"]["manual_clock"] = args.manual_clock
+    data["simulator"]["unsafe_demo"] = args.unsafe_demo
     return from_dict(data)
+
+
+def demo_hazards(config: Config) -> list[str]:
+    """What makes this configuration a demo, unsafe in production: each line says what and why."""
+    hazards = []
+    if config.simulator.enabled:
+        hazards.append("the simulator is enabled: anyone who reaches its API can act as anyone")
+    if config.simulator.manual_clock:
+        hazards.append("the clock is manual: the simulator API can move time, so deadlines and reminders are not real")
+    return hazards
+
+
+def _refuse_or_warn(config: Config, allowed: bool) -> bool:
+    """``collabbot run``: False (refuse) when the configuration is a demo and nobody said so."""
+    hazards = demo_hazards(config)
+    if not hazards:
+        return True
+    if not allowed:
+        print("run: refusing to start, this configuration is a demo:", file=sys.stderr)
+        for hazard in hazards:
+            print(f"  - {hazard}", file=sys.stderr)
+        print("  For a demo, pass --unsafe-demo or set [simulator] unsafe_demo = true; in production, disable both.", file=sys.stderr)
+        return False
+    banner = "!" * 72
+    print(f"{banner}\nUNSAFE DEMO MODE: not for production\n" + "\n".join(f"  - {h}" for h in hazards) + f"\n{banner}", file=sys.stderr)
+    return True
 
 
 async def _serve(config: Config) -> None:
@@ -62,6 +89,9 @@ def _check(path: str | None) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return 2
     print("\n".join(cli_admin.summary(path, config)))
+    for hazard in demo_hazards(config):
+        allowed = "allowed: [simulator] unsafe_demo = true" if config.simulator.unsafe_demo else "collabbot run refuses it without --unsafe-demo"
+        print(f"  WARNING: {hazard} ({allowed})")
     return 0
 
 
@@ -78,8 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--manual-clock", action="store_true", help="let the simulator API move time")
+    demo.add_argument("--unsafe-demo", action="store_true", help="needed to serve the simulator on a non-loopback --host")
     run = sub.add_parser("run", help="run the bot with a configuration file")
     run.add_argument("--config", help="configuration file (else COLLABBOT_CONFIG)")
+    run.add_argument(
+        "--unsafe-demo", action="store_true",
+        help="allow a demo configuration (the simulator, a manual clock); never in production",
+    )
     cli_admin.add_parsers(sub)
     # the composition root reaches the workflows, as bot/app.py does
     from workflows.reports import cli as reports_cli
@@ -110,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(reports_cli.run(args, config))
     if args.command in ("db", "outbox", "timers"):
         return asyncio.run(cli_admin.run(args, config))
+    if args.command == "run" and not _refuse_or_warn(config, args.unsafe_demo or config.simulator.unsafe_demo):
+        return 2
     asyncio.run(_serve(config))
     return 0
 

@@ -184,6 +184,23 @@ class SimulatorSection(Section):
         default_factory=lambda: ["simulator"],
         description="platform names the simulator plays (two names simulate two platforms)",
     )
+    unsafe_demo: bool = Field(
+        False,
+        description="this is a demo: allow the simulator (anyone may act as anyone), a manual clock and a simulator "
+        "reachable from other machines; `collabbot run` refuses all three without it (or --unsafe-demo)",
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class DashboardSection(Section):
@@ -354,6 +371,11 @@ class Config(BaseSettings):
             dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:
                 problems.append(f"{kind}: duplicate ids {', '.join(dupes)}")
+        if self.simulator.enabled and not is_loopback(self.server.host) and not self.simulator.unsafe_demo:
+            problems.append(
+                f"simulator.enabled: the simulator API would listen on {self.server.host}, not a loopback address, "
+                "and lets anyone who reaches it act as anyone; use 127.0.0.1, or set [simulator] unsafe_demo = true for a demo"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

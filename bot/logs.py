@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -126,8 +127,14 @@ def handler(fmt: str = "text", stream: Any = None) -> logging.Handler:
     return made
 
 
+def _masked_excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    """An uncaught error's traceback, with secrets masked like every log line."""
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))
+
+
 def setup(level: str = "INFO", fmt: str = "text", stream: Any = None) -> logging.Handler:
-    """Replace the root logger's handlers with ``handler(fmt, stream)``."""
+    """Replace the root logger's handlers with ``handler(fmt, stream)``; uncaught tracebacks are masked too."""
+    sys.excepthook = _masked_excepthook
     handler_ = handler(fmt, stream)
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -8,8 +8,8 @@ import zipfile
 import openpyxl
 
 from storage.models import Group, GroupBinding
-from tests.reports.fixture import CODE, NOW, seed
 from tests.dingtalk.world import GROUP, DingTalkWorld
+from tests.reports.fixture import CODE, NOW, seed
 
 
 async def test_gantt_is_an_image_message_and_exports_are_file_messages(database_url, clock, fake):

@@ -1,7 +1,8 @@
-"""``collabbot export`` writes the same tables as the chat, to files."""
+"""``collabbot export`` writes the same tables as the chat, to files (the real command, in a subprocess)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -30,8 +31,8 @@ def collabbot(*args: str, database_url: str) -> subprocess.CompletedProcess[str]
     return subprocess.run([sys.executable, "-m", "bot.cli", "export", *args], capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
-async def test_export_all_as_csv_and_one_as_xlsx_in_english(database_url: str, tmp_path: Path):
-    await seeded(database_url)
+def test_export_all_as_csv_and_one_as_xlsx_in_english(database_url: str, tmp_path: Path):
+    asyncio.run(seeded(database_url))
     done = collabbot("all", "--format", "csv", "--out", str(tmp_path / "csv"), database_url=database_url)
     assert done.returncode == 0, done.stderr
     files = sorted(p.name for p in (tmp_path / "csv").iterdir())
@@ -46,8 +47,8 @@ async def test_export_all_as_csv_and_one_as_xlsx_in_english(database_url: str, t
     assert book.worksheets[0]["A1"].value == "Task ID" and book.worksheets[0]["A2"].value == CODE
 
 
-async def test_unknown_collaboration_and_locale_are_refused(database_url: str, tmp_path: Path):
-    await seeded(database_url)
+def test_unknown_collaboration_and_locale_are_refused(database_url: str, tmp_path: Path):
+    asyncio.run(seeded(database_url))
     done = collabbot("XZB2099010101", "--out", str(tmp_path), database_url=database_url)
     assert done.returncode == 2 and "no collaboration 'XZB2099010101'" in done.stderr
     done = collabbot(CODE, "--locale", "fr", database_url=database_url)

@@ -8,6 +8,7 @@ alert has buttons instead of "type …"."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -161,3 +162,16 @@ async def test_typed_decisions_are_answered_where_typed(database_url, clock):
         answer = (await bot_messages(sim, conversation="launch", person="hanmei"))[-1]
         assert answer["ephemeral"] and f"已记录：你已确认接收 {sub}" in body_text(answer)
         assert not any(f"已记录：你已确认接收 {sub}" in body_text(m) for m in await bot_messages(sim, conversation="launch"))  # only she sees it
+
+
+async def test_one_form_sent_twice_at_once_is_used_once(database_url, clock):
+    async with running(database_url, clock) as (_app, sim):
+        code = await active_collaboration(sim)
+        sub = await add_subtask(sim, code, "海报", "hanmei", "300DPI", "2026-12-10")
+        prompt = await form_for(sim, "hanmei", f"进度 {sub}", "task.progress")
+        first, second = await asyncio.gather(
+            sim.submit("hanmei", prompt["id"], {"progress": "40"}, delivery_id="twice-1"),
+            sim.submit("hanmei", prompt["id"], {"progress": "50"}, delivery_id="twice-2"),
+        )
+        assert await ProgressUpdate.all().count() == 1
+        assert sorted(r.get("error") is None for r in (first, second) if r["_status"] == 200).count(True) == 1

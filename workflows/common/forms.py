@@ -75,7 +75,8 @@ def _closing(route: Route) -> Route:
     async def handler(ctx: Context) -> Outcome | None:
         event = ctx.event
         key = event.value.get(FORM_CARD) if event.kind is EventKind.FORM else None
-        record = await CardRecord.filter(key=key).first() if isinstance(key, str) and key.startswith("form:") else None
+        # locked: of two submissions at once (two modals, two processes), the second waits and then finds the form closed
+        record = await CardRecord.filter(key=key).select_for_update().first() if isinstance(key, str) and key.startswith("form:") else None
         if record is not None and (record.content or {}).get("form") is None:
             # a second modal opened from the same card, or a stale copy: the form was used already
             raise TransitionNotAllowed(_("This form was already submitted. Nothing was changed."))

@@ -193,13 +193,43 @@ async def minutes_table(collabs: list[Collaboration], text: _Text) -> Table:
     return table
 
 
-def _detail(detail: dict[str, Any], text: _Text) -> str:
-    parts = []
+TYPED_KEYS = ("title", "topic", "reason", "comment", "description", "resolution", "problems", "sop")  # shown as typed
+PERSON_KEYS = ("owner", "to", "handler", "person")  # a directory handle
+DEPARTMENT_KEYS = ("department", "departments", "before", "after")  # department codes
+
+
+def _dates(value: Any) -> str:
+    return " → ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _detail(detail: dict[str, Any], text: _Text, names: dict[str, str], departments: dict[str, str]) -> str:
+    """What the decision said, in words: typed text as typed, people and departments by name, states in the
+    reader's language. Code words and internal structures are left out."""
+    parts: list[str] = []
     for key, value in (detail or {}).items():
-        if key.startswith("_") or value in (None, "", [], {}):
+        if value in (None, "", [], {}):
             continue
-        parts.append(text.names([str(v) for v in value]) if isinstance(value, list) else str(value))
-    return ("；" if text.locale.startswith("zh") else "; ").join(parts)  # values only: the keys are code words
+        if key in TYPED_KEYS:
+            parts.append(str(value))
+        elif key in PERSON_KEYS and isinstance(value, str):
+            parts.append(names.get(value, value))
+        elif key in DEPARTMENT_KEYS:
+            codes = value if isinstance(value, list) else [value]
+            if all(isinstance(c, str) and c in departments for c in codes):
+                parts.append(text.names([departments[c] for c in codes]))
+        elif key == "progress" and isinstance(value, int):
+            parts.append(f"{value}%")
+        elif key in ("deadline", "time"):
+            parts.append(_dates(value))
+        elif key == "stage":
+            parts.append(text(SubtaskFlow.label(str(value))))
+        elif key == "level":
+            parts.append(text(PRIORITIES.get(str(value), str(value))))
+        elif key == "category":
+            parts.append(text(CATEGORIES.get(str(value), str(value))))
+        elif key == "status":
+            parts.append(text(ImprovementFlow.label(str(value))))
+    return ("；" if text.locale.startswith("zh") else "; ").join(parts)
 
 
 async def communication_table(collabs: list[Collaboration], text: _Text) -> Table:
@@ -211,6 +241,8 @@ async def communication_table(collabs: list[Collaboration], text: _Text) -> Tabl
         entries += await AuditEntry.filter(subject__startswith=code).order_by("at", "id")
     entries.sort(key=lambda e: (e.at, e.id))
     people, departments = await _people({e.actor_id for e in entries if e.actor_id})
+    handles = {p.handle: p.name for p in await Person.all().only("handle", "name")}
+    department_names = {d.code: d.name for d in await Department.all().only("code", "name")}
     for entry in entries:
         actor = people.get(entry.actor_id or 0)
         raised = f"{departments.get(actor.department_id or 0, '')}/{actor.name}".lstrip("/") if actor else text(_("the bot"))
@@ -218,7 +250,7 @@ async def communication_table(collabs: list[Collaboration], text: _Text) -> Tabl
         detail = entry.detail or {}
         table.rows.append([
             entry.subject, text(label), raised, "", "", text(CHANNELS.get(entry.platform, entry.platform)),
-            _detail(detail, text), actor.name if actor else "", str(detail.get("deadline") or detail.get("new_deadline") or ""),
+            _detail(detail, text, handles, department_names), actor.name if actor else "", _dates(detail["deadline"]) if detail.get("deadline") else "",
             "", "", text(entry.at), f"{entry.platform}:{entry.platform_user_id}" if entry.platform_user_id else "",
         ])
     return table

@@ -66,7 +66,7 @@ def respond_form(risk: RiskReport, choice: str) -> Form:
         title=_("{choice}: {code}", choice=RESPONSES[choice], code=risk.code),
         submit_label=_("Send the response"),
         value={"code": risk.code, "choice": choice},
-        template=_("respond {code} {choice} comment: …", code=risk.code, choice=choice),
+        template=_("{command}…", command=RESPONSE_COMMANDS[choice](risk.code)),
         fields=fields,
     )
 

@@ -175,3 +175,24 @@ async def test_one_form_sent_twice_at_once_is_used_once(database_url, clock):
         )
         assert await ProgressUpdate.all().count() == 1
         assert sorted(r.get("error") is None for r in (first, second) if r["_status"] == 200).count(True) == 1
+
+
+async def test_the_rescope_button_on_a_decline_notice(database_url, clock):
+    async with running(database_url, clock) as (_app, sim):
+        await ok(await sim.say("lilei", NEW, "launch"))
+        collab = await Collaboration.get()
+        rd = await card_with(sim, "request.decline", person="chenjie")
+        await ok(await sim.submit("chenjie", rd["id"], {"reason": "当前人力饱和", "counter_date": "2026-12-01"}, action="request.decline"))
+        notice = await card_with(sim, "request.rescope", person="lilei")
+        rescope = next(b["opens_form"] for b in notice["content"]["buttons"] if b["action"] == "request.rescope")
+        shown = {f["name"]: f.get("initial") for f in rescope["fields"]}
+        assert shown["deadline"] == "2026-12-20" and shown["goal"] == collab.goal  # the form starts from what it is now
+        await ok(await sim.submit("lilei", notice["id"], {**shown, "start": "2026-12-01", "deadline": "2026-12-24"}, action="request.rescope"))
+        collab = await Collaboration.get()
+        assert (collab.round, collab.deadline.isoformat(), collab.start_date.isoformat() if collab.start_date else None) == (2, "2026-12-24", "2026-12-01")
+        rescoped = await AuditEntry.get(action="request.rescoped")
+        assert set(rescoped.detail["changes"]) == {"start", "deadline"}  # the unchanged fields the form showed are not changes
+        handled = next(m for m in await sim.messages(person="lilei") if m["id"] == notice["id"])
+        assert buttons(handled) == [] and "已调整" in body_text(handled)
+        for head in ("liuyang", "chenjie"):
+            assert await card_with(sim, "request.accept", person=head)

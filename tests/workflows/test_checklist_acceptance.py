@@ -26,6 +26,8 @@ def test_the_typed_self_check_names_items_by_number_or_text():
     assert parse_marks("1、2 通过；3 未通过", ITEMS) == {0: True, 1: True, 2: False}
     assert parse_marks("300DPI 通过；品牌VI色 不符合", ITEMS) == {0: True, 2: False}
     assert parse_marks("全部通过", ITEMS) == {0: True, 1: True, 2: True}
+    assert parse_marks("1-3 通过", ITEMS) == {0: True, 1: True, 2: True}
+    assert parse_marks("1到2 符合；3 ✗", ITEMS) == {0: True, 1: True, 2: False}
     assert parse_marks("self-check: all pass", ITEMS) == {0: True, 1: True, 2: True}
     assert parse_marks("已按要求完成", ITEMS) is None  # a note, not a tick
     assert parse_marks("1500 张", ITEMS) is None  # a number that is no item number

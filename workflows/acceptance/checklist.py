@@ -9,8 +9,8 @@ change of the standard does not rewrite the history.
 
 The typed self-check (``自检：`` / ``self-check:``), one or more parts separated by ；; or line breaks:
 
-- ``自检：1、2 通过；3 未通过`` — items by number (as the card numbers them), ``通过/符合/✓`` or
-  ``未通过/不符合/✗`` after them (no word means ticked);
+- ``自检：1、2 通过；3 未通过`` — items by number (as the card numbers them; ranges like ``1-3`` too),
+  ``通过/符合/✓`` or ``未通过/不符合/✗`` after them (no word means ticked);
 - ``自检：300DPI 通过`` — an item by its text works as well as its number;
 - ``自检：全部通过`` / ``self-check: all pass`` — every item (also ``均符合``、``符合交付标准``);
 - any other text is kept as the self-check note, and the items stay unticked ("not stated").
@@ -28,6 +28,7 @@ from bot.i18n import Msg, _, join
 
 _SEPARATORS = re.compile(r"[、，；;\n\r]+|(?<!\d),|,(?!\d)")
 _PARTS = re.compile(r"[；;\n\r]+")
+_RANGE = re.compile(r"(?<![0-9A-Za-z.×])(\d{1,2})\s*(?:-|~|～|到|至)\s*(\d{1,2})(?![0-9A-Za-z.×%])")
 _NUMBER = re.compile(r"(?<![0-9A-Za-z.×xX*])(\d{1,2})(?![0-9A-Za-z.×%])")
 _NEGATIVE = re.compile(r"未通过|不通过|没通过|不符合|未符合|未达到|没达到|不满足|未满足|未完成|不合格|✗|❌|\bfail(?:ed|s)?\b|\bnot\b|\bno\b", re.I)
 _ALL = re.compile(r"全部|所有|均|都|全都|每项|各项|符合交付标准|\ball\b|\bevery\b|\beach\b|meets the standard", re.I)
@@ -54,6 +55,10 @@ def _referenced(part: str, items: list[str]) -> set[int]:
         if items[index] and items[index] in rest:
             found.add(index)
             rest = rest.replace(items[index], " ")
+    for match in _RANGE.finditer(rest):  # "1-3", "1～3", "1到3"
+        low, high = sorted((int(match.group(1)), int(match.group(2))))
+        found.update(number - 1 for number in range(low, high + 1) if 1 <= number <= len(items))
+    rest = _RANGE.sub(" ", rest)
     for match in _NUMBER.finditer(rest):
         number = int(match.group(1))
         if 1 <= number <= len(items):

@@ -50,7 +50,7 @@ class CallbackServer(WeComState):
     async def _verify(self, request: web.Request, crypto: WeComCrypto, where: str) -> web.Response:
         signature, timestamp, nonce, echostr = self._params(request, "msg_signature", "timestamp", "nonce", "echostr")
         try:
-            plaintext = crypto.verify_url(signature, timestamp, nonce, echostr)
+            plaintext = await crypto.open_once(signature, timestamp, nonce, echostr)
         except WeComCryptoError as exc:
             return self._refused(exc, where)
         return web.Response(text=plaintext, content_type="text/plain")
@@ -76,7 +76,7 @@ class CallbackServer(WeComState):
         except (ValueError, KeyError, TypeError):
             return web.Response(status=400, text='the body must be JSON {"encrypt": "…"}')
         try:
-            body = json.loads(self.crypto.open(signature, timestamp, nonce, str(encrypted)))
+            body = json.loads(await self.crypto.open_once(signature, timestamp, nonce, str(encrypted)))
         except WeComCryptoError as exc:
             return self._refused(exc, "robot")
         except ValueError:
@@ -147,7 +147,7 @@ class CallbackServer(WeComState):
         except (ValueError, KeyError, UnicodeDecodeError):
             return web.Response(status=400, text="the body must be WeCom XML with an <Encrypt> element")
         try:
-            data = parse.parse_xml(self.app_crypto.open(signature, timestamp, nonce, encrypted))
+            data = parse.parse_xml(await self.app_crypto.open_once(signature, timestamp, nonce, encrypted))
         except WeComCryptoError as exc:
             return self._refused(exc, "app")
         except ValueError:

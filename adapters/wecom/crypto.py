@@ -7,7 +7,9 @@
 ``receive_id`` is the corp id for a self-built app's XML callbacks and ``""`` for the
 intelligent robot's JSON callbacks. The official samples check neither the age of a
 callback nor nonce reuse, compare signatures with ``==`` and skip the padding check;
-``WeComCrypto.open`` does all four. Every refusal is a ``WeComCryptoError`` subclass
+``WeComCrypto.open`` does all four. With a ``shared`` nonce store (the database, see
+``storage/nonces.py``) ``open_once`` refuses a nonce used by any process, not only this
+one. Every refusal is a ``WeComCryptoError`` subclass
 with a message saying what was wrong; nothing here raises anything else on bad input.
 """
 
@@ -22,7 +24,7 @@ import struct
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -83,8 +85,16 @@ def sign(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
     return hashlib.sha1("".join(sorted([token, str(timestamp), str(nonce), encrypted])).encode()).hexdigest()
 
 
+class NonceStore(Protocol):
+    """Where used nonces are remembered across processes (``storage.nonces.SharedNonces``)."""
+
+    async def claim(self, nonce: str, now_epoch: float) -> bool:
+        """True the first time ``nonce`` is used within its window, False for a replay."""
+        ...
+
+
 class NonceCache:
-    """Nonces seen within the freshness window; a second use inside it is a replay.
+    """Nonces seen within the freshness window by this process; a second use inside it is a replay.
 
     WeCom promises a nonce is not repeated within two hours, so remembering each
     for the (shorter) freshness window refuses every replay the timestamp check lets
@@ -129,6 +139,7 @@ class WeComCrypto:
         max_age: float = MAX_AGE_SECONDS,
         now: Callable[[], float] = time.time,
         nonces: NonceCache | None = None,
+        shared: NonceStore | None = None,
     ):
         if not token:
             raise BadKey("the callback Token is empty")
@@ -138,6 +149,7 @@ class WeComCrypto:
         self.max_age = max_age
         self.now = now
         self.nonces = nonces or NonceCache(max_age)
+        self.shared = shared
 
     # -- signature and freshness ---------------------------------------------
 
@@ -227,6 +239,20 @@ class WeComCrypto:
     def verify_url(self, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> str:
         """URL verification (GET): the plaintext to answer with."""
         return self.open(msg_signature, timestamp, nonce, echostr)
+
+    async def open_once(self, msg_signature: str, timestamp: str, nonce: str, encrypted: str) -> str:
+        """``open``, with the nonce claimed in the ``shared`` store when there is one: a callback replayed
+        to another process of the bot is refused too. The claim comes last, so a refused callback
+        leaves its nonce usable."""
+        if self.shared is None:
+            return self.open(msg_signature, timestamp, nonce, encrypted)
+        self.check_signature(msg_signature, timestamp, nonce, encrypted)
+        self.check_fresh(timestamp, nonce)
+        message = self.decrypt(encrypted)
+        if not await self.shared.claim(nonce, self.now()):
+            raise ReplayedNonce("this nonce was already used: a replayed callback")
+        self._remember(nonce)
+        return message
 
     def seal(self, plaintext: str, nonce: str, timestamp: str | int | None = None) -> dict[str, Any]:
         """The intelligent robot's encrypted JSON reply envelope."""

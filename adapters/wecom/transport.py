@@ -50,6 +50,7 @@ from bot.config import Config, WeComSection, secret_text
 from bot.errors import MalformedPayload, PermanentError
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
 from bot.types import Card, FileContent, Text
+from storage.nonces import SharedNonces
 
 from . import inbound as parse
 from .callbacks import CallbackServer
@@ -65,7 +66,7 @@ from .common import (
     task_base,
     task_id_for,
 )
-from .crypto import WeComCrypto
+from .crypto import MAX_AGE_SECONDS, WeComCrypto
 from .longconn import RESPOND_UPDATE, LongConnection
 from .render import (
     APP_MARKDOWN_BYTES,
@@ -101,9 +102,9 @@ class WeComPlatform(CallbackServer, PassiveReplies, AppSender):
         self.app_crypto: WeComCrypto | None = None
         if section.mode == "api":
             assert section.token and section.encoding_aes_key
-            self.crypto = WeComCrypto(secret_text(section.token), secret_text(section.encoding_aes_key), "", now=self.epoch)
+            self.crypto = WeComCrypto(secret_text(section.token), secret_text(section.encoding_aes_key), "", now=self.epoch, shared=SharedNonces("wecom:robot", 2 * MAX_AGE_SECONDS))
         if section.app_token and section.app_encoding_aes_key and section.corp_id:
-            self.app_crypto = WeComCrypto(secret_text(section.app_token), secret_text(section.app_encoding_aes_key), section.corp_id, now=self.epoch)
+            self.app_crypto = WeComCrypto(secret_text(section.app_token), secret_text(section.app_encoding_aes_key), section.corp_id, now=self.epoch, shared=SharedNonces("wecom:app", 2 * MAX_AGE_SECONDS))
         self.clicks: Bounded = Bounded(10_000)  # task base → Click
         self.used: Bounded = Bounded(50_000)  # req_ids, response_urls and response_codes already spent
         self.slots: dict[str, asyncio.Future[dict[str, Any]]] = {}  # API mode: req_id → passive reply

@@ -138,6 +138,17 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='SeenNonce',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('scope', fields.CharField(max_length=64)),
+                ('nonce', fields.CharField(max_length=128)),
+                ('expires_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'seen_nonce', 'app': 'models', 'unique_together': (('scope', 'nonce'),), 'pk_attr': 'id', 'table_description': 'A callback nonce used once within its freshness window (WeCom promises no repeat within two hours).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Sequence',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),

@@ -15,10 +15,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.calendar import WorkCalendar, utc_at
+from bot.calendar import WorkCalendar
 from bot.errors import InvalidInput
 from bot.i18n import Msg, _, join
 from bot.links import LinkError, links_enabled, sign_link
+from bot.recurrence import recurring
 from bot.router import Context, Router
 from bot.scheduler import MaterializeContext, reconcile_timers
 from bot.types import Card, Outcome, TimerSpec, ToPerson
@@ -119,18 +120,10 @@ async def my_tasks(ctx: Context, args: str, calendar: WorkCalendar) -> Outcome:
 
 
 def _specs(sub: DigestSubscription, calendar: WorkCalendar, since: datetime, until: datetime) -> list[TimerSpec]:
-    zone = ZoneInfo(sub.timezone)
-    at = parse_hhmm(sub.time)
-    current = since.astimezone(zone).date() - timedelta(days=1)
-    last = until.astimezone(zone).date() + timedelta(days=1)
     specs = []
-    while current <= last:
-        if calendar.is_working_day(current):
-            due = utc_at(current, at, sub.timezone)
-            if since <= due < until:
-                key = f"mytasks:digest:{sub.person_id}:{current.isoformat()}"
-                specs.append(TimerSpec(key, "mytasks.digest", due, {"person": sub.person_id, "day": current.isoformat(), "version": sub.version, "_series": f"mytasks:digest:{sub.person_id}"}))
-        current += timedelta(days=1)
+    for current, due in recurring(parse_hhmm(sub.time), sub.timezone, since, until, calendar=calendar):
+        key = f"mytasks:digest:{sub.person_id}:{current.isoformat()}"
+        specs.append(TimerSpec(key, "mytasks.digest", due, {"person": sub.person_id, "day": current.isoformat(), "version": sub.version, "_series": f"mytasks:digest:{sub.person_id}"}))
     return specs
 
 

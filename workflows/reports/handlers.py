@@ -20,6 +20,7 @@ from tortoise.exceptions import ConfigurationError
 from bot.calendar import WorkCalendar, utc_at
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import _, join
+from bot.recurrence import local_days
 from bot.router import Context, Router
 from bot.scheduler import MaterializeContext, reconcile_timers
 from bot.types import Card, CardField, Form, FormField, Outcome, TimerSpec, ToCollaboration, ToPerson
@@ -95,8 +96,8 @@ async def group_specs(group: Group, config: Any, calendar: WorkCalendar, since: 
     hour, minute = (int(x) for x in at.split(":"))
     specs: list[TimerSpec] = []
     local_start = since.astimezone(ZoneInfo(tz)).date()
-    monday = local_start - timedelta(days=local_start.weekday() + 7)
-    while monday <= until.astimezone(ZoneInfo(tz)).date():
+    first = local_start - timedelta(days=local_start.weekday() + 7)
+    for monday in local_days(tz, first, until.astimezone(ZoneInfo(tz)).date(), day_of_week="mon"):  # the weeks, by CronTrigger
         day = report_day(monday, weekday, calendar)
         if day is not None:
             ask = utc_at(day, time(hour, minute), tz)
@@ -106,7 +107,6 @@ async def group_specs(group: Group, config: Any, calendar: WorkCalendar, since: 
                 key = f"report:{group.id}:{week}"
                 specs.append(TimerSpec(key, "report.weekly.ask", ask, {**payload, "_series": f"report:{group.id}:ask"}))
                 specs.append(TimerSpec(f"{key}:compile", "report.weekly.compile", ask + timedelta(minutes=compile_after), {**payload, "_series": f"report:{group.id}:compile"}))
-        monday += timedelta(days=7)
     return specs
 
 

@@ -97,7 +97,6 @@ class DingTalkPlatform:
         self.names: dict[str, str] = {}  # staff id → the name DingTalk showed for it
         self._api: OpenApi | None = None
         self._sent: dict[str, deque[datetime]] = {}
-        self._folded: set[int] = set()  # outbox rows sent inside another one, still in the worker's batch
         self.handled = 0  # frames dispatched (duplicates included)
 
     # -- lifecycle -------------------------------------------------------------
@@ -210,8 +209,6 @@ class DingTalkPlatform:
         return f"dingtalk:group:{delivery.conversation.id}"
 
     def pace(self, delivery: Delivery) -> list[Pace]:
-        if delivery.outbox_id in self._folded:
-            return []  # nothing will be sent for it
         paces = []
         api = self.api_for(delivery)
         if api != "webhook":  # about 20 calls a second per API and app
@@ -262,8 +259,6 @@ class DingTalkPlatform:
                 ref = "md:" + await self._send_markdown(delivery, title, text, self._at(delivery))
             self._recent(self.conversation_key(delivery), self.now()).append(self.now())
             return Receipt(ref)
-        if await self._already_folded(delivery):
-            return Receipt(None)
         return await self._send_text(delivery, content)
 
     def _at(self, delivery: Delivery) -> list[str]:
@@ -307,17 +302,9 @@ class DingTalkPlatform:
                 lease_until=None,
                 last_error=f"folded into outbox {delivery.outbox_id}",
             )
-            self._folded.update(row.id for row, _, _ in folded if row.status == "sending")
             log.info("dingtalk: folded %d queued messages into outbox %s", len(folded), delivery.outbox_id)
         self._recent(key, now).append(now)
         return Receipt("md:" + ref)
-
-    async def _already_folded(self, delivery: Delivery) -> bool:
-        if delivery.outbox_id in self._folded:
-            self._folded.discard(delivery.outbox_id)
-            return True
-        rows = await OutboxMessage.filter(id=delivery.outbox_id).values("status")
-        return bool(rows) and rows[0]["status"] == "sent"
 
     async def _claim_queued(
         self, delivery: Delivery, now: datetime

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bot.i18n import localize as _localize
 from tests.dingtalk.world import GROUP, DingTalkWorld, staff
+from workflows.views.handlers import ACTION_LABELS
 
 NEW = (
     "新建协作\n标题：新品发布物料\n背景：12月新品发布\n目标：12月18日前完成海报和落地页\n范围：海报、落地页\n"
@@ -136,9 +138,9 @@ async def test_whole_lifecycle_in_chinese_on_dingtalk(database_url, clock, fake)
             "collaboration.completed",
             "collaboration.archived",
         ]:
-            assert action in trail, action
-        accepted = [line for line in trail.splitlines() if "request.accepted" in line]
+            assert str(_localize(ACTION_LABELS[action], "zh_CN")) in trail, action  # in the reader's words
+        accepted = [line for line in trail.splitlines() if str(_localize(ACTION_LABELS["request.accepted"], "zh_CN")) in line]
         assert any(
-            "刘洋" in line and f"dingtalk:{staff('liuyang')}" in line and "2026-11-23" in line
+            "刘洋" in line and f"钉钉 {staff('liuyang')}" in line and "2026-11-23" in line
             for line in accepted
         )

@@ -177,8 +177,8 @@ async def test_without_a_template_cards_are_markdown_and_a_link_sends_the_comman
         [decision] = fake.sent_to(f"user:{staff('liuyang')}")
         assert decision.via == "oto"
         accept, decline = dtmd_contents(decision.text)
-        assert accept == "accept XZB2026112301 design"
-        assert decline.startswith("decline XZB2026112301 design")
+        assert accept == "接受 XZB2026112301 设计部"  # the command in the reader's language, department by name
+        assert decline.startswith("拒绝 XZB2026112301 设计部")
         await world.say(
             "liuyang", accept, group=None
         )  # the head taps the link: DingTalk sends its text as him

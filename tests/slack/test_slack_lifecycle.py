@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 
 from adapters.slack.inbound import FORM_ACTION
+from bot.i18n import localize as _localize
 from storage.models import AuditEntry, Collaboration
 from tests.slack.world import SlackWorld, buttons_of, capture_card, card_with, text_of
+from workflows.views.handlers import ACTION_LABELS
 
 GROUP = "C1LAUNCH"
 LI, WANG, LIU, CHEN, HAN = "U1LI", "U2WANG", "U3LIU", "U4CHEN", "U5HAN"
@@ -138,7 +140,7 @@ async def test_whole_lifecycle_over_socket_mode(database_url, clock):
         )
         for action in ("request.created", "request.accepted", "request.declined", "request.rescoped", "task.created",
                        "acceptance.failed", "acceptance.passed", "collaboration.completed"):
-            assert action in trail, action
+            assert str(_localize(ACTION_LABELS[action], "zh_CN")) in trail, action  # in the reader's words
         accepted = await AuditEntry.filter(action="request.accepted").values_list("platform", "platform_user_id")
         assert ("slack", LIU) in accepted and ("slack", CHEN) in accepted
 

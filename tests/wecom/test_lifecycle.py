@@ -15,7 +15,9 @@ from adapters.wecom.inbound import decode_key
 from bot.cli import DEMO_CONFIG
 from bot.clock import ManualClock
 from bot.config import from_dict
+from bot.i18n import localize as _localize
 from storage.models import OutboxMessage
+from workflows.views.handlers import ACTION_LABELS
 
 from .conftest import Harness, start_app, text_of
 from .fake import FakeWeCom
@@ -164,8 +166,8 @@ async def test_whole_lifecycle_in_chinese(database_url: str, fake: FakeWeCom, cl
         log = await say(h, "lilei", f"记录 {code}")
         trail = text_of(h.answers(log)[0].body)
         for action in ("request.created", "request.accepted", "request.declined", "task.acknowledged", "acceptance.passed", "collaboration.completed"):
-            assert action in trail, action
-        assert "wecom:liuyang" in trail
+            assert str(_localize(ACTION_LABELS[action], "zh_CN")) in trail, action  # in the reader's words
+        assert "企业微信 liuyang" in trail
 
         # every update went out in place, and nothing was refused or left undelivered
         await later(h, 10)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import Clock
+from bot.clock import Clock, SystemClock
 from bot.errors import PlatformError, RateLimited
 from bot.i18n import localize
 from bot.pacing import SharedBudget
@@ -59,6 +59,7 @@ class DeliveryWorker:
 
     platforms: dict[str, Platform]
     clock: Clock
+    lease_clock: Clock = field(default_factory=SystemClock)  # leases run on real time, even under a demo's manual clock
     owner: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     budget: SharedBudget = field(default_factory=SharedBudget)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -81,7 +82,8 @@ class DeliveryWorker:
         """Take the heads of the queues that are due now (parking the rows behind them); the rows now ours."""
         now = self.clock.now()
         self._parked_now = 0
-        candidates = await outbox_queue.due(self._names(platform), now, self.batch)
+        lease_now = self.lease_clock.now()
+        candidates = await outbox_queue.due(self._names(platform), now, self.batch, lease_now)
         if not candidates:
             return []
         heads = await outbox_queue.heads(candidates)
@@ -101,7 +103,7 @@ class DeliveryWorker:
             await outbox_queue.park(ids, until)
             self._parked_now += len(ids)
         self.parked += self._parked_now
-        claimed = await outbox_queue.claim(go, now, self.owner, LEASE)
+        claimed = await outbox_queue.claim(go, now, self.owner, LEASE, lease_now)
         self.claims += len(claimed)
         if not claimed:
             return []

@@ -57,10 +57,13 @@ class Candidate:
         return ("conversation", self.platform, self.conversation_id)
 
 
-async def due(platforms: list[str], now: datetime, limit: int) -> list[Candidate]:
-    """Rows that may be due now: pending and due, or sending with a lease that ran out (a dead worker)."""
+async def due(platforms: list[str], now: datetime, limit: int, lease_now: datetime | None = None) -> list[Candidate]:
+    """Rows that may be due now: pending and due, or sending with a lease that ran out (a dead worker).
+
+    ``lease_now`` is real time: leases run on it even when the product's clock is a demo's manual one."""
+    lease_now = lease_now or now
     rows = (
-        await OutboxMessage.filter(Q(status="pending", next_attempt_at__lte=now) | Q(status="sending", lease_until__lt=now))
+        await OutboxMessage.filter(Q(status="pending", next_attempt_at__lte=now) | Q(status="sending", lease_until__lt=lease_now))
         .filter(platform__in=platforms)
         .order_by("next_attempt_at", "id")
         .limit(limit)
@@ -113,18 +116,19 @@ async def park(ids: list[int], until: datetime) -> None:
         await OutboxMessage.filter(id__in=ids, status="pending").update(next_attempt_at=until)
 
 
-async def claim(candidates: list[Candidate], now: datetime, owner: str, lease: timedelta) -> list[int]:
-    """Take the candidates for ``owner`` until ``now + lease``; returns the ids this worker got."""
+async def claim(candidates: list[Candidate], now: datetime, owner: str, lease: timedelta, lease_now: datetime | None = None) -> list[int]:
+    """Take the candidates for ``owner`` until ``lease_now + lease`` (real time); returns the ids this worker got."""
     if not candidates:
         return []
+    lease_now = lease_now or now
     if _postgres():
         rows = await db.connection().execute_query_dict(
             "UPDATE outbox SET status = 'sending', lease_until = $1, lease_owner = $2, "
             "attempts = CASE WHEN status = 'sending' THEN attempts + 1 ELSE attempts END "
             "WHERE id IN (SELECT id FROM outbox WHERE id = ANY($3::int[]) AND "
-            "((status = 'pending' AND next_attempt_at <= $4) OR (status = 'sending' AND lease_until < $4)) "
+            "((status = 'pending' AND next_attempt_at <= $4) OR (status = 'sending' AND lease_until < $5)) "
             "FOR UPDATE SKIP LOCKED) RETURNING id",
-            [now + lease, owner, [c.id for c in candidates], now],
+            [lease_now + lease, owner, [c.id for c in candidates], now, lease_now],
         )
         return sorted(int(r["id"]) for r in rows)
     claimed = []
@@ -133,7 +137,7 @@ async def claim(candidates: list[Candidate], now: datetime, owner: str, lease: t
         # (Delivery.attempt > 0) and a second worker's compare-and-set on the same expired row fails.
         updated = await OutboxMessage.filter(id=c.id, status=c.status, attempts=c.attempts).update(
             status="sending",
-            lease_until=now + lease,
+            lease_until=lease_now + lease,
             lease_owner=owner,
             attempts=c.attempts + 1 if c.status == "sending" else c.attempts,
         )

@@ -1,7 +1,7 @@
 """``adapters.wecom.render``: snapshots of every card type and of the markdown fallback.
 
-Snapshots live in ``tests/wecom/snapshots``; a missing one is written (review it), and
-``UPDATE_SNAPSHOTS=1`` rewrites them all.
+Snapshots live in ``tests/wecom/snapshots``; a missing one fails the test, and
+``COLLABBOT_UPDATE_SNAPSHOTS=1`` writes them all (review the diff).
 """
 
 from __future__ import annotations
@@ -31,12 +31,16 @@ OPTIONS = RenderOptions(source="collabbot", card_url="https://work.weixin.qq.com
 
 
 def snapshot(name: str, value: Any) -> None:
+    """Compare with ``snapshots/<name>.json``; ``COLLABBOT_UPDATE_SNAPSHOTS=1`` (re)writes it. A missing
+    snapshot fails: writing it here would compare the output with itself."""
     path = SNAPSHOTS / f"{name}.json"
     rendered = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    if os.environ.get("UPDATE_SNAPSHOTS") or not path.exists():
+    if os.environ.get("COLLABBOT_UPDATE_SNAPSHOTS") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(rendered, encoding="utf-8")
-    assert rendered == path.read_text(encoding="utf-8"), f"{path.name} changed (UPDATE_SNAPSHOTS=1 to accept)"
+        return
+    assert path.exists(), f"no snapshot {path.name}; run with COLLABBOT_UPDATE_SNAPSHOTS=1 to create it, then review it"
+    assert rendered == path.read_text(encoding="utf-8"), f"{path.name} changed (COLLABBOT_UPDATE_SNAPSHOTS=1 to accept)"
 
 
 def request_fields() -> list[CardField]:

@@ -191,6 +191,7 @@ class DeliveryWorker:
             reply_to=row.reply_to,
             mentions=await self._mentions(row.platform, content),
             attempt=row.attempts,
+            first_try=row.created_at,
         )
         return delivery, post, record
 

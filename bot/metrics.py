@@ -89,6 +89,8 @@ class CountingPlatform:
             self._tally[(name, "error")] += 1
             raise
         self._tally[(name, "sent")] += 1
+        if receipt.ambiguity:
+            self._tally[(name, f"ambiguous_{receipt.ambiguity}")] += 1
         return receipt
 
 

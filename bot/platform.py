@@ -10,6 +10,7 @@ a platform SDK.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bot.types import Card, Conversation, FileContent, Text
@@ -63,6 +64,7 @@ class Delivery:
     reply_to: dict[str, Any] | None = None
     mentions: list[Mention] = field(default_factory=list)
     attempt: int = 0
+    first_try: datetime | None = None  # when the row was committed: no earlier try can have posted before it
 
 
 @dataclass(slots=True)
@@ -70,6 +72,10 @@ class Receipt:
     """What the platform answered: the id to update the message later (Slack ``ts``, DingTalk outTrackId…)."""
 
     message_ref: str | None = None
+    # What happened when a send was ambiguous: "reconciled" (an earlier try had posted it: not posted
+    # again), "not_repeated" (it may have been shown and the platform offers no way to check: not sent
+    # again), "unverified" (no way to check: sent again, may show twice). Counted in /metrics.
+    ambiguity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

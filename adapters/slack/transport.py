@@ -38,6 +38,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -70,6 +71,7 @@ _TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "re
 _NOT_THERE = {"not_in_channel", "channel_not_found"}
 METADATA_EVENT = "collabbot_outbox"
 ACK_BUDGET = 2.5  # seconds: Slack wants every ack within 3
+RECONCILE_PAGES = 5  # pages of 200 history messages read back to a row's first try before posting again
 
 
 class SlackError(PermanentError):
@@ -456,6 +458,11 @@ class SlackPlatform:
         response_url = (delivery.reply_to or {}).get("response_url")
         content = delivery.content
         if isinstance(content, Text) and content.ephemeral and not delivery.conversation.is_direct and delivery.recipient:
+            if delivery.attempt > 0:
+                # An earlier try may have shown it, and an ephemeral message leaves no trace to look for:
+                # at most once (a person who misses a reply asks again; one who sees it twice loses trust).
+                log.warning("slack: ephemeral %s not sent again after an ambiguous failure", delivery.dedupe_key)
+                return Receipt(None, ambiguity="not_repeated")
             try:
                 await self._call("chat_postEphemeral", channel=channel, user=delivery.recipient, **payload, **extra)
             except SlackError as exc:
@@ -463,10 +470,12 @@ class SlackPlatform:
                     raise
                 await self._respond(response_url, payload)  # the bot is not in that channel: the command's URL still works
             return Receipt(None)
+        ambiguity = None
         if delivery.attempt > 0:  # an earlier try failed ambiguously (5xx, timeout, lost lease): did it post?
-            posted = await self._find_posted(channel, delivery.dedupe_key)
+            posted, checked = await self._find_posted(channel, delivery.dedupe_key, delivery.first_try)
             if posted is not None:
-                return Receipt(f"{channel}:{posted}")
+                return Receipt(f"{channel}:{posted}", ambiguity="reconciled")
+            ambiguity = None if checked else "unverified"
         # The outbox key travels in the message metadata, so a retry can recognise its own earlier post.
         extra["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": delivery.dedupe_key}}
         try:
@@ -476,7 +485,7 @@ class SlackPlatform:
                 raise
             await self._call("conversations_join", channel=channel)  # public channels only; raises otherwise
             response = await self._call("chat_postMessage", channel=channel, unfurl_links=False, **payload, **extra)
-        return Receipt(f"{response.get('channel') or channel}:{response['ts']}")
+        return Receipt(f"{response.get('channel') or channel}:{response['ts']}", ambiguity=ambiguity)
 
     async def _upload(self, delivery: Delivery, file: FileContent) -> Receipt:
         """A chart or an export as a Slack file (files.getUploadURLExternal → upload → completeUploadExternal)."""
@@ -489,19 +498,33 @@ class SlackPlatform:
         uploaded = response.get("file") or {}
         return Receipt(f"{channel}:{uploaded.get('id', '')}")
 
-    async def _find_posted(self, channel: str, key: str) -> str | None:
-        """The ts of a recent bot message in ``channel`` carrying outbox ``key``; None if there is none or
-        the app may not read the history (``channels:history``/``groups:history`` are optional scopes)."""
-        try:
-            response = await self._call("conversations_history", channel=channel, limit=50, include_all_metadata=True)
-        except SlackError as exc:
-            log.info("slack: cannot check %s for an earlier post (%s); posting again", channel, exc.error)
-            return None
-        for message in response.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == METADATA_EVENT and (metadata.get("event_payload") or {}).get("key") == key:
-                return str(message.get("ts"))
-        return None
+    async def _find_posted(self, channel: str, key: str, since: datetime | None) -> tuple[str | None, bool]:
+        """The ts of a bot message in ``channel`` carrying outbox ``key``, and whether the search was complete.
+
+        Reads the history back to the row's first try (``oldest``), page by page, so a post that many newer
+        messages pushed down is still found; at most ``RECONCILE_PAGES`` pages. Not complete when the app may
+        not read the history (``channels:history``/``groups:history`` are optional scopes) or the pages ran out.
+        """
+        oldest = f"{since.timestamp() - 60:.6f}" if since is not None else None
+        cursor: str | None = None
+        for _page in range(RECONCILE_PAGES):
+            try:
+                response = await self._call(
+                    "conversations_history", channel=channel, limit=200, include_all_metadata=True,
+                    **({"oldest": oldest} if oldest else {}), **({"cursor": cursor} if cursor else {}),
+                )
+            except SlackError as exc:
+                log.info("slack: cannot check %s for an earlier post (%s); posting again", channel, exc.error)
+                return None, False
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") == METADATA_EVENT and (metadata.get("event_payload") or {}).get("key") == key:
+                    return str(message.get("ts")), True
+            cursor = ((response.get("response_metadata") or {}).get("next_cursor")) or None
+            if not response.get("has_more") or not cursor:
+                return None, True
+        log.warning("slack: %s has more than %d pages since the first try of %s; posting again", channel, RECONCILE_PAGES, key)
+        return None, False
 
     async def _channel_for(self, delivery: Delivery) -> str:
         """Where to post: a DM goes to the bot's own DM with the recipient, opened once per user."""

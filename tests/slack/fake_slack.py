@@ -236,7 +236,10 @@ class FakeSlack:
         return [c for c in self.calls if c.error in ("invalid_blocks", "invalid_arguments", "no_text")]
 
     def _ts_next(self) -> str:
-        return f"1700000000.{next(self._ts):06d}"
+        """Like Slack's: the server's time in microseconds, unique and increasing within a channel."""
+        self._last_ts = max(time.time(), getattr(self, "_last_ts", 0.0) + 1e-6)
+        next(self._ts)
+        return f"{self._last_ts:.6f}"
 
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "collabbot", "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BBOT"}
@@ -346,12 +349,25 @@ class FakeSlack:
         if error := self._channel_error(channel):
             return {"ok": False, "error": error}
         with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
-        limit = int(args.get("limit") or 100)
+        limit = min(int(args.get("limit") or 100), 999)
+        oldest = float(args.get("oldest") or 0)
         found = [
-            {"type": "message", "ts": m["ts"], "text": m["text"], "bot_id": "BBOT", **({"metadata": m["metadata"]} if with_metadata and m.get("metadata") else {})}
-            for m in reversed(self.in_channel(channel))
+            {"type": "message", "ts": m["ts"], "text": m["text"], **({"bot_id": "BBOT"} if m.get("bot", True) else {"user": m.get("user")}),
+             **({"metadata": m["metadata"]} if with_metadata and m.get("metadata") else {})}
+            for m in sorted(self.in_channel(channel), key=lambda m: float(m["ts"]), reverse=True)  # newest first
+            if float(m["ts"]) > oldest
         ]
-        return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
+        start = int(args.get("cursor") or 0)  # Slack's cursors are opaque: an offset here
+        page = found[start : start + limit]
+        more = len(found) > start + limit
+        return {"ok": True, "messages": page, "has_more": more, "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def chatter(self, channel: str, count: int, user: str = "U5HAN") -> None:
+        """People talk in ``channel``: ``count`` new messages that push older ones down the history."""
+        for n in range(count):
+            ts = self._ts_next()
+            self.messages[(channel, ts)] = {"channel": channel, "ts": ts, "text": f"chatter {n}", "blocks": [], "thread_ts": None,
+                                            "metadata": None, "edits": 0, "bot": False, "user": user}
 
     def _m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = str(args.get("users") or "")

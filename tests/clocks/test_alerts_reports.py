@@ -105,7 +105,7 @@ async def test_weekly_report(database_url):
         assert len(asks["hanmei"]) == 1 and len(asks["anna"]) == 1 and not asks["lilei"]
         await ok(await sim.submit("hanmei", asks["hanmei"][0].id, {"completion": "60", "risks": "printer slow", "support": "more budget"}))
         await run_until(app, clock, local(date(2026, 11, 27), "18:01", SH))
-        reports = titled(await bot_messages("global"), "《周进度表》")
+        reports = titled(await bot_messages("global"), "Weekly progress report")
         assert len(reports) == 1
         text = text_of(reports[0])
         assert "60% · risks: printer slow · support: more budget" in text
@@ -115,7 +115,7 @@ async def test_weekly_report(database_url):
         # a late answer updates the posted report, no second report
         await ok(await sim.say("anna", f"weekly {code} completion: 30% risks: none support: none"))
         await run_until(app, clock, local(date(2026, 11, 30), "18:00", SH))
-        reports = titled(await bot_messages("global"), "《周进度表》")
+        reports = titled(await bot_messages("global"), "Weekly progress report")
         assert len(reports) == 1 and "Anna Schmidt: 30%" in text_of(reports[0])
 
 

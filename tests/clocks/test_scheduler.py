@@ -115,7 +115,7 @@ async def test_a_series_due_several_times_fires_only_the_newest(database_url):
         assert statuses == {"t:s:0": "missed", "t:s:1": "missed", "t:s:2": "fired"}
         reports = [text_of(m) for m in await bot_messages("dm:boss")]
         assert len(reports) == 1  # reported once, to the admins
-        assert "t.echo, due 2026-11-23 10:00" in reports[0] and "t.echo, due 2026-11-23 11:00" in reports[0]
+        assert "reminder, due 2026-11-23 10:00" in reports[0] and "reminder, due 2026-11-23 11:00" in reports[0]  # a kind in words, never its code
         await app.settle()
         assert len([text_of(m) for m in await bot_messages("dm:boss")]) == 1
     finally:

@@ -42,7 +42,7 @@ async def test_group_mode_skip_reminders_and_schedule_changes(database_url):
         prompts = await bot_messages("g", "standup:")
         assert len(prompts) == 3 and sorted(m.content["mentions"][0] for m in prompts) == ["Anna", "Han Mei", "Li Lei"]
         anna_prompt = next(m for m in prompts if m.content["mentions"] == ["Anna"])
-        assert "11:00 CST / 04:00 CET" in text_of(anna_prompt)
+        assert "11:00 / 04:00 (+01:00)" in text_of(anna_prompt)  # her own wall time too, no English zone abbreviations
         assert not await bot_messages("dm:li")
 
         await ok(await sim.say("li", "昨天: 文案\n今天: 排版\n障碍: 等待法务审核", "g"))

@@ -211,7 +211,7 @@ class StreamRunner:
         endpoint = await call_blocking(self.client.open_connection, self.open_timeout)
         if not endpoint or "endpoint" not in endpoint or "ticket" not in endpoint:
             raise ConnectionError(
-                "connections/open gave no endpoint (check app_key/app_secret and Stream mode)"
+                "connections/open gave no endpoint: check dingtalk.app_key and dingtalk.app_secret (COLLABBOT_DINGTALK__APP_SECRET) and that the robot uses Stream mode"
             )
         uri = f"{endpoint['endpoint']}?ticket={quote_plus(endpoint['ticket'])}"
         ws = await websockets.connect(

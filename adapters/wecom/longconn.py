@@ -213,7 +213,7 @@ class LongConnection:
         except NotConnected:
             return False
         if ack.get("errcode", 0) != 0:
-            log.error("WeCom refused the subscription (errcode %s: %s): check bot_id and secret", ack.get("errcode"), ack.get("errmsg"))
+            log.error("WeCom refused the subscription (errcode %s: %s): check wecom.bot_id and wecom.secret (COLLABBOT_WECOM__SECRET)", ack.get("errcode"), ack.get("errmsg"))
             await ws.close()
             return False
         return True

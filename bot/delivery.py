@@ -149,9 +149,14 @@ class DeliveryWorker:
                     if stop.is_set():
                         return
                     await asyncio.sleep(0)  # let acks and events in between batches
-                upcoming = await outbox_queue.next_due(self._names(None))
+                names = self._names(None)
+                upcoming = await outbox_queue.next_due(names)
                 if upcoming is not None:
-                    timeout = min(idle_seconds, max(MIN_SLEEP, (upcoming - self.clock.now()).total_seconds()))
+                    timeout = min(timeout, (upcoming - self.clock.now()).total_seconds())
+                expiry = await outbox_queue.next_lease_expiry(names)
+                if expiry is not None:
+                    timeout = min(timeout, (expiry - self.lease_clock.now()).total_seconds())
+                timeout = max(MIN_SLEEP, timeout)
             except Exception:
                 log.exception("delivery round failed")
                 timeout = 1.0

@@ -182,14 +182,20 @@ class SharedBudget:
     async def _write_all(self, states: dict[str, dict[str, Any]]) -> bool:
         """Write every bucket's new state if none changed since we read it; else nothing, and forget them."""
         try:
-            async with in_transaction("default") as conn:
-                for key, state in states.items():
-                    known = self.known[key]
-                    updated = await RateBucket.filter(key=key, version=known.version).using_db(conn).update(
-                        state=state, version=known.version + 1
-                    )
-                    if not updated:
-                        raise _Conflict(key)
+            if len(states) == 1:  # one statement is atomic by itself
+                [(key, state)] = states.items()
+                known = self.known[key]
+                if not await RateBucket.filter(key=key, version=known.version).update(state=state, version=known.version + 1):
+                    raise _Conflict(key)
+            else:
+                async with in_transaction("default") as conn:
+                    for key, state in states.items():
+                        known = self.known[key]
+                        updated = await RateBucket.filter(key=key, version=known.version).using_db(conn).update(
+                            state=state, version=known.version + 1
+                        )
+                        if not updated:
+                            raise _Conflict(key)
         except _Conflict:
             for key in states:
                 self.known.pop(key, None)  # someone else changed one: read them again

@@ -105,9 +105,13 @@ async def heads(candidates: list[Candidate]) -> dict[tuple[str, ...], Candidate]
 
 
 def head_ready_at(head: Candidate, now: datetime) -> datetime:
-    """The earliest moment a queue's head may be sent (or its lease runs out)."""
-    if head.status == "sending" and head.lease_until is not None:
-        return head.lease_until
+    """The earliest moment a queue's head may be sent, on the product's clock.
+
+    A head being sent is done any moment (``finish`` then makes the next row due); its lease runs on
+    real time, not on this clock, so it says nothing here.
+    """
+    if head.status == "sending":
+        return now
     return head.next_attempt_at
 
 
@@ -172,11 +176,15 @@ async def finish(row: OutboxMessage, now: datetime, **changes: Any) -> None:
 
 
 async def next_due(platforms: list[str]) -> datetime | None:
-    """When the next row becomes due (pending) or a lease runs out (sending)."""
+    """When the next pending row becomes due (on the product's clock)."""
     pending = await OutboxMessage.filter(status="pending", platform__in=platforms).order_by("next_attempt_at").first().values("next_attempt_at")
+    return (pending or {}).get("next_attempt_at")
+
+
+async def next_lease_expiry(platforms: list[str]) -> datetime | None:
+    """When the first lease of a row being sent runs out (on real time: a dead worker's row is taken over then)."""
     leased = await OutboxMessage.filter(status="sending", platform__in=platforms).order_by("lease_until").first().values("lease_until")
-    times = [t for t in ((pending or {}).get("next_attempt_at"), (leased or {}).get("lease_until")) if t is not None]
-    return min(times) if times else None
+    return (leased or {}).get("lease_until")
 
 
 async def unfinished_count() -> int:

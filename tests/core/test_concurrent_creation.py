@@ -112,3 +112,22 @@ async def test_two_first_events_of_one_new_person_both_succeed(database, clock):
     results = await asyncio.gather(*(engine.dispatch(e) for e in events))
     assert [r.incident for r in results] == [None] * 4
     assert await Person.filter(handle="simulator:stranger-1").count() == 1
+
+
+async def test_a_raced_unique_row_leaves_both_transactions_usable(database, clock):
+    """Two transactions create the same unique row at once: one creates it, the other gets it and goes on
+    writing in the same transaction (on PostgreSQL the failed insert rolls back only its savepoint)."""
+    from tortoise.transactions import in_transaction
+
+    from storage.unique import create_or_get
+
+    async def register(n: int) -> bool:
+        async with in_transaction("default"):
+            _person, created = await create_or_get(Person, {"handle": "simulator:twin"}, {"name": "Twin", "created_at": clock.now()})
+            await Person.create(handle=f"after-{n}", name="after", created_at=clock.now())  # still usable
+            return created
+
+    created = await asyncio.gather(*(register(n) for n in range(4)))
+    assert sorted(created) == [False, False, False, True]
+    assert await Person.filter(handle="simulator:twin").count() == 1
+    assert await Person.filter(handle__startswith="after-").count() == 4

@@ -31,6 +31,7 @@ from bot.scheduler import MaterializeContext
 from bot.types import Audience, Button, Card, Form, FormField, Outcome, TimerSpec, ToCollaboration, ToPerson
 from storage.models import Collaboration, Department, GroupBinding, Person, Subtask
 from storage.models_clocks import AlertLog, DeadlineCheck
+from storage.unique import create_or_get
 
 from ..common.fields import FieldSet, parse_fields
 from ..common.format import when
@@ -191,9 +192,7 @@ async def _check(ctx: Context, code: str, deadline: str | None) -> tuple[Subtask
     if ctx.actor is None or ctx.actor.id != task.owner_id:
         raise NotAllowed(_("Only the owner of {code} can answer this.", code=code))
     day = date.fromisoformat(deadline) if deadline else task.deadline
-    check = await DeadlineCheck.filter(subtask_id=task.id, deadline=day).first()
-    if check is None:
-        check = await DeadlineCheck.create(subtask=task, deadline=day, asked_at=ctx.now)
+    check, _created = await create_or_get(DeadlineCheck, {"subtask_id": task.id, "deadline": day}, {"asked_at": ctx.now})
     return task, check
 
 

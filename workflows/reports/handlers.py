@@ -27,6 +27,7 @@ from bot.types import Card, CardField, Form, FormField, Outcome, TimerSpec, ToCo
 from storage.db import id_list
 from storage.models import Collaboration, Confirmation, Department, Group, GroupBinding, Person, Subtask
 from storage.models_clocks import ReportSchedule, WeeklyAnswer, WeeklyReport
+from storage.unique import create_or_get
 
 from ..common.fields import FieldSet, parse_fields
 from ..common.format import PRIORITIES, purpose_label
@@ -202,11 +203,12 @@ async def save_answer(ctx: Context, code: str, week: str | None, values: dict[st
         latest = await WeeklyReport.filter(collaboration_id=collab.id).order_by("-week").first()
         week = latest.week if latest else iso_week(ctx.now.astimezone(ZoneInfo(ctx.config.bot.timezone)).date())
     completion = _percent(values.get("completion", ""))
-    answer = await WeeklyAnswer.filter(collaboration_id=collab.id, person_id=ctx.actor.id, week=week).first()
     risks, support = (values.get("risks") or "").strip(), (values.get("support") or "").strip()
-    if answer is None:
-        answer = await WeeklyAnswer.create(collaboration=collab, person=ctx.actor, week=week, completion=completion, risks=risks, support=support, answered_at=ctx.now)
-    else:
+    answer, created = await create_or_get(
+        WeeklyAnswer, {"collaboration_id": collab.id, "person_id": ctx.actor.id, "week": week},
+        {"completion": completion, "risks": risks, "support": support, "answered_at": ctx.now},
+    )
+    if not created:
         answer.completion, answer.risks, answer.support, answer.answered_at = completion, risks, support, ctx.now
         await answer.save()
     outcome = Outcome().record("report.answer", collab.code, week=week, completion=completion)

@@ -11,6 +11,7 @@ from bot.router import Context, Router
 from bot.types import Conversation, Outcome, ToConversation
 from storage.models import CardPost, Group, Person, Subtask
 from storage.models_clocks import Standup, StandupAnswer, StandupRun
+from storage.unique import create_or_get
 
 from ..tasks.handlers import report_progress
 from .cards import PROGRESS_FIELD, day_label, local_time
@@ -26,12 +27,11 @@ async def record_answer(ctx: Context, run: StandupRun, person: Person, values: d
     if not any(values.values()):
         raise InvalidInput(_("Your answer is empty. Write at least what you plan today."), field="today")
     closed = run.state == "closed"
-    answer = await StandupAnswer.filter(run_id=run.id, person_id=person.id).first()
-    if answer is None:
-        answer = await StandupAnswer.create(
-            run=run, person=person, status="answered", late=closed, answered_at=ctx.now, updated_at=ctx.now,
-            yesterday=values["yesterday"], today=values["today"], blockers=values["blockers"],
-        )
+    answer, created = await create_or_get(  # two answers of one person at once: neither transaction is lost
+        StandupAnswer, {"run_id": run.id, "person_id": person.id},
+        {"status": "answered", "late": closed, "answered_at": ctx.now, "updated_at": ctx.now, **values},
+    )
+    if created:
         edited = False
     else:
         edited = answer.status == "answered"

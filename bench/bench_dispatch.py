@@ -1,6 +1,6 @@
 """Benchmark: in-process ``Engine.dispatch`` of a realistic mix of commands and clicks on SQLite WAL.
 
-    python bench/bench_dispatch.py [--events 5000] [--stored 10000]
+    python bench/bench_dispatch.py [--events 5000] [--stored 10000] [--database-url postgres://…]
 
 Three runs in the same process, on the same machine state:
   * floor-ack   — a bare coroutine that only acknowledges the event (no framework, no database);
@@ -8,7 +8,8 @@ Three runs in the same process, on the same machine state:
     (dedupe insert, person/group/locale middleware, one commit);
   * full        — the real workflows: create, accept, subtask, progress, acceptance, pass, help.
 It prints events per second, p50/p99 latency per event (database work committed), the ratios
-between the runs, and the peak RSS with ``--stored`` collaborations in the database.
+between the runs, the SQL statements per event (total, and per event type; BEGIN/COMMIT/SAVEPOINT
+counted apart), and the peak RSS with ``--stored`` collaborations in the database.
 """
 
 from __future__ import annotations
@@ -97,6 +98,65 @@ async def store_collaborations(count: int, now: datetime) -> None:
         )
 
 
+class StatementCounter:
+    """Counts the statements the database driver is asked to run (SQLite: its trace callback; PostgreSQL:
+    asyncpg's query paths), split into queries and transaction control."""
+
+    CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+    def __init__(self) -> None:
+        self.queries = 0
+        self.control = 0
+
+    def see(self, sql: str) -> None:
+        if sql.lstrip().upper().startswith(self.CONTROL):
+            self.control += 1
+        else:
+            self.queries += 1
+
+    def install(self, url: str) -> None:
+        if url.startswith("sqlite"):
+            raw = db.connection()._connection._conn  # type: ignore[attr-defined]
+            raw.set_trace_callback(self.see)
+            return
+        import asyncpg
+
+        counter = self
+        original_execute, original_inner = asyncpg.Connection.execute, asyncpg.Connection._execute
+
+        async def execute(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if not args:  # the simple-query path (transaction control); with arguments it goes through _execute
+                counter.see(query)
+            return await original_execute(self, query, *args, **kwargs)
+
+        async def inner(self, query, args, *rest, **kwargs):  # type: ignore[no-untyped-def]
+            counter.see(query)
+            return await original_inner(self, query, args, *rest, **kwargs)
+
+        asyncpg.Connection.execute = execute  # type: ignore[method-assign]
+        asyncpg.Connection._execute = inner  # type: ignore[method-assign]
+
+
+def kind_of(event: Event) -> str:
+    if event.kind is EventKind.ACTION:
+        return event.action or "click"
+    word = (event.text or "").split(maxsplit=1)[0] if event.text else ""
+    return word or event.kind.value
+
+
+async def counted(dispatch, events: list[Event], counter: StatementCounter) -> dict[str, tuple[int, int, int]]:
+    """Statements per event type: ``{kind: (events, queries, control)}``."""
+    per: dict[str, list[int]] = {}
+    for event in events:
+        q0, c0 = counter.queries, counter.control
+        await dispatch(event)
+        row = per.setdefault(kind_of(event), [0, 0, 0])
+        row[0] += 1
+        row[1] += counter.queries - q0
+        row[2] += counter.control - c0
+    return {k: (v[0], v[1], v[2]) for k, v in per.items()}
+
+
 async def timed(dispatch, events: list[Event]) -> tuple[float, list[float]]:
     latencies = []
     start = time.perf_counter()
@@ -115,12 +175,16 @@ def describe(name: str, total: float, latencies: list[float]) -> dict[str, float
     return row
 
 
-async def run(events: int, stored: int) -> None:
+async def run(events: int, stored: int, database_url: str | None) -> None:
     folder = tempfile.mkdtemp(prefix="collabbot-bench-")
-    url = f"sqlite://{folder}/bench.db"
+    url = database_url or f"sqlite://{folder}/bench.db"
     clock = ManualClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
     cfg = config(url)
     await db.connect(url)
+    if url.startswith("postgres"):
+        from tests.conftest import _truncate_pg
+
+        await _truncate_pg()
     await sync_directory(cfg, clock.now())
     await store_collaborations(stored, clock.now())
     mix = Mix()
@@ -144,7 +208,8 @@ async def run(events: int, stored: int) -> None:
 
     full_engine = Engine(build_router(), cfg, clock)
     floor_engine = Engine(floor_router, cfg, clock)
-    print(f"collabbot dispatch benchmark — {len(full_events)} events, {stored} stored collaborations, SQLite WAL")
+    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite WAL"
+    print(f"collabbot dispatch benchmark — {len(full_events)} events, {stored} stored collaborations, {backend}")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     ack_row = describe("floor-ack", *await timed(ack, full_events))
     floor_row = describe("floor-engine", *await timed(floor_engine.dispatch, floor_events))
@@ -155,6 +220,14 @@ async def run(events: int, stored: int) -> None:
     print(f"ratio full / floor-ack throughput:    {full_row['rate'] / ack_row['rate']:.5f}")
     print(f"collaborations completed the cycle:    {await Collaboration.filter(code__startswith='XZB', state='active').count() + failures * 0}")
     print(f"peak RSS: {rss_mb:.0f} MB")
+    counter = StatementCounter()
+    counter.install(url)
+    sample = [e for i in range(cycles, cycles + 20) for e in mix.cycle(i, date(2026, 11, 23))]
+    per = await counted(full_engine.dispatch, sample, counter)
+    n = sum(v[0] for v in per.values())
+    print(f"statements per event (mix of {n} events): {counter.queries / n:.1f} queries + {counter.control / n:.1f} transaction control")
+    for kind, (count, queries, control) in sorted(per.items(), key=lambda kv: -kv[1][1] / kv[1][0]):
+        print(f"  {kind:16s} {queries / count:5.1f} queries + {control / count:.1f} control")
     await db.close()
 
 
@@ -162,8 +235,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--stored", type=int, default=10000)
+    parser.add_argument("--database-url", default=None, help="run on this database (PostgreSQL: its tables are emptied)")
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.stored))
+    asyncio.run(run(args.events, args.stored, args.database_url))
 
 
 if __name__ == "__main__":

@@ -241,7 +241,7 @@ class DingTalkPlatform:
     async def deliver(self, delivery: Delivery) -> Receipt:
         content = delivery.content
         if isinstance(content, FileContent):
-            return await self._send_file(delivery, content)
+            return await files.send_file(self, delivery, content)
         if delivery.kind == "edit":
             assert isinstance(content, Card)
             return await self._edit(delivery, content)
@@ -399,23 +399,6 @@ class DingTalkPlatform:
             if at:  # the robot API cannot @ anyone: the mentioned people get it one-to-one
                 await mentions.notify_directly(self.api, self.robot_code, at, title, text, delivery.locale)
         return str(data.get("processQueryKey") or "")
-
-    async def _send_file(self, delivery: Delivery, file: FileContent) -> Receipt:
-        """A chart as an image message, an export as a file message (uploaded first); the caption before it."""
-        if file.caption:
-            title, text = render.text_markdown(Text(file.caption), delivery.mentions)
-            await self._send_markdown(delivery, title, text, [])
-        filename, data, mime = files.acceptable(file)
-        media_id = await self.api.upload_media("image" if file.is_image else "file", filename, data, mime)
-        if file.is_image:
-            key, param = "sampleImageMsg", {"photoURL": media_id}  # a media_id stands for the URL
-        else:
-            key, param = "sampleFile", {"mediaId": media_id, "fileName": filename, "fileType": filename.rsplit(".", 1)[-1]}
-        if delivery.conversation.is_direct:
-            sent = await self.api.send_people(self.robot_code, [delivery.recipient or delivery.conversation.id], "", "", msg_key=key, param=param)
-        else:
-            sent = await self.api.send_group(self.robot_code, delivery.conversation.id, "", "", msg_key=key, param=param)
-        return Receipt(str(sent.get("processQueryKey") or media_id))
 
     def out_track_id(self, delivery: Delivery) -> str:
         digest = hashlib.sha256(f"{self.config.app_key}:{delivery.dedupe_key}".encode()).hexdigest()

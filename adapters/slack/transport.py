@@ -51,12 +51,13 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from tortoise.exceptions import OperationalError
 
 from bot.config import Config, SlackSection, secret_text
-from bot.errors import AuthExpired, MalformedPayload, PermanentError, RateLimited, TransientError
-from bot.i18n import from_json, localize, normalize_locale
+from bot.errors import AuthExpired, MalformedPayload, RateLimited, TransientError
+from bot.i18n import normalize_locale
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
-from bot.types import Card, Event, FileContent, Form, Text
+from bot.types import Event, FileContent, Text
 
-from . import guard, inbound, interactive, render
+from . import guard, inbound, interactive, modals, render
+from .errors import NOT_THERE, SlackError, platform_error, split_ref
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -65,58 +66,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("collabbot.slack")
 
-# Slack error codes (https://api.slack.com/methods/chat.postMessage#errors …) by what retrying can do.
-_AUTH_ERRORS = {"invalid_auth", "not_authed", "token_expired", "token_revoked", "account_inactive", "ekm_access_denied"}
-_TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
-_NOT_THERE = {"not_in_channel", "channel_not_found"}
 METADATA_EVENT = "collabbot_outbox"
 ACK_BUDGET = 2.5  # seconds: Slack wants every ack within 3
 RECONCILE_PAGES = 5  # pages of 200 history messages read back to a row's first try before posting again
-
-
-class SlackError(PermanentError):
-    """A Slack ``ok: false`` that retrying cannot fix; ``error`` is Slack's code."""
-
-    def __init__(self, error: str, *, status: int | None = None):
-        super().__init__(f"slack error: {error}", status=status)
-        self.error = error
-
-
-def split_ref(message_ref: str) -> tuple[str, str]:
-    """``"C123:1700000000.000100"`` → ``("C123", "1700000000.000100")``."""
-    channel, sep, ts = message_ref.partition(":")
-    if not sep or not channel or not ts:
-        raise SlackError(f"bad message_ref {message_ref!r}")
-    return channel, ts
-
-
-def _header(headers: Any, name: str) -> str | None:
-    if not headers:
-        return None
-    for key, value in dict(headers).items():
-        if str(key).lower() == name.lower():
-            return str(value)
-    return None
-
-
-def platform_error(exc: SlackApiError) -> Exception:
-    """Map a Slack Web API failure onto the outbox's retry policy."""
-    response = exc.response
-    status = getattr(response, "status_code", None) or getattr(response, "status", None)
-    data = getattr(response, "data", None)
-    error = data.get("error") if isinstance(data, dict) else None
-    if status == 429 or error == "ratelimited":
-        retry_after = _header(getattr(response, "headers", None), "Retry-After")
-        try:
-            seconds = max(1.0, float(retry_after)) if retry_after else 1.0
-        except ValueError:
-            seconds = 1.0
-        return RateLimited(f"slack rate limited ({error or status})", retry_after=seconds)
-    if (status is not None and status >= 500) or error in _TRANSIENT_ERRORS:
-        return TransientError(f"slack {status}: {error or 'server error'}", status=status)
-    if error in _AUTH_ERRORS:
-        return AuthExpired(f"slack rejected the bot token: {error}", status=status)
-    return SlackError(str(error or f"http {status}"), status=status)
 
 
 class SlackPlatform:
@@ -317,7 +269,7 @@ class SlackPlatform:
                 return
             raw_action = str((inbound.first_action(body) or {}).get("action_id") or "")
             # A form button opens its form at once; if the card is gone, the workflow gets the plain click.
-            if raw_action.startswith(inbound.FORM_ACTION) and await self._open_card_form(event, raw_action, body):
+            if raw_action.startswith(inbound.FORM_ACTION) and await modals.open_card_form(self.client, self.name, event, raw_action, body):
                 return
             work = self._work(await self._with_profile(event), trigger_id=body.get("trigger_id"), received=received)
             await self._within_budget(work, received)
@@ -362,7 +314,7 @@ class SlackPlatform:
             if result is None or result.open_form is None:
                 return None
             metadata = inbound.form_metadata(event.conversation, result.open_form.value, event.reply_to)
-            return render.render_modal(_localized_form(result.open_form, result.locale), result.locale, metadata)
+            return render.render_modal(modals.localized_form(result.open_form, result.locale), result.locale, metadata)
 
         locale = normalize_locale(event.locale_hint) or self.default_locale
         await interactive.answer(self.client, trigger_id, received or time.monotonic(), self._dispatch(event), form_view, locale)
@@ -383,49 +335,6 @@ class SlackPlatform:
 
     async def _with_profile(self, event: Event, *, wait: float = interactive.PROFILE_WAIT) -> Event:
         return inbound.with_profile(event, await self.profiles.get(event.actor_id, wait=wait))
-
-    # -- modals ----------------------------------------------------------
-
-    async def _open_modal(self, trigger_id: str, form: Form, locale: str, event: Event) -> None:
-        metadata = inbound.form_metadata(event.conversation, form.value, event.reply_to)
-        try:
-            await self.client.views_open(trigger_id=trigger_id, view=render.render_modal(form, locale, metadata))
-        except SlackApiError as exc:
-            log.warning("slack views.open for form %s failed: %s", form.id, platform_error(exc))
-
-    async def _open_card_form(self, event: Event, raw_action: str, body: dict[str, Any]) -> bool:
-        """A click on a form button: open the form the card holds as a modal. False if it is gone."""
-        ref = (event.reply_to or {}).get("message_ref")
-        trigger_id = body.get("trigger_id")
-        if not ref or not trigger_id:
-            return False
-        found = await self._stored_card(ref)
-        if found is None:
-            return False
-        card, locale = found
-        wanted = inbound.card_action(raw_action)
-        if wanted == inbound.FORM_ACTION:
-            form = card.form
-        else:
-            form = next((b.opens_form for b in card.buttons if b.action == wanted and b.opens_form), None)
-        if form is None:
-            return False
-        await self._open_modal(trigger_id, form, locale, event)
-        return True
-
-    async def _stored_card(self, message_ref: str) -> tuple[Card, str] | None:
-        """The localized card behind a posted message (its newest version), from the outbox records."""
-        from storage.models import CardPost, CardRecord, OutboxMessage
-
-        post = await CardPost.filter(platform=self.name, message_ref=message_ref).first()
-        if post is not None:
-            record = await CardRecord.get_or_none(id=post.card_id)
-            if record is not None:
-                return _localized_card(record.content, post.locale), post.locale
-        row = await OutboxMessage.filter(platform=self.name, message_ref=message_ref, post_id=None).first()
-        if row is not None and (row.payload or {}).get("type") == "card":
-            return _localized_card(row.payload, row.locale), row.locale
-        return None
 
     # -- outbound --------------------------------------------------------
 
@@ -466,7 +375,7 @@ class SlackPlatform:
             try:
                 await self._call("chat_postEphemeral", channel=channel, user=delivery.recipient, **payload, **extra)
             except SlackError as exc:
-                if exc.error not in _NOT_THERE or not response_url:
+                if exc.error not in NOT_THERE or not response_url:
                     raise
                 await self._respond(response_url, payload)  # the bot is not in that channel: the command's URL still works
             return Receipt(None)
@@ -557,14 +466,6 @@ class SlackPlatform:
             raise platform_error(exc) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TransientError(f"slack {method}: {exc!r}") from exc
-
-
-def _localized_form(form: Form, locale: str) -> Form:
-    return Form.from_json(localize(from_json(form.to_json()), locale))
-
-
-def _localized_card(data: dict[str, Any], locale: str) -> Card:
-    return Card.from_json(localize(from_json(data), locale))
 
 
 def build(config: Config) -> SlackPlatform | None:

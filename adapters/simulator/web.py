@@ -6,11 +6,13 @@ after the bot's replies were delivered, so a client can read them at once.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -26,6 +28,16 @@ from . import inbound
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 256 * 1024
+
+
+def _without_bytes(message_id: int, content: dict[str, Any]) -> dict[str, Any]:
+    """A file message as the page reads it: a URL instead of the base64 bytes."""
+    if content.get("type") != "file":
+        return content
+    data = {k: v for k, v in content.items() if k != "data"}
+    data["url"] = f"/sim/api/files/{message_id}"
+    data["size"] = len(content.get("data") or "") * 3 // 4
+    return data
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -52,6 +64,7 @@ class SimulatorApi:
         r.add_post("/sim/api/forms", api.submit_form)
         r.add_get("/sim/api/messages", api.read_messages)
         r.add_post("/sim/api/clock", api.move_clock)
+        r.add_get("/sim/api/files/{id}", api.read_file)
         return api
 
     # -- helpers ---------------------------------------------------------
@@ -228,7 +241,7 @@ class SimulatorApi:
                 "sender": m.sender,
                 "sender_name": "collabbot" if m.sender == "bot" else names.get(m.sender, m.sender),
                 "ephemeral": m.recipient is not None,
-                "content": m.content,
+                "content": _without_bytes(m.id, m.content),
                 "version": m.version,
                 "created_at": m.created_at.isoformat(),
                 "updated_at": m.updated_at.isoformat(),
@@ -248,6 +261,27 @@ class SimulatorApi:
             if person is not None and person.locale:
                 return person.locale
         return default or "zh_CN"
+
+    async def read_file(self, request: web.Request) -> web.Response:
+        """The bytes of a file message (a chart, an export): ``GET /sim/api/files/{message id}``."""
+        try:
+            message_id = int(request.match_info["id"])
+        except ValueError:
+            return _error(400, "the file id is a message id (integer)")
+        message = await SimulatorMessage.get_or_none(id=message_id, sender="bot")
+        if message is None or (message.content or {}).get("type") != "file":
+            return _error(404, f"no file message {message_id}")
+        content = message.content
+        try:
+            data = base64.b64decode(content.get("data") or "", validate=True)
+        except ValueError:
+            return _error(500, f"file message {message_id} holds no valid data")
+        disposition = "inline" if str(content.get("mime", "")).startswith("image/") else "attachment"
+        return web.Response(
+            body=data,
+            content_type=str(content.get("mime") or "application/octet-stream"),
+            headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(str(content.get('filename') or 'file'))}"},
+        )
 
     async def move_clock(self, request: web.Request) -> web.Response:
         """``{"seconds"|"minutes"|"hours"|"days": n}`` or ``{"to": iso}``: only with a manual clock (demo, tests).

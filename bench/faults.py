@@ -13,6 +13,9 @@ Scenarios (every count is taken at the fake Slack, what people in the chat would
   started again on the same database; everything Slack saw unanswered is redelivered, as Slack does;
 - ``storm``: an outbound storm at the fake Slack (10 % 429 with Retry-After, 5 % 5xx, 2 % client
   time-outs after Slack posted);
+- ``storm-dingtalk``, ``storm-wecom``: the same storm at the fake DingTalk and the fake WeCom, as each
+  platform throttles (DingTalk: 130101 / QpsLimit and a 10-minute block; WeCom: 45009), in simulated time
+  (``bench/fault_storms.py``); duplicates after an answer the fake lost are counted apart;
 - ``workers``: three bot processes on one database behind a round-robin "load balancer", one of them
   killed and restarted mid-burst (PostgreSQL only: SQLite is one process's file);
 - ``outage``: the database disappears (a TCP proxy cut on PostgreSQL; an exclusive lock held by another
@@ -51,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.fault_bot import config_for
 from bench.fault_kit import CrashCounter, CuttableProxy, FaultySlack, Storm, Tally, pongs_by_channel, probe
+from bench.fault_storms import run_storm
 from bot.app import App
 from storage import db
 from storage.models import OutboxMessage
@@ -61,6 +65,8 @@ CHANNELS = [f"C{n:03d}PROBE" for n in range(100)]  # Slack paces about one messa
 SENDERS = ["U1LI", "U2WANG", "U3LIU", "U4CHEN", "U6ANNA"]
 FULL = {"inbound": 10_000, "kill": 1_500, "storm": 1_000, "workers": 1_500, "outage": 600, "outage_seconds": 30.0}
 SMALL = {"inbound": 200, "kill": 100, "storm": 100, "workers": 100, "outage": 100, "outage_seconds": 3.0}
+FULL |= {"storm-dingtalk": 1_000, "storm-wecom": 1_000}
+SMALL |= {"storm-dingtalk": 100, "storm-wecom": 100}
 
 
 def free_port() -> int:
@@ -391,6 +397,8 @@ async def run(names: list[str], *, small: bool, database_url: str | None, folder
             tally = await scenario_kill(sizes["kill"], url, folder)
         elif name == "storm":
             tally = await scenario_storm(sizes["storm"], url)
+        elif name in ("storm-dingtalk", "storm-wecom"):
+            tally = await run_storm(name, int(sizes[name]), url)
         elif name == "workers":
             if not url.startswith("postgres"):
                 tally = Tally("3 processes, one killed", notes=["needs --database-url postgres://… (SQLite is one process's file)"])
@@ -406,7 +414,7 @@ async def run(names: list[str], *, small: bool, database_url: str | None, folder
     return results
 
 
-SCENARIOS = ["inbound", "kill", "storm", "workers", "outage"]
+SCENARIOS = ["inbound", "kill", "storm", "storm-dingtalk", "storm-wecom", "workers", "outage"]
 
 
 def main() -> int:

@@ -68,6 +68,12 @@ class PassiveReplies(WeComState):
                 except TimeoutError as exc:
                     raise TransientError(f"WeCom did not acknowledge {cmd}") from exc
                 except WeComAPIError as exc:
+                    error = classify(exc)
+                    if isinstance(error, RateLimited | TransientError):
+                        # a frequency limit or "busy" is about the chat, not the req_id: sending the same
+                        # message anew at once would go out during the limit; wait, and answer by req_id then
+                        self.used.pop(req_id, None)
+                        raise error from exc
                     log.info("WeCom refused the answer by req_id (%s); sending it as a new message", exc)
         await self._ws_send(delivery, rendered)
 

@@ -37,3 +37,17 @@ async def test_three_processes_on_postgresql_one_killed_deliver_everything_once(
 
 async def test_a_database_that_disappears_and_comes_back_loses_nothing(tmp_path: Path) -> None:
     assert_clean(await run(["outage"], small=True, database_url=PG_URL, folder=tmp_path))
+
+
+@pytest.mark.parametrize("scenario", ["storm-dingtalk", "storm-wecom"])
+async def test_an_outbound_storm_at_dingtalk_and_wecom_loses_repeats_and_reorders_nothing_and_keeps_every_block(
+    scenario: str, tmp_path: Path
+) -> None:
+    """Throttling as the platform answers it (and a block the fake judges), server errors, answers lost after the
+    fake showed the message: every pong once, in commit order, nothing sent into a block; a pong shown again after
+    a lost answer is counted apart (no robot API can be asked whether it took a message)."""
+    [tally] = await run([scenario], small=True, database_url=PG_URL, folder=tmp_path)
+    assert tally.clean, tally.line()
+    counts = {kind: int(count) for count, kind in (p.split(" ", 1) for p in tally.notes[0].split(" injected")[0].split(", "))}
+    assert counts["throttle"] >= 2 and counts["server error"] >= 1 and counts["answer lost"] >= 1, tally.line()
+    assert tally.ambiguous_duplicates <= counts["answer lost"] * 50, tally.line()  # at most one fold (50 messages) per lost answer

@@ -62,21 +62,23 @@ class Shown:
         if numbers:
             self.by_group[group].append((numbers, lost))
 
-    def count(self, tally: Tally, expected: dict[str, list[int]]) -> None:
-        """Lost, duplicated, reordered; a copy right after a copy whose answer was lost is an ambiguous duplicate."""
+    def count(self, tally: Tally, expected: dict[str, list[int]]) -> dict[str, int]:
+        """Lost, duplicated, reordered; a copy right after a copy whose answer was lost is an ambiguous duplicate.
+        Returns the ambiguous duplicates per group."""
         delivered: dict[str, list[int]] = {}
-        ambiguous = 0
+        ambiguous: Counter[str] = Counter()
         for group, sends in self.by_group.items():
             delivered[group] = [n for numbers, _ in sends for n in numbers]
             previous_lost: dict[int, bool] = {}
             for numbers, lost in sends:
                 for n in numbers:
                     if previous_lost.get(n):
-                        ambiguous += 1
+                        ambiguous[group] += 1
                     previous_lost[n] = lost
         tally.count_deliveries(expected, delivered)
-        tally.ambiguous_duplicates = ambiguous
-        tally.duplicated -= ambiguous
+        tally.ambiguous_duplicates = sum(ambiguous.values())
+        tally.duplicated -= tally.ambiguous_duplicates
+        return dict(ambiguous)
 
 
 class StormDice:
@@ -238,6 +240,7 @@ def faulty_wecom(clock: ManualClock, dice: StormDice, shown: Shown) -> Any:
 
     class FaultyWeCom(FakeWeCom):
         lost: set[str]
+        app_lost = 0  # answers of message/send lost after WeCom took the message
 
         async def _frame(self, conn: Any, frame: dict[str, Any]) -> None:
             cmd = str(frame.get("cmd") or "")
@@ -263,6 +266,24 @@ def faulty_wecom(clock: ManualClock, dice: StormDice, shown: Shown) -> Any:
             if any(r.req_id == req_id and r.errcode == 0 for r in answered):
                 shown.add(chat, json.dumps(body, ensure_ascii=False), lost=outcome == "lost")
 
+        async def _message_send(self, request: web.Request) -> web.Response:
+            """The self-built app's ``message/send`` (personal answers) under the same storm."""
+            body = await request.json()
+            member = str(body.get("touser") or "")
+            outcome = dice.draw(member)
+            if outcome in ("blocked", "throttle"):
+                return web.json_response({"errcode": 45009, "errmsg": "api freq out of limit"})
+            if outcome == "error":
+                return web.json_response({"errcode": -1, "errmsg": "system busy"})
+            before = (len(self.http), self.duplicates_dropped)
+            answer = await super()._message_send(request)
+            if self.duplicates_dropped == before[1] and any(r.cmd == "message/send" and r.errcode == 0 for r in self.http[before[0] :]):
+                shown.add(member, json.dumps(body, ensure_ascii=False), lost=outcome == "lost")
+            if outcome == "lost":
+                self.app_lost += 1  # WeCom showed it (or dropped it as a duplicate); the answer is lost behind a gateway
+                return web.Response(status=502, text="bad gateway")
+            return answer
+
         async def _answer(self, conn: Any, cmd: str, req_id: str, body: Any, errcode: int, errmsg: str = "ok") -> None:
             if req_id in self.lost and errcode == 0:  # WeCom showed it; its acknowledgement never arrives
                 self.lost.discard(req_id)
@@ -272,7 +293,7 @@ def faulty_wecom(clock: ManualClock, dice: StormDice, shown: Shown) -> Any:
                 return
             await super()._answer(conn, cmd, req_id, body, errcode, errmsg)
 
-    fake = FaultyWeCom(clock)
+    fake = FaultyWeCom(clock, duplicate_check=True)
     fake.lost = set()
     return fake
 
@@ -282,7 +303,15 @@ async def scenario_storm_wecom(size: int, database_url: str) -> Tally:
     clock = ManualClock(START)
     dice, shown = StormDice(Storm(), clock, WECOM_BLOCK), Shown()
     fake = await faulty_wecom(clock, dice, shown).start()
-    section = {"bot_id": fake.bot_id, "secret": fake.secret, "ws_url": fake.ws_url, "api_url": fake.api_url, "reconnect_max_seconds": 0.05}
+    section = {
+        "bot_id": fake.bot_id,
+        "secret": fake.secret,
+        "ws_url": fake.ws_url,
+        "api_url": fake.api_url,
+        "reconnect_max_seconds": 0.05,
+        # personal answers go through the self-built app (message/send with enable_duplicate_check)
+        **{"corp_id": fake.corp_id, "corp_secret": fake.corp_secret, "agent_id": fake.agent_id, "direct_messages": "app"},
+    }
     config = {"database": {"url": database_url}, "server": {"host": "127.0.0.1", "port": 0}, "wecom": section}
     app = App(from_dict(config, environ={}), clock=clock)
     app.engine.router.include(probe)
@@ -297,8 +326,9 @@ async def scenario_storm_wecom(size: int, database_url: str) -> Tally:
 
                 async def send(numbers: list[int]) -> None:
                     before = platform.ws.handled
-                    for n in numbers:
-                        await fake.say(f"member{n % 5}", f"probe {n}", chatid=f"wrPROBE{n % GROUPS:02d}", msgid=f"msgprobe{n:07d}")
+                    for n in numbers:  # every fifth probe in a member's single chat: answered through the app
+                        chat = None if n % 5 == 4 else f"wrPROBE{n % GROUPS:02d}"
+                        await fake.say(f"member{n % 3}", f"probe {n}", chatid=chat, msgid=f"msgprobe{n:07d}")
                     await fake.wait_for(lambda: platform.ws.handled >= before + len(numbers), within=60)
 
                 await probes_then_drain(app, clock, "wecom", size, send)
@@ -307,9 +337,15 @@ async def scenario_storm_wecom(size: int, database_url: str) -> Tally:
             finally:
                 await app.stop()
             tally.crashes = crashes.count
-        shown.count(tally, expected)
+        ambiguous = shown.count(tally, expected)
         tally.retry_after_violations = dice.violations
-        tally.notes += [dice.note(), f"{(clock.now() - START).total_seconds() / 3600:.1f} h simulated", *dead_note(dead)]
+        app_twice = sum(count for chat, count in ambiguous.items() if not chat.startswith("wr"))
+        tally.notes += [
+            dice.note(),
+            f"{(clock.now() - START).total_seconds() / 3600:.1f} h simulated",
+            f"app messages: {fake.app_lost} answers lost, {app_twice} shown twice, {fake.duplicates_dropped} dropped by the duplicate check",
+            *dead_note(dead),
+        ]
     finally:
         await fake.stop()
     return tally

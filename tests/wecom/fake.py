@@ -102,9 +102,14 @@ class FakeWeCom:
     tokens: dict[str, bool] = field(default_factory=dict)  # token → still valid
     media: dict[str, dict[str, Any]] = field(default_factory=dict)  # media_id → {"type", "filename", "data"}
     token_requests: int = 0
+    # honour message/send's enable_duplicate_check: the same content to the same member within
+    # duplicate_check_interval is answered ok and not shown again (off unless a test turns it on)
+    duplicate_check: bool = False
+    duplicates_dropped: int = 0
 
     def __post_init__(self) -> None:
         self._counter = itertools.count(1)
+        self._shown_at: dict[str, datetime] = {}  # duplicate check: content key → when it was shown
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.changed = asyncio.Event()
@@ -416,6 +421,16 @@ class FakeWeCom:
             return web.json_response({"errcode": INVALID_PARAM, "errmsg": "agentid and touser are required"})
         answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": os.urandom(8).hex()}
         kind = body.get("msgtype")
+        if self.duplicate_check and body.get("enable_duplicate_check") and kind not in ("template_card", "image", "file"):
+            key = json.dumps([body["touser"], kind, body.get(kind)], ensure_ascii=False, sort_keys=True)
+            interval = float(body.get("duplicate_check_interval") or 1800)
+            shown_at = self._shown_at.get(key)
+            now = self.clock.now()
+            if shown_at is not None and (now - shown_at).total_seconds() < interval:
+                self.duplicates_dropped += 1
+                self._note()
+                return web.json_response(answer)
+            self._shown_at[key] = now
         if kind in ("image", "file") and (body.get(kind) or {}).get("media_id") not in self.media:
             self._record_http("message/send", body, INVALID_MEDIA)
             return web.json_response({"errcode": INVALID_MEDIA, "errmsg": "invalid media_id"})

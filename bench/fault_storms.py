@@ -149,6 +149,12 @@ async def probes_then_drain(app: App, clock: ManualClock, platform: str, size: i
     await drive(app, clock, platform)
 
 
+def never_answered(expected: dict[str, list[int]], size: int) -> int:
+    """Probes whose pong was never committed (a refused or dropped event): lost too."""
+    committed = {n for numbers in expected.values() for n in numbers}
+    return sum(1 for n in range(size) if n not in committed)
+
+
 def dead_note(dead: int) -> list[str]:
     return [f"{dead} rows dead"] if dead else []
 
@@ -224,6 +230,7 @@ async def scenario_storm_dingtalk(size: int, database_url: str) -> Tally:
             tally.crashes = crashes.count
         shown.count(tally, expected)
         tally.retry_after_violations = dice.violations
+        tally.lost += never_answered(expected, size)
         tally.notes += [dice.note(), f"{(clock.now() - START).total_seconds() / 3600:.1f} h simulated", *dead_note(dead)]
     finally:
         fake.limits = None
@@ -262,6 +269,7 @@ def faulty_wecom(clock: ManualClock, dice: StormDice, shown: Shown) -> Any:
                 self.lost.add(req_id)
             before = len(self.received)
             await super()._frame(conn, frame)
+            self.lost.discard(req_id)  # refused for another reason: nothing was lost
             answered = self.received[before:] if len(self.received) > before else []
             if any(r.req_id == req_id and r.errcode == 0 for r in answered):
                 shown.add(chat, json.dumps(body, ensure_ascii=False), lost=outcome == "lost")
@@ -339,6 +347,7 @@ async def scenario_storm_wecom(size: int, database_url: str) -> Tally:
             tally.crashes = crashes.count
         ambiguous = shown.count(tally, expected)
         tally.retry_after_violations = dice.violations
+        tally.lost += never_answered(expected, size)
         app_twice = sum(count for chat, count in ambiguous.items() if not chat.startswith("wr"))
         tally.notes += [
             dice.note(),

@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -425,6 +426,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("COLLABBOT_TEST_DATABASE_URL"))
     parser.add_argument("--only", default=",".join(SCENARIOS))
     args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory(prefix="collabbot-faults-") as tmp:
         results = asyncio.run(run(args.only.split(","), small=args.small, database_url=args.database_url, folder=Path(tmp)))
     return 0 if all(t.clean for t in results) else 1

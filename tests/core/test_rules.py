@@ -177,7 +177,7 @@ async def test_a_form_error_is_shown_on_its_field(database_url, clock):
         prompt = [m for m in await sim.messages(person="lilei") if m["sender"] == "bot"][-1]  # his form, in his DM
         assert prompt["content"]["form"]["id"] == "request.new"
         r = await sim.submit("lilei", prompt["id"], {"title": "海报", "goal": "x", "departments": "设计部", "deadline": "2026-13-45"})
-        assert r["form_errors"] == {"deadline": "看不懂日期“2026-13-45”。请写成 2026-12-01、12月1日、下周五 或 next Friday 这样的格式。"}
+        assert r["form_errors"] == {"deadline": "看不懂日期“2026-13-45”。请写成 2026-12-01、12月1日 或 下周五 这样的格式。"}
         assert await Collaboration.all().count() == 0
         r = await sim.submit("lilei", prompt["id"], {"title": "海报", "goal": "x", "departments": "设计部", "deadline": "2026-12-20"})
         assert r["error"] is None and await Collaboration.all().count() == 1

@@ -30,6 +30,9 @@ LIFECYCLES = [
     ("tests.workflows.test_retro", "test_a_retrospective_saved_as_an_sop_starts_the_next_collaboration", {}),
     ("tests.workflows.test_retro", "test_the_improvement_log_is_tracked_like_subtasks", {}),
     ("tests.workflows.test_multigroup", "test_a_decision_in_one_group_updates_the_card_in_the_other", {}),
+    ("tests.workflows.test_rules", "test_every_bad_input_gets_a_specific_translated_reply_and_writes_nothing", {}),
+    ("tests.workflows.test_rules", "test_only_the_right_people_decide_and_outsiders_do_nothing", {}),
+    ("tests.core.test_rules", "test_every_bad_input_gets_a_specific_reply_and_writes_nothing", {}),
 ]
 
 

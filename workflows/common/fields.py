@@ -13,8 +13,10 @@ from datetime import date
 
 from bot.dates import parse_date
 from bot.errors import InvalidInput
-from bot.i18n import _
+from bot.i18n import _, join
 from bot.router import TypedText, normalize_with_map
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,12 @@ def parse_fields(text: str, fields: FieldSet) -> tuple[str, dict[str, str]]:
     unknown = re.search(r"^\s*([^\s:]{1,20})\s*:(?!//)\s*\S", head, re.M)
     if unknown:
         raise InvalidInput(
-            _("Unknown field “{name}”. Known fields: {known}.", name=unknown.group(1), known=", ".join(fields.aliases)),
+            _(
+                "Unknown field “{name}”. Known fields: {known}.",
+                name=unknown.group(1),
+                known=join([names[0] for names in fields.aliases.values()], ", "),
+                known_zh=join([next((n for n in names if _CJK.search(n)), names[0]) for names in fields.aliases.values()], ", "),
+            ),
             field=unknown.group(1),
         )
     return head, values

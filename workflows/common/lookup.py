@@ -7,7 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.i18n import Msg, _
+from bot.i18n import Msg, _, join
 from bot.router import Context
 from storage.models import Collaboration, Department, Group, GroupBinding, Identity, Person, Subtask
 
@@ -121,7 +121,7 @@ async def department(text: str, *, field: str | None = None) -> Department:
     if found is None:
         found = await Department.filter(name__iexact=key).first()
     if found is None:
-        known = ", ".join(f"{d.name} ({d.code})" for d in await Department.all().order_by("code"))
+        known = join([d.name for d in await Department.all().order_by("code")], ", ")
         raise NotFound(
             _("There is no department “{name}”. Known departments: {known}.", name=key[:40], known=known or "—"),
             field=field,

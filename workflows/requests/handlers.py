@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
-from bot.i18n import _
+from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
 from storage.models import Collaboration, Department, Group, GroupBinding, Person, RequestedDepartment
@@ -143,8 +143,8 @@ async def _answer_for(ctx: Context, collab: Collaboration, dept_code: object) ->
     else:
         matching = [a for a in answers if a.department.head_id == actor.id] or answers
         if len(matching) > 1:
-            names = ", ".join(a.department.code for a in matching)
-            raise InvalidInput(_("Several departments are asked in {code} ({names}). Add the department, e.g. “accept {code} {first}”.", code=collab.code, names=names, first=matching[0].department.code))
+            names = join([a.department.name for a in matching], ", ")
+            raise InvalidInput(_("Several departments are asked in {code} ({names}). Add the department, e.g. “accept {code} {first}”.", code=collab.code, names=names, first=matching[0].department.name))
     answer = matching[0]
     return answer.department, answer
 

@@ -24,6 +24,7 @@ from bot.types import Outcome, Text
 from tests.slack.fake_slack import FakeSlack
 
 probe = Router()
+FAULT_ARGS = web.RequestKey("fault_args", dict)
 PONG = re.compile(r"pong (\d+)")
 
 
@@ -163,9 +164,9 @@ class FaultySlack(FakeSlack):
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
         """Parsed once per request: the storm looks at it before the fake's own handling reads it again."""
-        if "fault_args" not in request:
-            request["fault_args"] = await super()._args(request)
-        return dict(request["fault_args"])
+        if FAULT_ARGS not in request:
+            request[FAULT_ARGS] = await super()._args(request)
+        return dict(request[FAULT_ARGS])
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import i18n
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery import DeliveryWorker
@@ -109,6 +110,7 @@ class App:
 
     async def start(self, *, serve_http: bool = True, background: bool = True) -> None:
         """Open the database, start platforms, the HTTP server and (if ``background``) the workers."""
+        await asyncio.to_thread(i18n.preload)
         await self.open_database()
         for platform in self.platforms.values():
             await platform.start(self)

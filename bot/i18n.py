@@ -137,6 +137,13 @@ def catalog(locale: str) -> Catalog:
     return Catalog(locale, messages)
 
 
+def preload() -> None:
+    """Read every supported locale's catalogs now (blocking: call it in a thread at start-up), so the first
+    reply does not stall the event loop for the second it takes to parse them."""
+    for locale in SUPPORTED_LOCALES:
+        catalog(locale)
+
+
 class _SafeArgs(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"

@@ -57,6 +57,7 @@ from bench.fault_bot import config_for
 from bench.fault_kit import CrashCounter, CuttableProxy, FaultySlack, Storm, Tally, pongs_by_channel, probe
 from bench.fault_storms import run_storm
 from bot.app import App
+from bot.delivery import LEASE
 from storage import db
 from storage.models import OutboxMessage
 from tests.slack.fake_slack import FakeSlack
@@ -293,7 +294,8 @@ async def scenario_kill(size: int, database_url: str, folder: Path, *, processes
         await burst(sender, list(range(size)), concurrency=8)
         await killing
         await sender.redeliver_unacked()
-        await wait_for_pongs(fake, sender, within=60 + size / 20)
+        # a row the killed process had claimed is sent again once its lease (60 s) runs out: wait past it
+        await wait_for_pongs(fake, sender, within=LEASE.total_seconds() + 90 + size / 20)
         for bot in bots:
             await bot.stop()
         tally.crashes = sum(b.crashes() for b in bots)

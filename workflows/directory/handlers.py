@@ -12,12 +12,15 @@ from storage.models import Department, Group, GroupBinding, Identity, Person
 
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields
+from ..common.format import account
 from ..common.records import require_actor
 from . import official_calendar
 from .official_calendar import materialize as materialize  # the area's materializer source
 
 router = Router()
 router.include(official_calendar.router)
+
+LANGUAGE_NAMES = {"zh_CN": _("Chinese (zh_CN)"), "en": _("English (en)")}
 
 
 @router.command("whoami", "me", "我是谁", "我的信息")
@@ -31,8 +34,8 @@ async def whoami(ctx: Context) -> Outcome:
                 _("{name} (id {handle})", name=actor.name, handle=actor.handle),
                 _("Department: {dept}", dept=actor.department.name if actor.department else "—"),
                 _("Superior: {name}", name=actor.superior.name if actor.superior else "—"),
-                _("Language: {locale}", locale=actor.locale or ctx.locale),
-                _("Accounts: {list}", list=", ".join(f"{p}:{u}" for p, u in identities)),
+                _("Language: {locale}", locale=LANGUAGE_NAMES.get(actor.locale or ctx.locale, actor.locale or ctx.locale)),
+                _("Accounts: {list}", list=join([account(p, u) for p, u in identities], ", ")),
             ]
         ),
         ephemeral=True,
@@ -47,7 +50,7 @@ async def set_language(ctx: Context, args: str) -> Outcome:
     for_group = bool(words) and words[0].lower() in ("group", "群", "本群", "群组")
     locale = normalize_locale(" ".join(words[1:] if for_group else words))
     if locale is None:
-        raise InvalidInput(_("Choose a language: {list} (e.g. “lang en” or “语言 中文”; “lang group en” for this group).", list=", ".join(SUPPORTED_LOCALES)))
+        raise InvalidInput(_("Choose a language: {list} (e.g. “lang en” or “语言 中文”; “lang group en” for this group).", list=join([LANGUAGE_NAMES[loc] for loc in SUPPORTED_LOCALES], ", ")))
     if for_group:
         if ctx.group is None:
             raise InvalidInput(_("Use “lang group …” in the group whose language should change."))

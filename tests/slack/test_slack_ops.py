@@ -1,7 +1,12 @@
-"""What a Slack admin trips over, at the fake Slack with ``users.info`` taking 2.5 s and trigger_ids that
-expire after 3 s as Slack's do: a slash command from someone new still opens its modal (the lookup is not
-waited for), a slow command opens a loading modal in time and turns it into the form, an empty submission's
-errors are in its ack before the lookup is back, and the App Home tab shows the person's pending items."""
+"""What a Slack admin trips over, at the fake Slack with a slow ``users.info``: a slash command from someone
+new still opens its modal (the lookup is not waited for), a slow command opens a loading modal and turns it
+into the form, an empty submission's errors are in its ack before the lookup is back, and the App Home tab
+shows the person's pending items.
+
+No test here races the wall clock (a loaded CI machine would make that a coin toss): the lookup takes far
+longer than anything the bot may wait for, and the tests assert the *order* — the modal opened, or the ack
+left, before the lookup answered. How far inside Slack's 3 s the modal opens is measured by
+``bench/bench_slack_trigger.py``."""
 
 from __future__ import annotations
 
@@ -15,12 +20,11 @@ from bot.types import Form, FormField
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.world import USERS, SlackWorld, text_of
 
-SLOW_LOOKUP = 2.5
+SLOW_LOOKUP = 6.0  # far past Slack's 3 s: a bot that waited for it could not have answered first
 
 
 def slow(fake: FakeSlack) -> None:
     fake.delays["users.info"] = SLOW_LOOKUP
-    fake.trigger_lifetime = 3.0
 
 
 def completed_lookups(fake: FakeSlack, user: str) -> list[int]:
@@ -36,7 +40,7 @@ async def test_a_new_user_s_slash_command_opens_its_modal_without_waiting_for_th
         assert fake.calls[opened].error is None  # not expired_trigger_id
         assert not completed_lookups(fake, "U9NEW") or completed_lookups(fake, "U9NEW")[0] > opened
         assert world.last_view["callback_id"] == "request.new"
-        await fake.until(lambda: bool(completed_lookups(fake, "U9NEW")), what="the background lookup", within=10)
+        await fake.until(lambda: bool(completed_lookups(fake, "U9NEW")), what="the background lookup", within=30)
 
 
 async def test_an_empty_submission_is_answered_with_its_errors_before_the_lookup_returns(database_url, clock):
@@ -50,12 +54,11 @@ async def test_an_empty_submission_is_answered_with_its_errors_before_the_lookup
         assert ack["response_action"] == "errors" and ack["errors"]
         assert completed_lookups(fake, "U6ANNA") == []  # the ack did not wait for users.info
         await world._handled(before + 1)
-        await fake.until(lambda: bool(completed_lookups(fake, "U6ANNA")), what="the background lookup", within=10)
+        await fake.until(lambda: bool(completed_lookups(fake, "U6ANNA")), what="the background lookup", within=30)
 
 
 async def test_slow_work_opens_a_loading_modal_in_time_and_turns_it_into_the_form():
     fake = await FakeSlack(users=dict(USERS)).start()
-    fake.trigger_lifetime = 3.0
     client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.base_url, retry_handlers=[])
     work: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     form = Form(id="request.new", title="新建协作", fields=[FormField("title", "标题", "text", required=True)], submit_label="提交")
@@ -102,10 +105,9 @@ async def test_the_app_home_tab_shows_the_person_s_pending_items(database_url, c
         assert len(world.fake.messages) == posted  # published to the Home tab, nothing posted
 
 
-async def test_under_load_every_new_user_s_modal_opens_before_the_trigger_expires(database_url, clock):
+async def test_under_load_every_new_user_s_modal_opens_before_the_lookup_answers(database_url, clock):
     """Twenty people new to the bot type ``/collab 新建协作`` at once (users.info slow for each): every
-    trigger is used within Slack's 3 s (the fake refuses an expired one), as the form or a loading modal
-    that becomes the form."""
+    trigger is used before that person's lookup answered, as the form or a loading modal that becomes the form."""
     newcomers = {f"U7NEW{i:02d}": {"name": f"new{i}", "real_name": f"New {i}", "locale": "zh-CN"} for i in range(20)}
 
     def prepare(fake: FakeSlack) -> None:
@@ -119,4 +121,6 @@ async def test_under_load_every_new_user_s_modal_opens_before_the_trigger_expire
         await world._handled(before + len(newcomers))
         opens = fake.calls_to("views.open")
         assert len(opens) == len(newcomers) and [c.error for c in opens] == [None] * len(newcomers)
+        last_open = max(i for i, c in enumerate(fake.calls) if c.method == "views.open")
+        assert all(not completed_lookups(fake, user) or completed_lookups(fake, user)[0] > last_open for user in newcomers)
         await fake.until(lambda: all(v.get("callback_id") == "request.new" for v in fake.views), what="every form", within=20)

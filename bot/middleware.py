@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from tortoise.exceptions import IntegrityError
-
 from bot.i18n import DEFAULT_LOCALE, normalize_locale
 from bot.types import EventKind
 from storage.models import Group, Identity, Person
+from storage.unique import create_or_get
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -49,24 +48,18 @@ async def resolve_person(ctx: Context, engine: EngineServices) -> None:
             taken = await Identity.filter(platform=event.platform).values_list("person_id", flat=True)
             person = await Person.filter(email__iexact=event.actor_email.strip()).exclude(id__in=list(taken)).first()
         if person is None:
-            person = await Person.create(
-                handle=handle,
-                name=(event.actor_name or event.actor_id)[:128],
-                email=event.actor_email,
-                created_at=ctx.now,
+            person, _ = await create_or_get(
+                Person,
+                {"handle": handle},
+                {"name": (event.actor_name or event.actor_id)[:128], "email": event.actor_email, "created_at": ctx.now},
             )
-        try:
-            async with engine.savepoint():
-                identity = await Identity.create(
-                    person=person,
-                    platform=event.platform,
-                    platform_user_id=event.actor_id,
-                    display_name=event.actor_name,
-                    last_seen_at=ctx.now,
-                )
-        except IntegrityError:  # registered by a concurrent event
-            identity = await Identity.get(platform=event.platform, platform_user_id=event.actor_id)
-        identity.person = person
+        identity, created = await create_or_get(
+            Identity,
+            {"platform": event.platform, "platform_user_id": event.actor_id},
+            {"person": person, "display_name": event.actor_name, "last_seen_at": ctx.now},
+        )
+        # a concurrent event may have registered this account first, with its own person row
+        identity.person = person if created else await Person.get(id=identity.person_id)
     elif identity.last_seen_at is None or ctx.now - identity.last_seen_at > _SEEN_REFRESH:
         identity.last_seen_at = ctx.now
         await identity.save(update_fields=["last_seen_at"])
@@ -84,16 +77,11 @@ async def resolve_group(ctx: Context, engine: EngineServices) -> None:
         return
     group = await Group.filter(platform=conversation.platform, conversation_id=conversation.id).first()
     if group is None:
-        try:
-            async with engine.savepoint():
-                group = await Group.create(
-                    platform=conversation.platform,
-                    conversation_id=conversation.id,
-                    name=conversation.name,
-                    created_at=ctx.now,
-                )
-        except IntegrityError:
-            group = await Group.get(platform=conversation.platform, conversation_id=conversation.id)
+        group, _ = await create_or_get(
+            Group,
+            {"platform": conversation.platform, "conversation_id": conversation.id},
+            {"name": conversation.name, "created_at": ctx.now},
+        )
     ctx.group = group
 
 

@@ -89,7 +89,7 @@ class DeliveryWorker:
         heads = await outbox_queue.heads(candidates)
         go: list[outbox_queue.Candidate] = []
         lanes: set[tuple[str, ...]] = set()
-        parked: dict[datetime, list[int]] = {}
+        parked: dict[tuple[datetime, int], list[int]] = {}
         for candidate in candidates:
             head = heads.get(candidate.lane)
             if head is None or head.id == candidate.id:
@@ -98,10 +98,9 @@ class DeliveryWorker:
                     go.append(candidate)
                 continue
             until = max(now, outbox_queue.head_ready_at(head, now)) + outbox_queue.PARK_RECHECK
-            parked.setdefault(until, []).append(candidate.id)
-        for until, ids in parked.items():
-            await outbox_queue.park(ids, until)
-            self._parked_now += len(ids)
+            parked.setdefault((until, head.id), []).append(candidate.id)
+        for (until, head_id), ids in parked.items():
+            self._parked_now += await outbox_queue.park(ids, until, head_id)
         self.parked += self._parked_now
         claimed = await outbox_queue.claim(go, now, self.owner, LEASE, lease_now)
         self.claims += len(claimed)

@@ -115,9 +115,26 @@ def head_ready_at(head: Candidate, now: datetime) -> datetime:
     return head.next_attempt_at
 
 
-async def park(ids: list[int], until: datetime) -> None:
-    if ids:
-        await OutboxMessage.filter(id__in=ids, status="pending").update(next_attempt_at=until)
+async def park(ids: list[int], until: datetime, head_id: int) -> int:
+    """Park rows waiting behind ``head_id`` until ``until`` — only while that head is still unfinished.
+
+    On PostgreSQL the head row is locked (``FOR SHARE``) by the same statement: a worker finishing the
+    head at that moment either waits for this park and then promotes the next row, or has committed
+    already and nothing is parked. So a promotion is never overwritten by a park decided on a stale
+    view of the head (three processes and a kill -9 left rows parked for minutes before). SQLite has
+    one writer at a time: the check and the update cannot interleave with a finish."""
+    if not ids:
+        return 0
+    if _postgres():
+        rows = await db.connection().execute_query_dict(
+            "UPDATE outbox SET next_attempt_at = $1 WHERE id = ANY($2) AND status = 'pending' AND EXISTS "
+            "(SELECT 1 FROM outbox h WHERE h.id = $3 AND h.status IN ('pending', 'sending') FOR SHARE) RETURNING id",
+            [until, ids, head_id],
+        )
+        return len(rows)
+    if not await OutboxMessage.filter(id=head_id, status__in=list(UNFINISHED)).exists():
+        return 0
+    return await OutboxMessage.filter(id__in=ids, status="pending").update(next_attempt_at=until)
 
 
 async def claim(candidates: list[Candidate], now: datetime, owner: str, lease: timedelta, lease_now: datetime | None = None) -> list[int]:

@@ -61,20 +61,26 @@ def submit_form(task: Subtask) -> Form:
     )
 
 
+def verdict_buttons(request: AcceptanceRequest, task: Subtask) -> list[Button]:
+    """Pass / fail for the reviewer: the same actions on the acceptance card and on its reminder, carrying
+    the attempt so that a click on an older submission is refused on the server."""
+    value = {"code": task.code, "attempt": request.attempt}
+    return [
+        Button(_("Pass"), "acceptance.pass", value, "primary", command=_("pass {code}", code=task.code)),
+        Button(_("Fail"), "acceptance.fail", value, "danger", command=_("fail {code} comments: ", code=task.code), opens_form=fail_form(request, task.code)),
+    ]
+
+
 async def acceptance_card(request: AcceptanceRequest, task: Subtask, ctx: Context) -> Card:
     owner = await Person.get(id=task.owner_id)
     reviewer = await Person.get_or_none(id=task.reviewer_id) if task.reviewer_id else None
     lines: list[Any] = [
         _("- {name} {version} {link}", name=d["name"], version=d.get("version", ""), link=d.get("link", "")) for d in request.deliverables
     ]
-    value = {"code": task.code, "attempt": request.attempt}
     buttons: list[Button] = []
     status: Msg
     if request.state == "pending":
-        buttons = [
-            Button(_("Pass"), "acceptance.pass", value, "primary", command=_("pass {code}", code=task.code)),
-            Button(_("Fail"), "acceptance.fail", value, "danger", command=_("fail {code} comments: ", code=task.code), opens_form=fail_form(request, task.code)),
-        ]
+        buttons = verdict_buttons(request, task)
         status = _("Waiting for {reviewer} to pass or fail.", reviewer=reviewer.name if reviewer else "?")
     else:
         decider = await Person.get_or_none(id=request.reviewer_id) if request.reviewer_id else None

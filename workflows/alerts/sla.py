@@ -21,12 +21,12 @@ from typing import Any
 
 from bot.i18n import _, join
 from bot.router import Context, Router
-from bot.types import Button, Card, Outcome, ToPerson
+from bot.types import Card, Outcome, ToPerson
 from storage.models import AcceptanceRequest, Collaboration, Department, Person, RequestedDepartment, Subtask
 
-from ..acceptance.cards import fail_form
+from ..acceptance.cards import verdict_buttons
 from ..common.format import when
-from ..requests.cards import decline_form
+from ..requests.cards import decision_buttons
 
 router = Router()
 
@@ -87,7 +87,6 @@ async def request_remind(ctx: Context) -> Outcome:
     collab, dept, answer = found
     head_id = dept.head_id
     assert head_id is not None
-    value = {"code": collab.code, "dept": dept.code, "round": answer.round}
     card = Card(
         title=_("Reminder: request {code} awaits your answer", code=collab.code),
         body=join(
@@ -96,17 +95,7 @@ async def request_remind(ctx: Context) -> Outcome:
                 _("**{title}** asks {dept} to collaborate. Please accept or decline by {due}; after that it is escalated.", title=collab.title, dept=dept.name, due=_due(ctx)),
             ]
         ),
-        buttons=[  # answer right here: the same actions as the request card, checked again on the server
-            Button(_("Accept"), "request.accept", value, "primary", command=_("accept {code} {department}", code=collab.code, department=dept.name)),
-            Button(
-                _("Decline"),
-                "request.decline",
-                value,
-                "danger",
-                command=_("decline {code} {department} reason: ", code=collab.code, department=dept.name),
-                opens_form=decline_form(collab, dept, answer.round),
-            ),
-        ],
+        buttons=decision_buttons(collab, dept, answer.round),  # answer right here, checked again on the server
         color="yellow",
     )
     return Outcome().send(ToPerson(head_id), card).record("sla.request.reminded", collab.code, dept=dept.code)
@@ -163,7 +152,6 @@ async def review_remind(ctx: Context) -> Outcome:
     task, request, _collab = found
     reviewer_id = task.reviewer_id
     assert reviewer_id is not None
-    value = {"code": task.code, "attempt": request.attempt}
     card = Card(
         title=_("Reminder: {code} awaits your verdict", code=task.code),
         body=join(
@@ -172,10 +160,7 @@ async def review_remind(ctx: Context) -> Outcome:
                 _("**{title}** was submitted for acceptance. Please pass or fail it by {due}; after that it is escalated.", title=task.title, due=_due(ctx)),
             ]
         ),
-        buttons=[  # judge right here: the same actions as the acceptance card, checked again on the server
-            Button(_("Pass"), "acceptance.pass", value, "primary", command=_("pass {code}", code=task.code)),
-            Button(_("Fail"), "acceptance.fail", value, "danger", command=_("fail {code} comments: ", code=task.code), opens_form=fail_form(request, task.code)),
-        ],
+        buttons=verdict_buttons(request, task),  # judge right here, checked again on the server
         color="yellow",
     )
     return Outcome().send(ToPerson(reviewer_id), card).record("sla.review.reminded", task.code, attempt=request.attempt)

@@ -158,24 +158,30 @@ def decision_key(collab: Collaboration, dept: Department, round_: int) -> str:
     return f"req:{collab.code}:{dept.code}:r{round_}"
 
 
+def decision_buttons(collab: Collaboration, dept: Department, round_: int) -> list[Button]:
+    """Accept / decline for a department head: the same actions on the request card and on its reminder,
+    carrying the round so that a click from an older round is refused on the server."""
+    value = {"code": collab.code, "dept": dept.code, "round": round_}
+    return [
+        Button(_("Accept"), "request.accept", value, "primary", command=_("accept {code} {department}", code=collab.code, department=dept.name)),
+        Button(
+            _("Decline"),
+            "request.decline",
+            value,
+            "danger",
+            command=_("decline {code} {department} reason: ", code=collab.code, department=dept.name),
+            opens_form=decline_form(collab, dept, round_),
+        ),
+    ]
+
+
 async def decision_card(collab: Collaboration, dept: Department, answer: RequestedDepartment, ctx: Context, *, note: Msg | None = None) -> Card:
     """The card a department head accepts or declines on; after a decision it shows who and when, without buttons."""
     initiator = await Person.get(id=collab.initiator_id)
-    value = {"code": collab.code, "dept": dept.code, "round": answer.round}
     buttons: list[Button] = []
     status: Msg | None = note
     if answer.state == "pending" and collab.state == "pending" and note is None:
-        buttons = [
-            Button(_("Accept"), "request.accept", value, "primary", command=_("accept {code} {department}", code=collab.code, department=dept.name)),
-            Button(
-                _("Decline"),
-                "request.decline",
-                value,
-                "danger",
-                command=_("decline {code} {department} reason: ", code=collab.code, department=dept.name),
-                opens_form=decline_form(collab, dept, answer.round),
-            ),
-        ]
+        buttons = decision_buttons(collab, dept, answer.round)
         status = _("Please accept or decline for {dept}.", dept=dept.name)
     elif answer.state in ("accepted", "declined") and status is None:
         decider = await Person.get_or_none(id=answer.decided_by_id) if answer.decided_by_id else None

@@ -78,11 +78,28 @@ def tortoise_config(url: str) -> dict[str, Any]:
 TORTOISE_ORM = tortoise_config(os.environ.get("COLLABBOT_DATABASE_URL", "sqlite://collabbot-dev.db"))
 
 
+MIGRATION_LOCK = 0x636F6C6C  # the PostgreSQL advisory lock key that serializes migrations ("coll")
+
+
 async def upgrade(url: str) -> None:
-    """Apply every migration not yet applied (``collabbot db upgrade``)."""
+    """Apply every migration not yet applied (``collabbot db upgrade``, and every process at start).
+
+    On PostgreSQL under an advisory lock held on a connection of its own: processes that start together
+    migrate one after the other, and the later ones find nothing left to do. SQLite has one writer anyway.
+    """
     from tortoise.migrations.api import migrate
 
-    await migrate(config=tortoise_config(url))
+    if is_sqlite(url):
+        await migrate(config=tortoise_config(url))
+        return
+    import asyncpg
+
+    lock = await asyncpg.connect(url)
+    try:
+        await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        await migrate(config=tortoise_config(url))
+    finally:
+        await lock.close()  # ends the session, and with it the lock
 
 
 async def connect(url: str, *, run_migrations: bool = True) -> None:

@@ -47,6 +47,8 @@ class ProcessClock:
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         )
         self.rounds = 0
+        self._in_round = False
+        self._again = False  # woken while a round ran: run another one right after it
 
     def start(self) -> None:
         now = datetime.now(UTC)
@@ -65,6 +67,9 @@ class ProcessClock:
 
     def wake(self) -> None:
         """Run a timer round now (a handler just wrote timers that may be due soon)."""
+        if self._in_round:  # asking APScheduler now would only log that the running round "was skipped"
+            self._again = True
+            return
         self._move_timers(datetime.now(UTC))
 
     def _move_timers(self, when: datetime) -> None:
@@ -75,6 +80,7 @@ class ProcessClock:
             job.modify(next_run_time=when)
 
     async def _timer_round(self) -> None:
+        self._in_round, self._again = True, False
         try:
             await self.runner.run_due()
             upcoming = await self.runner.next_due()
@@ -83,7 +89,11 @@ class ProcessClock:
             return
         finally:
             self.rounds += 1
-        if upcoming is not None:
+            self._in_round = False
+        if self._again:
+            self._again = False
+            self._move_timers(datetime.now(UTC))
+        elif upcoming is not None:
             wait = max(MIN_WAIT, upcoming - self.clock.now())
             if wait < self.idle:
                 self._move_timers(datetime.now(UTC) + wait)

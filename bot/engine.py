@@ -29,6 +29,8 @@ from bot.logs import event_context
 from bot.middleware import DEFAULT_MIDDLEWARE
 from bot.router import Context, Router
 from bot.types import Event, EventKind, Form, Outcome
+from storage import directory
+from storage.directory_cache import DirectoryCache
 from storage.models import AuditEntry, InboxEntry
 
 log = logging.getLogger("collabbot.engine")
@@ -83,7 +85,8 @@ def prefixes_for(config: Config) -> tuple[str, ...]:
 
 class Engine:
     """Dispatches events. ``services`` are extra names handlers can ask for; ``calendar`` (the working-day
-    calendar of the configuration) is always there."""
+    calendar of the configuration) is always there. ``directory_cache`` is this process's cache of the
+    directory (``storage/directory.py``), one per engine."""
 
     def __init__(
         self,
@@ -94,6 +97,7 @@ class Engine:
         middleware: Sequence[Middleware] | None = None,
         services: dict[str, Any] | None = None,
         command_prefixes: tuple[str, ...] | None = None,
+        directory_cache: DirectoryCache | None = None,
     ):
         self.router = router
         self.config = config
@@ -101,6 +105,7 @@ class Engine:
         self.middleware = tuple(middleware if middleware is not None else DEFAULT_MIDDLEWARE)
         self.services = {"calendar": WorkCalendar.from_config(config), **(services or {})}
         self.command_prefixes = command_prefixes if command_prefixes is not None else prefixes_for(config)
+        self.directory_cache = directory_cache or DirectoryCache(config.bot.directory_cache_size)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -120,9 +125,13 @@ class Engine:
         ctx.services = {**self.services, "engine": self}
         try:
             try:
-                async with in_transaction("default"):
-                    await self._claim(event, now)
-                    return await self._handle(ctx)
+                with directory.event_scope(self.directory_cache) as scope:
+                    async with in_transaction("default"):
+                        await self._claim(event, now)
+                        await scope.refresh()  # what other processes changed in the directory
+                        result = await self._handle(ctx)
+                    scope.commit()
+                    return result
             except UserError as error:  # everything the handler wrote is rolled back; say what was wrong
                 return await self._refuse(ctx, error)
         except _Duplicate:

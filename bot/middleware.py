@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.i18n import DEFAULT_LOCALE, normalize_locale
 from bot.types import EventKind
+from storage import directory
 from storage.models import Group, Identity, Person
 from storage.unique import create_or_get
 
@@ -38,9 +39,13 @@ async def resolve_person(ctx: Context, engine: EngineServices) -> None:
     event = ctx.event
     if not event.actor_id:
         return
-    identity = await Identity.filter(platform=event.platform, platform_user_id=event.actor_id).first()
-    if identity is not None:  # two plain lookups cost less than tortoise's select_related join
-        identity.person = await Person.get(id=identity.person_id)
+    identity = await directory.identity(event.platform, event.actor_id)
+    if identity is not None:  # two plain lookups (cached) cost less than tortoise's select_related join
+        owner = await directory.person(identity.person_id)
+        if owner is None:  # cannot be (accounts go with their person); never hand on an account without one
+            identity = None
+        else:
+            identity.person = owner
     if identity is None:
         handle = f"{event.platform}:{event.actor_id}"[:64]
         person = await Person.filter(handle=handle).first()
@@ -75,7 +80,7 @@ async def resolve_group(ctx: Context, engine: EngineServices) -> None:
     ctx.conversation = conversation
     if conversation is None or conversation.is_direct:
         return
-    group = await Group.filter(platform=conversation.platform, conversation_id=conversation.id).first()
+    group = await directory.group(conversation.platform, conversation.id)
     if group is None:
         group, _ = await create_or_get(
             Group,

@@ -17,8 +17,9 @@ from tortoise.expressions import F
 
 from bot.i18n import normalize_locale
 from bot.types import Card, Outgoing, Reply, Text, ToCollaboration, ToConversation, ToPerson
+from storage import directory
 from storage.db import id_list
-from storage.models import CardPost, CardRecord, Group, GroupBinding, Identity, OutboxMessage, Person, Timer
+from storage.models import CardPost, CardRecord, Group, GroupBinding, OutboxMessage, Person, Timer
 
 if TYPE_CHECKING:
     from bot.router import Context
@@ -38,10 +39,10 @@ class Target:
 
 async def person_target(person: Person, default_locale: str) -> Target | None:
     """A DM to ``person`` on the platform they used most recently."""
-    identities = await Identity.filter(person_id=person.id).order_by("-last_seen_at", "id")
+    identities = await directory.identities_of(person.id)
     if not identities:
         return None
-    seen = [i for i in identities if i.last_seen_at is not None]
+    seen = sorted((i for i in identities if i.last_seen_at is not None), key=lambda i: i.last_seen_at, reverse=True)  # type: ignore[arg-type, return-value]
     identity = seen[0] if seen else identities[0]
     return Target(
         platform=identity.platform,
@@ -80,21 +81,21 @@ async def targets_for(ctx: Context, message: Outgoing) -> list[Target]:
             )
         ]
     if isinstance(audience, ToPerson):
-        person = await Person.get_or_none(id=audience.person_id)
+        person = await directory.person(audience.person_id)
         target = await person_target(person, default) if person else None
         if target and ctx.event.conversation and target.platform == ctx.event.platform and target.recipient == ctx.event.actor_id:
             target.locale = (normalize_locale(person.locale) if person and person.locale else None) or ctx.locale
         return [target] if target else []
     if isinstance(audience, ToConversation):
         conv = audience.conversation
-        group = await Group.filter(platform=conv.platform, conversation_id=conv.id).first()
+        group = await directory.group(conv.platform, conv.id)
         locale = normalize_locale(group.locale) if group and group.locale else default
         return [Target(conv.platform, conv.id, locale or default, conv.is_direct, thread=conv.thread)]
     if isinstance(audience, ToCollaboration):
         group_ids = await id_list(GroupBinding.filter(collaboration_id=audience.collaboration_id).order_by("id"), "group_id")
         if not group_ids and audience.or_person is not None:
             return await targets_for(ctx, Outgoing(ToPerson(audience.or_person), message.content))
-        groups = {g.id: g for g in await Group.filter(id__in=list(group_ids))}
+        groups = await directory.groups_by_id(group_ids)
         return [group_target(groups[gid], default) for gid in group_ids if gid in groups]
     raise TypeError(f"unknown audience {audience!r}")
 

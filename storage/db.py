@@ -82,15 +82,19 @@ MIGRATION_LOCK = 0x636F6C6C  # the PostgreSQL advisory lock key that serializes 
 
 
 async def upgrade(url: str) -> None:
-    """Apply every migration not yet applied (``collabbot db upgrade``, and every process at start).
+    """Apply every migration not yet applied (``collabbot db upgrade``, and every process at start), then
+    (re)install the directory triggers (``storage/directory_triggers.py``).
 
     On PostgreSQL under an advisory lock held on a connection of its own: processes that start together
     migrate one after the other, and the later ones find nothing left to do. SQLite has one writer anyway.
     """
     from tortoise.migrations.api import migrate
 
+    from storage import directory_triggers
+
     if is_sqlite(url):
         await migrate(config=tortoise_config(url))
+        await directory_triggers.install(sqlite=True)
         return
     import asyncpg
 
@@ -98,6 +102,7 @@ async def upgrade(url: str) -> None:
     try:
         await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
         await migrate(config=tortoise_config(url))
+        await directory_triggers.install(sqlite=False)
     finally:
         await lock.close()  # ends the session, and with it the lock
 

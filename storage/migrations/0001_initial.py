@@ -89,6 +89,26 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='DirectoryChange',
+            fields=[
+                ('slot', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('version', fields.BigIntField()),
+                ('kind', fields.CharField(max_length=16)),
+                ('row_id', fields.IntField()),
+            ],
+            options={'table': 'directory_change', 'app': 'models', 'pk_attr': 'slot', 'table_description': 'Which row a directory version changed, kept in a ring of slots (version modulo the ring size).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='DirectoryVersion',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('version', fields.BigIntField(default=0)),
+            ],
+            options={'table': 'directory_version', 'app': 'models', 'pk_attr': 'id', 'table_description': 'The one row (id 1) whose version counts every committed directory change.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='InboxEntry',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),

@@ -7,7 +7,8 @@ from typing import Any
 from bot.i18n import Msg, _, join
 from bot.router import Context
 from bot.types import Button, Card, CardField, Choice, Form, FormField
-from storage.models import AcceptanceRequest, Person, Subtask
+from storage import directory
+from storage.models import AcceptanceRequest, Subtask
 
 from ..common.format import when
 from .checklist import checklist_body, checklist_items, failed_items
@@ -72,8 +73,8 @@ def verdict_buttons(request: AcceptanceRequest, task: Subtask) -> list[Button]:
 
 
 async def acceptance_card(request: AcceptanceRequest, task: Subtask, ctx: Context) -> Card:
-    owner = await Person.get(id=task.owner_id)
-    reviewer = await Person.get_or_none(id=task.reviewer_id) if task.reviewer_id else None
+    owner = await directory.require_person(task.owner_id)
+    reviewer = await directory.person(task.reviewer_id)
     lines: list[Any] = [
         _("- {name} {version} {link}", name=d["name"], version=d.get("version", ""), link=d.get("link", "")) for d in request.deliverables
     ]
@@ -83,7 +84,7 @@ async def acceptance_card(request: AcceptanceRequest, task: Subtask, ctx: Contex
         buttons = verdict_buttons(request, task)
         status = _("Waiting for {reviewer} to pass or fail.", reviewer=reviewer.name if reviewer else "?")
     else:
-        decider = await Person.get_or_none(id=request.reviewer_id) if request.reviewer_id else None
+        decider = await directory.person(request.reviewer_id)
         status = _(
             "{verdict} by {name} at {time}",
             verdict=AcceptanceFlow.label(request.state),

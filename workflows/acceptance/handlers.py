@@ -9,7 +9,8 @@ from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
-from storage.models import AcceptanceRequest, Collaboration, Person, Subtask
+from storage import directory
+from storage.models import AcceptanceRequest, Collaboration, Subtask
 
 from ..common import lookup
 from ..common.card_values import clicked_version
@@ -151,7 +152,7 @@ async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple
     if actor.id == task.owner_id:
         raise NotAllowed(_("You own {code}: nobody reviews their own deliverable.", code=task.code))
     if actor.id != task.reviewer_id:
-        reviewer = await Person.get_or_none(id=task.reviewer_id) if task.reviewer_id else None
+        reviewer = await directory.person(task.reviewer_id)
         raise NotAllowed(_("Only {reviewer}, the reviewer of {code}, can pass or fail it.", reviewer=reviewer.name if reviewer else "?", code=task.code))
     latest = await AcceptanceRequest.filter(subtask_id=task.id).order_by("-attempt").first()
     if latest is None:

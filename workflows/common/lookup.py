@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.i18n import Msg, _, join
 from bot.router import Context
-from storage.models import Collaboration, Department, Group, GroupBinding, Identity, Person, Subtask
+from storage import directory
+from storage.models import Collaboration, Department, Group, GroupBinding, Person, Subtask
 
 from .records import require_actor, require_open
 
@@ -83,7 +84,8 @@ async def owned_subtask(ctx: Context, text: str, what: Msg) -> tuple[Subtask, Co
     collab = await Collaboration.get(id=task.collaboration_id)
     require_open(collab)
     if require_actor(ctx).id != task.owner_id:
-        owner = await Person.get(id=task.owner_id)
+        owner = await directory.person(task.owner_id)
+        assert owner is not None  # the foreign key restricts deleting an owner
         raise NotAllowed(_("Only {owner}, the owner of {code}, can {what}.", owner=owner.name, code=task.code, what=what))
     return task, collab
 
@@ -98,13 +100,13 @@ async def person(ctx: Context, text: str, *, field: str | None = None) -> Person
     if not name:
         raise InvalidInput(_("A person is missing. Name them by directory id or name, e.g. “@张三”."), field=field)
     if match := _MENTION.match(raw):
-        identity = await Identity.filter(platform=ctx.event.platform, platform_user_id=match.group(1)).select_related("person").first()
-        if identity:
-            return identity.person
-    found = await Person.filter(handle=name).first() or await Person.filter(name=name).first()
+        identity = await directory.identity(ctx.event.platform, match.group(1))
+        if identity and (mentioned := await directory.person(identity.person_id)):
+            return mentioned
+    found = await directory.person_named("handle", name) or await directory.person_named("name", name)
     if found is None:
-        identity = await Identity.filter(platform=ctx.event.platform, platform_user_id=name).select_related("person").first()
-        found = identity.person if identity else None
+        identity = await directory.identity(ctx.event.platform, name)
+        found = await directory.person(identity.person_id) if identity else None
     if found is None:
         found = await Person.filter(name__iexact=name).first()
     if found is None:
@@ -117,11 +119,9 @@ async def person(ctx: Context, text: str, *, field: str | None = None) -> Person
 
 async def department(text: str, *, field: str | None = None) -> Department:
     key = (text or "").strip()
-    found = await Department.filter(code__iexact=key).first() or await Department.filter(name=key).first()
+    found = await directory.department_named(key)
     if found is None:
-        found = await Department.filter(name__iexact=key).first()
-    if found is None:
-        known = join([d.name for d in await Department.all().order_by("code")], ", ")
+        known = join([d.name for d in sorted(await directory.departments(), key=lambda d: d.code)], ", ")
         raise NotFound(
             _("There is no department “{name}”. Known departments: {known}.", name=key[:40], known=known or "—"),
             field=field,

@@ -8,6 +8,7 @@ from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import SUPPORTED_LOCALES, _, join, normalize_locale
 from bot.router import Context, Router
 from bot.types import Outcome, ToConversation
+from storage import directory
 from storage.models import Department, Group, GroupBinding, Identity, Person
 
 from ..common import lookup
@@ -55,9 +56,11 @@ async def set_language(ctx: Context, args: str) -> Outcome:
         if ctx.group is None:
             raise InvalidInput(_("Use “lang group …” in the group whose language should change."))
         await Group.filter(id=ctx.group.id).update(locale=locale)
+        directory.written("group", ctx.group.id)
         ctx.locale = locale
         return Outcome().record("group.locale", ctx.group.conversation_id, locale=locale).reply(_("This group now gets my messages in English."))
     await Person.filter(id=actor.id).update(locale=locale)
+    directory.written("person", actor.id)
     ctx.locale = locale
     return Outcome().record("person.locale", actor.handle, locale=locale).reply(_("From now on I answer you in English."), ephemeral=True)
 

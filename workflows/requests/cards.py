@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.i18n import Msg, _, join
 from bot.router import Context
 from bot.types import Button, Card, CardField, Choice, Form, FormField
+from storage import directory
 from storage.models import Collaboration, Department, Person, RequestedDepartment
 
 from ..common.fields import FieldSet
@@ -142,7 +143,7 @@ _COLORS = {"pending": "yellow", "active": "green", "completed": "green", "archiv
 
 async def overview_card(collab: Collaboration, ctx: Context) -> Card:
     """The request as the group sees it; updated in place as departments answer."""
-    initiator = await Person.get(id=collab.initiator_id)
+    initiator = await directory.require_person(collab.initiator_id)
     lines = await department_lines(collab, ctx)
     return Card(
         key=f"req:{collab.code}",
@@ -177,14 +178,14 @@ def decision_buttons(collab: Collaboration, dept: Department, round_: int) -> li
 
 async def decision_card(collab: Collaboration, dept: Department, answer: RequestedDepartment, ctx: Context, *, note: Msg | None = None) -> Card:
     """The card a department head accepts or declines on; after a decision it shows who and when, without buttons."""
-    initiator = await Person.get(id=collab.initiator_id)
+    initiator = await directory.require_person(collab.initiator_id)
     buttons: list[Button] = []
     status: Msg | None = note
     if answer.state == "pending" and collab.state == "pending" and note is None:
         buttons = decision_buttons(collab, dept, answer.round)
         status = _("Please accept or decline for {dept}.", dept=dept.name)
     elif answer.state in ("accepted", "declined") and status is None:
-        decider = await Person.get_or_none(id=answer.decided_by_id) if answer.decided_by_id else None
+        decider = await directory.person(answer.decided_by_id)
         status = _department_line(answer, dept, decider, ctx)
     return Card(
         key=decision_key(collab, dept, answer.round),

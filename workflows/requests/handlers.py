@@ -8,6 +8,7 @@ from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
+from storage import directory
 from storage.models import Collaboration, Department, Group, GroupBinding, Person, RequestedDepartment
 
 from ..common import lookup
@@ -90,6 +91,7 @@ async def create_request(ctx: Context, values: dict[str, Any], group: Group | No
     if group is not None:
         await GroupBinding.create(collaboration=collab, group=group, created_at=ctx.now)
         await Group.filter(id=group.id).update(collaboration_id=collab.id)
+        directory.written("group", group.id)
 
     outcome = Outcome().record(
         "request.created",
@@ -161,7 +163,7 @@ async def _decidable(ctx: Context, code_text: str, dept_code: object, round_: in
     """The department answer the actor may give now, or the reason they may not (wrong head, decided, stale card)."""
     collab = await lookup.collaboration(ctx, code_text, lock=True)
     dept, answer = await _answer_for(ctx, collab, dept_code)
-    head = await Person.get_or_none(id=dept.head_id) if dept.head_id else None
+    head = await directory.person(dept.head_id)
     _authorize_head(ctx, dept, head)
     if collab.state != "pending":
         raise TransitionNotAllowed(
@@ -172,7 +174,7 @@ async def _decidable(ctx: Context, code_text: str, dept_code: object, round_: in
             _("This card is out of date: {code} was changed since (now round {round}). Use the newest card.", code=collab.code, round=answer.round)
         )
     if answer.state != "pending":
-        decider = await Person.get_or_none(id=answer.decided_by_id) if answer.decided_by_id else None
+        decider = await directory.person(answer.decided_by_id)
         raise TransitionNotAllowed(
             _("{dept} already answered {code}: {state} by {name}. Nothing was changed.", dept=dept.name, code=collab.code, state=DepartmentAnswerFlow.label(answer.state), name=decider.name if decider else "?")
         )
@@ -221,7 +223,7 @@ async def decide(ctx: Context, code_text: str, dept_code: object, round_: int | 
         outcome.merge(await on_activated(ctx, collab))
     if not accept:
         outcome.send(ToPerson(collab.initiator_id), decline_notice_card(collab, dept, answer, await unasked_departments(collab)))
-    initiator = await Person.get(id=collab.initiator_id)
+    initiator = await directory.require_person(collab.initiator_id)
     answer_typed(
         ctx,
         outcome,

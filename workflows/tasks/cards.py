@@ -8,7 +8,8 @@ from bot.calendar import WorkCalendar
 from bot.i18n import Msg, _, join
 from bot.router import Context
 from bot.types import Button, Card, CardField, Choice, Color, Form, FormField
-from storage.models import Collaboration, Person, Subtask
+from storage import directory
+from storage.models import Collaboration, Subtask
 
 from ..common.format import PRIORITIES, day, or_dash, when
 from .states import SubtaskFlow
@@ -93,7 +94,7 @@ def status_colour(task: Subtask, today: date, calendar: WorkCalendar, due_soon_w
 
 async def subtask_card(task: Subtask, ctx: Context) -> Card:
     wanted = {task.owner_id, *(task.collaborators or []), *([task.reviewer_id] if task.reviewer_id else [])}
-    people = {p.id: p for p in await Person.filter(id__in=list(wanted))}
+    people = await directory.people(wanted)
     owner = people[task.owner_id]
     collaborators = [people[pid].name for pid in task.collaborators or [] if pid in people]
     reviewer = people.get(task.reviewer_id) if task.reviewer_id else None

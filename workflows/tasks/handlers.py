@@ -9,6 +9,7 @@ from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
+from storage import directory
 from storage.models import Collaboration, Person, ProgressUpdate, RequestedDepartment, Subtask
 
 from ..common import lookup
@@ -64,14 +65,14 @@ async def _authorize_planner(ctx: Context, collab: Collaboration) -> Person:
 
 async def default_reviewer(collab: Collaboration, owner: Person) -> Person | None:
     """Whom the collaboration names, else the requesting department's head, else the initiator — never the owner."""
-    initiator = await Person.get(id=collab.initiator_id).prefetch_related("department")
+    initiator = await directory.require_person(collab.initiator_id)
     candidates = [collab.reviewer_id]
-    if initiator.department is not None:
-        candidates.append(initiator.department.head_id)
+    if (department := await directory.department(initiator.department_id)) is not None:
+        candidates.append(department.head_id)
     candidates += [initiator.id, initiator.superior_id]
     for candidate in candidates:
         if candidate is not None and candidate != owner.id:
-            return await Person.get(id=candidate)
+            return await directory.require_person(candidate)
     return None
 
 

@@ -1,0 +1,334 @@
+"""Reading the directory — people, their platform accounts, groups, departments and their heads — through
+the process's cache.
+
+Inside an event (``Engine.dispatch`` opens an ``EventScope`` on its ``DirectoryCache``) a read is served
+from the cache when it can be; outside one (the delivery worker, the dashboard, scripts) it is a plain
+query. Every function returns model instances of the caller's own: change them, save them — nothing
+reaches another event through the cache.
+
+Why it is never stale (see docs/developing.md, "The directory cache"):
+
+* every write to a directory table bumps ``directory_version`` in its own transaction (database
+  triggers, ``storage/directory_triggers.py``); each event first reads that version (one statement)
+  and evicts what changed since — in every process;
+* an event that wrote a directory row reads the database for the rest of the event (a tortoise
+  signal marks it for ``save``/``create``/``delete``; a ``QuerySet.update`` of a directory table calls
+  ``written``), so it sees its own change at once;
+* what an event reads is only kept after its transaction committed, and only if nothing was evicted
+  meanwhile: a rolled-back event leaves no trace, and a slow reader cannot put back an old row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from tortoise.exceptions import DoesNotExist
+from tortoise.expressions import Subquery
+from tortoise.models import Model
+from tortoise.signals import post_delete, post_save
+
+from storage import db
+from storage.directory_cache import DirectoryCache, copy_of
+from storage.models import Department, Group, Identity, Person
+
+
+class EventScope:
+    """One event's view of the cache: what it read (kept when it commits) and which rows it wrote."""
+
+    def __init__(self, cache: DirectoryCache) -> None:
+        self.cache = cache
+        self.read = DirectoryCache(capacity=1 << 30)  # this event's reads, until its commit
+        self.dirty: set[tuple[str, int]] = set()  # rows this event wrote: read from the database
+        self.everything_dirty = False  # a write whose row is unknown: read everything from the database
+        self.generation = cache.generation
+
+    async def refresh(self) -> None:
+        """Catch up with other processes' changes (the event's one directory statement)."""
+        await self.cache.refresh(db.connection())
+        self.generation = self.cache.generation
+
+    def kind_dirty(self, kind: str) -> bool:
+        return self.everything_dirty or any(k == kind for k, _ in self.dirty)
+
+    def wrote(self, kind: str | None, row_id: int | None) -> None:
+        if kind is None or row_id is None:
+            self.everything_dirty = True
+            return
+        self.dirty.add((kind, row_id))
+        own = self.generation == self.cache.generation
+        self.cache.evict(kind, row_id)
+        self.read.evict(kind, row_id)
+        if own:  # its own eviction does not make what it read of other rows suspect
+            self.generation = self.cache.generation
+
+    def commit(self) -> None:
+        """The event's transaction committed: keep what it read of rows it did not write, unless another
+        event evicted something meanwhile (what it read may be older than that)."""
+        if self.everything_dirty or self.generation != self.cache.generation:
+            return
+        shared, read = self.cache, self.read
+        for name, kind in (("people", "person"), ("identities", "identity"), ("groups", "group")):
+            target = getattr(shared, name)
+            for key, value in getattr(read, name)._data.items():
+                if (kind, key) not in self.dirty:
+                    target.put(key, value)
+        for name in ("person_ids", "identity_owner", "group_ids"):  # checked against the row on use
+            target = getattr(shared, name)
+            for key, value in getattr(read, name)._data.items():
+                target.put(key, value)
+        if not self.kind_dirty("person"):
+            for key in read.absent._data:
+                shared.absent.put(key, True)
+        if read.departments is not None and not self.kind_dirty("department"):
+            shared.departments = read.departments
+
+    def find(self, table: str, key: Any, *, row: tuple[str, int] | None = None) -> Any:
+        """The cached value, from this event's own reads only when it wrote ``row``."""
+        value = None if row is not None and row in self.dirty else getattr(self.cache, table).get(key)
+        if value is None:
+            value = getattr(self.read, table).get(key)
+        if value is None:
+            self.cache.misses += 1
+        else:
+            self.cache.hits += 1
+        return value
+
+
+_scope: ContextVar[EventScope | None] = ContextVar("collabbot_directory_scope", default=None)
+
+
+@contextmanager
+def event_scope(cache: DirectoryCache) -> Iterator[EventScope]:
+    """Serve this event's directory reads from ``cache`` (the engine opens it around one event)."""
+    scope = EventScope(cache)
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
+
+
+def _active() -> EventScope | None:
+    """The event's scope, unless the event wrote rows it cannot name (then it reads the database)."""
+    scope = _scope.get()
+    return None if scope is None or scope.everything_dirty else scope
+
+
+KINDS: dict[type[Model], str] = {Person: "person", Identity: "identity", Department: "department", Group: "group"}
+
+
+def written(kind: str | None = None, row_id: int | None = None) -> None:
+    """A directory row was written in this event (other processes learn of it by the version row): forget
+    it here at once and read it from the database for the rest of the event. ``save``, ``create`` and
+    ``delete`` call this through tortoise's signals; a ``QuerySet.update`` of a directory table must call it
+    itself (``kind`` as in ``storage.directory_triggers.TABLES``; an identity is named by its person's id;
+    without a row, the whole directory is read from the database for the rest of the event)."""
+    scope = _scope.get()
+    if scope is not None:
+        scope.wrote(kind, row_id)
+
+
+@post_save(Person, Identity, Department, Group)
+async def _saved(sender: type[Model], instance: Model, created: bool, using_db: Any, update_fields: Any) -> None:
+    written(KINDS[sender], instance.person_id if isinstance(instance, Identity) else instance.pk)
+
+
+@post_delete(Person, Identity, Department, Group)
+async def _deleted(sender: type[Model], instance: Model, using_db: Any) -> None:
+    written(KINDS[sender], instance.person_id if isinstance(instance, Identity) else instance.pk)
+
+
+# ---------------------------------------------------------------- people
+
+
+async def person(person_id: int | None) -> Person | None:
+    """The person with this id, or None."""
+    if person_id is None:
+        return None
+    scope = _active()
+    if scope is not None and (found := scope.find("people", person_id, row=("person", person_id))) is not None:
+        return copy_of(found)
+    row = await Person.get_or_none(id=person_id)
+    if scope is not None and row is not None:
+        scope.read.people.put(row.id, row)
+        return copy_of(row)
+    return row
+
+
+async def require_person(person_id: int) -> Person:
+    """The person with this id; ``DoesNotExist`` as ``Person.get`` when there is none (a foreign key said there is)."""
+    found = await person(person_id)
+    if found is None:
+        raise DoesNotExist(Person)
+    return found
+
+
+async def people(ids: Iterable[int | None]) -> dict[int, Person]:
+    """The people with these ids (those that exist), by id: one query for the ones not cached."""
+    wanted = {int(i) for i in ids if i is not None}
+    scope = _active()
+    found: dict[int, Person] = {}
+    if scope is not None:
+        for pid in wanted:
+            if (row := scope.find("people", pid, row=("person", pid))) is not None:
+                found[pid] = copy_of(row)
+    missing = wanted - found.keys()
+    if missing:
+        for row in await Person.filter(id__in=sorted(missing)):
+            if scope is not None:
+                scope.read.people.put(row.id, row)
+                row = copy_of(row)
+            found[row.id] = row
+    return found
+
+
+async def person_named(field: str, text: str) -> Person | None:
+    """The first person whose ``handle`` or ``name`` (``field``) is exactly ``text``."""
+    scope = _active()
+    key = (field, text)
+    if scope is not None:
+        if not scope.kind_dirty("person") and scope.find("absent", key):
+            return None
+        if (pid := scope.find("person_ids", key)) is not None:
+            cached = await person(pid)
+            if cached is not None and getattr(cached, field) == text:
+                return cached
+    row = await Person.filter(**{field: text}).first()
+    if scope is not None:
+        if row is None:
+            scope.read.absent.put(key, True)
+            return None
+        scope.read.person_ids.put(key, row.id)
+        scope.read.people.put(row.id, row)
+        return copy_of(row)
+    return row
+
+
+# ---------------------------------------------------------------- identities
+
+
+def _sorted(rows: Iterable[Identity]) -> tuple[Identity, ...]:
+    return tuple(sorted(rows, key=lambda i: i.id))
+
+
+async def identities_of(person_id: int) -> list[Identity]:
+    """A person's platform accounts, oldest first."""
+    scope = _active()
+    if scope is not None and (found := scope.find("identities", person_id, row=("identity", person_id))) is not None:
+        return [copy_of(i) for i in found]
+    rows = _sorted(await Identity.filter(person_id=person_id))
+    if scope is None:
+        return list(rows)
+    scope.read.identities.put(person_id, rows)
+    for row in rows:
+        scope.read.identity_owner.put((row.platform, row.platform_user_id), person_id)
+    return [copy_of(i) for i in rows]
+
+
+async def identity(platform: str, platform_user_id: str) -> Identity | None:
+    """The account ``platform_user_id`` on ``platform``; a miss loads all its owner's accounts in one query."""
+    scope = _active()
+    key = (platform, platform_user_id)
+    if scope is None:
+        return await Identity.filter(platform=platform, platform_user_id=platform_user_id).first()
+    owner = scope.find("identity_owner", key)
+    if owner is not None and (accounts := scope.find("identities", owner, row=("identity", owner))) is not None:
+        for account in accounts:
+            if (account.platform, account.platform_user_id) == key:
+                return copy_of(account)
+    owner_id = Identity.filter(platform=platform, platform_user_id=platform_user_id).values("person_id")
+    rows = _sorted(await Identity.filter(person_id__in=Subquery(owner_id)))
+    match = next((row for row in rows if (row.platform, row.platform_user_id) == key), None)
+    if match is None:
+        return None
+    scope.read.identities.put(match.person_id, rows)
+    for row in rows:
+        scope.read.identity_owner.put((row.platform, row.platform_user_id), match.person_id)
+    return copy_of(match)
+
+
+# ---------------------------------------------------------------- groups
+
+
+async def group_by_id(group_id: int | None) -> Group | None:
+    if group_id is None:
+        return None
+    scope = _active()
+    if scope is not None and (found := scope.find("groups", group_id, row=("group", group_id))) is not None:
+        return copy_of(found)
+    row = await Group.get_or_none(id=group_id)
+    if scope is not None and row is not None:
+        scope.read.groups.put(row.id, row)
+        scope.read.group_ids.put((row.platform, row.conversation_id), row.id)
+        return copy_of(row)
+    return row
+
+
+async def groups_by_id(ids: Iterable[int]) -> dict[int, Group]:
+    """The groups with these ids (those that exist), by id."""
+    found: dict[int, Group] = {}
+    for gid in dict.fromkeys(int(i) for i in ids):
+        if (group := await group_by_id(gid)) is not None:
+            found[gid] = group
+    return found
+
+
+async def group(platform: str, conversation_id: str) -> Group | None:
+    """The group of this conversation, if the bot knows it."""
+    scope = _active()
+    key = (platform, conversation_id)
+    if scope is not None and (gid := scope.find("group_ids", key)) is not None:
+        cached = await group_by_id(gid)
+        if cached is not None and (cached.platform, cached.conversation_id) == key:
+            return cached
+    row = await Group.filter(platform=platform, conversation_id=conversation_id).first()
+    if scope is not None and row is not None:
+        scope.read.groups.put(row.id, row)
+        scope.read.group_ids.put(key, row.id)
+        return copy_of(row)
+    return row
+
+
+# ---------------------------------------------------------------- departments
+
+
+async def departments() -> list[Department]:
+    """Every department, in id order (a company has hundreds at most: they are cached whole)."""
+    scope = _active()
+    if scope is not None:
+        shared = None if scope.kind_dirty("department") else scope.cache.departments
+        cached = shared if shared is not None else scope.read.departments
+        if cached is not None:
+            scope.cache.hits += 1
+            return [copy_of(d) for d in cached]
+        scope.cache.misses += 1
+    rows = tuple(await Department.all().order_by("id"))
+    if scope is None:
+        return list(rows)
+    scope.read.departments = rows
+    return [copy_of(d) for d in rows]
+
+
+async def department(department_id: int | None) -> Department | None:
+    if department_id is None:
+        return None
+    return next((d for d in await departments() if d.id == department_id), None)
+
+
+async def department_named(text: str) -> Department | None:
+    """A department by code (any case), else by name (exact, then any case)."""
+    key = text.strip()
+    folded = key.casefold()
+    every = await departments()
+    for match in (
+        lambda d: d.code.casefold() == folded,
+        lambda d: d.name == key,
+        lambda d: d.name.casefold() == folded,
+    ):
+        found = next((d for d in every if match(d)), None)
+        if found is not None:
+            return found
+    return None

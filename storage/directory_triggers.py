@@ -1,0 +1,111 @@
+"""The triggers that make every directory write bump ``directory_version`` in its own transaction.
+
+A trigger, not application code, because it cannot be forgotten: a handler, the config sync, a future
+write path, a bulk update or an operator's hand-typed SQL all bump the version, and a rolled-back
+write bumps nothing. Each change also records which row it touched in a ring of ``RING`` slots
+(``directory_change``), so other processes evict that row only, not their whole cache.
+
+PostgreSQL runs them as deferred constraint triggers: they fire at COMMIT, so the version row is locked
+only while a writing transaction commits, not from its first directory write to its end. SQLite has one
+writer at a time anyway and runs them at once.
+
+They are (re)installed by ``storage.db.upgrade`` after the migrations, under the same lock: migrations
+are regenerated from the models (``scripts/makemigrations.py --reset``) and a trigger is no model.
+"""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+RING = 1024
+"""How many recent changes are kept; a process that fell further behind empties its cache instead."""
+
+TABLES = {"person": "person", "identity": "identity", "department": "department", "chat_group": "group"}
+"""The directory tables (name → the change kind recorded). ``storage.directory`` caches exactly these."""
+
+
+def _row_id(table: str, row: str) -> str:
+    # an identity is cached under its person: its change names the person whose accounts changed
+    return f"{row}.person_id" if table == "identity" else f"{row}.id"
+
+
+def sqlite_statements() -> list[str]:
+    # no INSERT OR IGNORE / OR REPLACE: inside a trigger the firing statement's conflict policy overrides them
+    statements: list[str] = []
+
+    def trigger(name: str, timing: str, table: str, kind: str, row_id: str, when: str = "") -> None:
+        statements.append(f"DROP TRIGGER IF EXISTS {name}")
+        statements.append(
+            f"CREATE TRIGGER {name} AFTER {timing} ON {table} {when} BEGIN "
+            "INSERT INTO directory_version (id, version) SELECT 1, 0 WHERE NOT EXISTS (SELECT 1 FROM directory_version WHERE id = 1); "
+            "UPDATE directory_version SET version = version + 1 WHERE id = 1; "
+            f"DELETE FROM directory_change WHERE slot = (SELECT version % {RING} FROM directory_version WHERE id = 1); "
+            "INSERT INTO directory_change (slot, version, kind, row_id) "
+            f"SELECT version % {RING}, version, '{kind}', {row_id} FROM directory_version WHERE id = 1; "
+            "END"
+        )
+
+    for table, kind in TABLES.items():
+        trigger(f"directory_{table}_insert", "INSERT", table, kind, _row_id(table, "NEW"))
+        trigger(f"directory_{table}_update", "UPDATE", table, kind, _row_id(table, "NEW"))
+        trigger(f"directory_{table}_delete", "DELETE", table, kind, _row_id(table, "OLD"))
+    trigger(
+        "directory_identity_moved", "UPDATE OF person_id", "identity", "identity", "OLD.person_id",
+        "WHEN OLD.person_id <> NEW.person_id",
+    )
+    return statements
+
+
+_PG_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION directory_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed integer[];
+    one integer;
+    next_version bigint;
+BEGIN
+    IF TG_TABLE_NAME = 'identity' THEN
+        IF TG_OP = 'DELETE' THEN
+            changed := ARRAY[OLD.person_id];
+        ELSIF TG_OP = 'UPDATE' AND OLD.person_id <> NEW.person_id THEN
+            changed := ARRAY[NEW.person_id, OLD.person_id];
+        ELSE
+            changed := ARRAY[NEW.person_id];
+        END IF;
+    ELSIF TG_OP = 'DELETE' THEN
+        changed := ARRAY[OLD.id];
+    ELSE
+        changed := ARRAY[NEW.id];
+    END IF;
+    FOREACH one IN ARRAY changed LOOP
+        INSERT INTO directory_version (id, version) VALUES (1, 1)
+            ON CONFLICT (id) DO UPDATE SET version = directory_version.version + 1
+            RETURNING version INTO next_version;
+        INSERT INTO directory_change (slot, version, kind, row_id)
+            VALUES (next_version % {RING}, next_version, TG_ARGV[0], one)
+            ON CONFLICT (slot) DO UPDATE SET version = EXCLUDED.version, kind = EXCLUDED.kind, row_id = EXCLUDED.row_id;
+    END LOOP;
+    RETURN NULL;
+END
+$$
+"""
+
+
+def postgres_statements() -> list[str]:
+    statements = [_PG_FUNCTION]
+    for table, kind in TABLES.items():
+        name = f"directory_{table}"
+        statements.append(f'DROP TRIGGER IF EXISTS {name} ON "{table}"')
+        statements.append(
+            f'CREATE CONSTRAINT TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
+            f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION directory_changed('{kind}')"
+        )
+    return statements
+
+
+async def install(*, sqlite: bool) -> None:
+    """Create or replace the triggers on the ``default`` connection, in one transaction (idempotent: every
+    process runs it at start, after the migrations)."""
+    statements = sqlite_statements() if sqlite else postgres_statements()
+    async with in_transaction("default") as conn:
+        for statement in statements:
+            await conn.execute_script(statement)

@@ -107,8 +107,14 @@ class StatementCounter:
     def __init__(self) -> None:
         self.queries = 0
         self.control = 0
+        self.last = ""
 
     def see(self, sql: str) -> None:
+        # SQLite reports a write again for each step of the triggers it fires (the directory's version
+        # triggers): the same text right after itself is the same statement, not a new one
+        repeated, self.last = sql == self.last, sql
+        if repeated and not sql.lstrip().upper().startswith("SELECT"):
+            return
         if sql.lstrip().upper().startswith(self.CONTROL):
             self.control += 1
         else:

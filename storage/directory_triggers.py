@@ -108,4 +108,7 @@ async def install(*, sqlite: bool) -> None:
     statements = sqlite_statements() if sqlite else postgres_statements()
     async with in_transaction("default") as conn:
         for statement in statements:
-            await conn.execute_script(statement)
+            if sqlite:  # one statement each: executescript would commit first, and a writer could slip between
+                await conn.execute_query(statement)
+            else:
+                await conn.execute_script(statement)

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import TypedDict
 
 from bot.i18n import Msg, _, join
-from storage.models import AcceptanceRequest, Person
+from storage import directory
+from storage.models import AcceptanceRequest
 
 from .checklist import RESULT_MARK, SELF_CHECK_MARK
 from .states import AcceptanceFlow
@@ -39,7 +40,7 @@ async def acceptance_history(subtask_id: int) -> list[AcceptanceRound]:
     """Every submission of the subtask, oldest first, each with its items, the owner's ticks and the verdict."""
     rows = await AcceptanceRequest.filter(subtask_id=subtask_id).order_by("attempt")
     ids = {r.submitted_by_id for r in rows} | {r.reviewer_id for r in rows if r.reviewer_id}
-    names = {p.id: p.name for p in await Person.filter(id__in=list(ids))}
+    names = {pid: p.name for pid, p in (await directory.people(ids)).items()}
     history: list[AcceptanceRound] = []
     for row in rows:
         items: list[ChecklistItem] = [

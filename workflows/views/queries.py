@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from storage import directory
 from storage.models import (
     AcceptanceRequest,
     AuditEntry,
@@ -80,11 +81,11 @@ async def minutes_of(collaboration_id: int) -> list[MeetingMinutes]:
 
 
 async def people_by_id(ids: set[int]) -> dict[int, Person]:
-    return {p.id: p for p in await Person.filter(id__in=list(ids))} if ids else {}
+    return await directory.people(ids) if ids else {}
 
 
 async def departments_by_id() -> dict[int, Department]:
-    return {d.id: d for d in await Department.all()}
+    return {d.id: d for d in await directory.departments()}
 
 
 async def collaboration_by_id(collaboration_id: int) -> Collaboration | None:

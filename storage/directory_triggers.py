@@ -90,25 +90,32 @@ $$
 """
 
 
-def postgres_statements() -> list[str]:
+def postgres_statements(existing: set[str]) -> list[str]:
+    """The function is replaced every time (no lock on the tables); a trigger is created only where it is
+    missing, so a process starting beside running ones takes no table lock. Its definition only names the
+    function: change the function, or give a changed trigger a new name."""
     statements = [_PG_FUNCTION]
     for table, kind in TABLES.items():
         name = f"directory_{table}"
-        statements.append(f'DROP TRIGGER IF EXISTS {name} ON "{table}"')
-        statements.append(
-            f'CREATE CONSTRAINT TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
-            f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION directory_changed('{kind}')"
-        )
+        if name not in existing:
+            statements.append(
+                f'CREATE CONSTRAINT TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
+                f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION directory_changed('{kind}')"
+            )
     return statements
 
 
 async def install(*, sqlite: bool) -> None:
     """Create or replace the triggers on the ``default`` connection, in one transaction (idempotent: every
     process runs it at start, after the migrations)."""
-    statements = sqlite_statements() if sqlite else postgres_statements()
     async with in_transaction("default") as conn:
-        for statement in statements:
-            if sqlite:  # one statement each: executescript would commit first, and a writer could slip between
+        if sqlite:  # one statement each: executescript would commit first, and a writer could slip between
+            for statement in sqlite_statements():
                 await conn.execute_query(statement)
-            else:
-                await conn.execute_script(statement)
+            return
+        rows = await conn.execute_query_dict(
+            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+        )
+        for statement in postgres_statements({str(r["tgname"]) for r in rows}):
+            await conn.execute_script(statement)

@@ -22,7 +22,8 @@ from typing import Any
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Card, Outcome, ToPerson
-from storage.models import AcceptanceRequest, Collaboration, Department, Person, RequestedDepartment, Subtask
+from storage import directory
+from storage.models import AcceptanceRequest, Collaboration, Department, RequestedDepartment, Subtask
 
 from ..acceptance.cards import verdict_buttons
 from ..common.format import when
@@ -44,7 +45,8 @@ def _late(ctx: Context) -> Any:
 async def _pending_request(ctx: Context) -> tuple[Collaboration, Department, RequestedDepartment] | None:
     payload = ctx.event.payload
     collab = await Collaboration.get_or_none(code=str(payload.get("code", "")))
-    dept = await Department.get_or_none(code=str(payload.get("dept", "")))
+    code = str(payload.get("dept", ""))
+    dept = next((d for d in await directory.departments() if d.code == code), None)
     if collab is None or dept is None or collab.state != "pending":
         return None
     answer = await RequestedDepartment.get_or_none(collaboration_id=collab.id, department_id=dept.id)
@@ -59,13 +61,13 @@ async def _superior_of(person_id: int | None, dept: Department | None = None) ->
     """Who a person answers to: their own superior, else their department's superior."""
     if dept is not None and dept.superior_id and dept.superior_id != person_id:
         return dept.superior_id
-    person = await Person.get_or_none(id=person_id) if person_id else None
+    person = await directory.person(person_id)
     if person is None:
         return None
     if person.superior_id:
         return person.superior_id
     if person.department_id:
-        own = await Department.get_or_none(id=person.department_id)
+        own = await directory.department(person.department_id)
         if own and own.superior_id and own.superior_id != person.id:
             return own.superior_id
     return None
@@ -107,7 +109,7 @@ async def request_escalate(ctx: Context) -> Outcome:
     if found is None:
         return Outcome()
     collab, dept, _answer = found
-    head = await Person.get_or_none(id=dept.head_id) if dept.head_id else None
+    head = await directory.person(dept.head_id)
     card = Card(
         title=_("Escalation: request {code} not answered in time", code=collab.code),
         body=join(
@@ -172,7 +174,7 @@ async def review_escalate(ctx: Context) -> Outcome:
     if found is None:
         return Outcome()
     task, request, collab = found
-    reviewer = await Person.get_or_none(id=task.reviewer_id) if task.reviewer_id else None
+    reviewer = await directory.person(task.reviewer_id)
     card = Card(
         title=_("Escalation: no verdict on {code} in time", code=task.code),
         body=join(

@@ -75,13 +75,15 @@ class EventScope:
             for key, value in getattr(read, name)._data.items():
                 if (kind, key) not in self.dirty:
                     target.put(key, value)
-        for name in ("person_ids", "identity_owner", "group_ids"):  # checked against the row on use
+        if not self.kind_dirty("person"):  # (a person's change forgets every name and handle looked up)
+            for key, value in read.person_ids._data.items():
+                shared.person_ids.put(key, value)
+            for key in read.absent._data:
+                shared.absent.put(key, True)
+        for name in ("identity_owner", "group_ids"):  # checked against the row on use
             target = getattr(shared, name)
             for key, value in getattr(read, name)._data.items():
                 target.put(key, value)
-        if not self.kind_dirty("person"):
-            for key in read.absent._data:
-                shared.absent.put(key, True)
         if read.departments is not None and not self.kind_dirty("department"):
             shared.departments = read.departments
 

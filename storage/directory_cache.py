@@ -99,7 +99,9 @@ class DirectoryCache:
         self.generation += 1
         if kind == "person":
             self.people.pop(row_id)
-            self.absent.clear()  # the changed person may now have the handle or name that was nobody's
+            # the changed person may now have a handle or name that was nobody's, or someone else's first
+            self.absent.clear()
+            self.person_ids.clear()
         elif kind == "identity":
             self.identities.pop(row_id)
         elif kind == "group":

@@ -174,6 +174,11 @@ def _probe_router() -> Router:
         dept = await directory.department(person.department_id)
         return Outcome().reply(f"{person.name}|{person.locale}|{dept.head_id if dept else None}|{hasattr(person, '_department')}")
 
+    @router.command("find")
+    async def find(ctx: Context, args: str) -> Outcome:
+        found = await directory.person_named("name", args)
+        return Outcome().reply(found.handle if found else "-")
+
     return router
 
 
@@ -274,3 +279,12 @@ async def test_departments_and_heads_come_from_the_cache_until_one_changes(org: 
     assert bot.cache.departments is not None
     await Department.filter(code="design").update(head_id=(await Person.get(handle="hanmei")).id)  # another process
     assert _reply(await bot.say("hanmei", "whoami")).endswith(f"|None|{(await Person.get(handle='hanmei')).id}|False")
+
+
+async def test_a_name_taken_or_given_up_in_another_process_is_looked_up_anew(org: str) -> None:
+    first, second = Bot(org, _probe_router()), Bot(org, _probe_router())
+    assert _reply(await first.say("lilei", "find 韩梅")) == "hanmei"
+    assert _reply(await first.say("lilei", "find 梅梅")) == "-"
+    assert _reply(await second.say("hanmei", "rename 梅梅")) == "梅梅"
+    assert _reply(await first.say("lilei", "find 韩梅")) == "-"
+    assert _reply(await first.say("lilei", "find 梅梅")) == "hanmei"

@@ -73,7 +73,9 @@ Encoder = Callable[[Any], Any]
 
 
 def encoders(model: type[Model], names: Iterable[str]) -> list[Encoder | None]:
-    """How tortoise turns each named field's Python value into its database value (validation included).
+    """How tortoise's ``Model.create`` turns each named field's value into its database value: the field's
+    ``to_python_value`` (datetimes move to the configured zone, UTC) then its ``to_db_value`` (validation,
+    JSON encoding).
 
     ``None`` for a foreign key's ``<name>_id`` column: an id is written as it is.
     """
@@ -90,7 +92,7 @@ def encoders(model: type[Model], names: Iterable[str]) -> list[Encoder | None]:
 
 def _encoder(field: Any, model: type[Model]) -> Encoder:
     def encode(value: Any) -> Any:
-        return field.to_db_value(value, model)
+        return field.to_db_value(field.to_python_value(value), model)
 
     return encode
 

@@ -10,6 +10,7 @@ inside a savepoint, re-read when the other one won.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
@@ -51,3 +52,23 @@ async def create_or_get(model: type[M], keys: dict[str, Any], values: dict[str, 
             return await model.create(**keys, **(values or {})), True
     except IntegrityError:
         return await model.get(**keys), False
+
+
+async def upsert(model: type[Model], keys: dict[str, Any], values: dict[str, Any], update: Iterable[str]) -> None:
+    """Insert the row with these unique ``keys`` and ``values``, or set the ``update`` fields (taken from
+    ``values``) on the row already there: ``INSERT … ON CONFLICT (keys) DO UPDATE`` — one statement that
+    cannot fail on the key, so no savepoint, identical on SQLite and PostgreSQL but for the placeholders."""
+    meta = model._meta
+    connection = db.connection()
+    postgres = connection.capabilities.dialect == "postgres"
+    columns: list[str] = []
+    params: list[Any] = []
+    for name, value in {**keys, **values}.items():
+        field = meta.fields_map[name]
+        columns.append(f'"{field.source_field or name}"')
+        params.append(field.to_db_value(value, model))
+    placeholders = ", ".join(f"${n}" if postgres else "?" for n in range(1, len(params) + 1))
+    conflict = ", ".join(f'"{meta.fields_map[name].source_field or name}"' for name in keys)
+    assignments = ", ".join(f'"{column}" = EXCLUDED."{column}"' for column in (meta.fields_map[name].source_field or name for name in update))
+    sql = f'INSERT INTO "{meta.db_table}" ({", ".join(columns)}) VALUES ({placeholders}) ON CONFLICT ({conflict}) DO UPDATE SET {assignments}'
+    await connection.execute_query(sql, params)

@@ -10,6 +10,7 @@ from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
 from storage.models import AcceptanceRequest, Collaboration, Person, Subtask
+from storage.unique import create_numbered
 
 from ..common import lookup
 from ..common.card_values import clicked_version
@@ -99,10 +100,10 @@ async def submit_for_acceptance(ctx: Context, found: tuple[Subtask, Collaboratio
     deliverables = parse_deliverables(require(values, "deliverables", _("deliverables")))
     checklist = self_checked(new_checklist(checklist_items(task.delivery_standard)), ticked)
     await SubtaskFlow.fire(task, "submit", task.code, updated_at=ctx.now)
-    attempt = await AcceptanceRequest.filter(subtask_id=task.id).count() + 1
-    request = await AcceptanceRequest.create(
-        subtask=task,
-        attempt=attempt,
+    request = await create_numbered(
+        AcceptanceRequest,
+        "attempt",
+        {"subtask_id": task.id},
         deliverables=deliverables,
         statement=values.get("statement", ""),
         self_check=values.get("self_check", ""),
@@ -110,6 +111,7 @@ async def submit_for_acceptance(ctx: Context, found: tuple[Subtask, Collaboratio
         submitted_by=actor,
         submitted_at=ctx.now,
     )
+    attempt = request.attempt
     await open_confirmation(task.code, f"acceptance:{attempt}", task.reviewer_id, ctx.now)
     card = await acceptance_card(request, task, ctx)
     outcome = Outcome().record("acceptance.submitted", task.code, attempt=attempt, deliverables=deliverables, checklist=checklist)

@@ -147,13 +147,13 @@ async def submit_form_submitted(ctx: Context, event: Any) -> Outcome:
 async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple[Subtask, Collaboration, AcceptanceRequest]:
     """The pending acceptance the actor may judge now, or why not (own work, not the reviewer, decided, stale)."""
     task = await lookup.subtask(ctx, code_text, lock=True)
-    collab: Collaboration = task.collaboration  # type: ignore[assignment]  # loaded by lookup.subtask
+    collab: Collaboration = task.collaboration  # loaded by lookup.subtask
     require_open(collab)
     actor = require_actor(ctx)
     if actor.id == task.owner_id:
         raise NotAllowed(_("You own {code}: nobody reviews their own deliverable.", code=task.code))
     if actor.id != task.reviewer_id:
-        reviewer: Person | None = task.reviewer  # type: ignore[assignment]  # loaded by lookup.subtask
+        reviewer: Person | None = task.reviewer  # loaded by lookup.subtask
         raise NotAllowed(_("Only {reviewer}, the reviewer of {code}, can pass or fail it.", reviewer=reviewer.name if reviewer else "?", code=task.code))
     latest = await AcceptanceRequest.filter(subtask_id=task.id).order_by("-attempt").first()
     if latest is None:

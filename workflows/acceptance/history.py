@@ -47,9 +47,9 @@ async def acceptance_histories(subtask_ids: list[int]) -> dict[int, list[Accepta
         return histories
     rows = await AcceptanceRequest.filter(subtask_id__in=subtask_ids).order_by("subtask_id", "attempt").select_related("submitted_by", "reviewer")
     for row in rows:
-        submitted_by: Person = row.submitted_by  # type: ignore[assignment]  # loaded by the join
-        reviewer: Person | None = row.reviewer  # type: ignore[assignment]
-        history = histories[row.subtask_id]  # type: ignore[attr-defined]
+        submitted_by: Person = row.submitted_by  # loaded by the join
+        reviewer: Person | None = row.reviewer
+        history = histories[row.subtask_id]
         items: list[ChecklistItem] = [
             {"number": number, "item": str(entry.get("item", "")), "self_check": entry.get("self_check"), "result": entry.get("result")}
             for number, entry in enumerate(row.checklist or [], start=1)

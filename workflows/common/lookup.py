@@ -82,10 +82,10 @@ async def subtask(ctx: Context, text: str, *, lock: bool = False) -> Subtask:
 async def owned_subtask(ctx: Context, text: str, what: Msg) -> tuple[Subtask, Collaboration]:
     """The subtask named in ``text`` (locked) of an open collaboration, when the actor owns it; else why not."""
     task = await subtask(ctx, text, lock=True)
-    collab: Collaboration = task.collaboration  # type: ignore[assignment]  # loaded by subtask()
+    collab: Collaboration = task.collaboration  # loaded by subtask()
     require_open(collab)
     if require_actor(ctx).id != task.owner_id:
-        owner: Person = task.owner  # type: ignore[assignment]
+        owner: Person = task.owner
         raise NotAllowed(_("Only {owner}, the owner of {code}, can {what}.", owner=owner.name, code=task.code, what=what))
     return task, collab
 

@@ -124,7 +124,7 @@ async def department_lines(collab: Collaboration, ctx: Context, answers: list[Re
     """One line per department asked; ``answers``: from ``department_answers``, when the handler has them already."""
     if answers is None:
         answers = await department_answers(collab)
-    return [_department_line(a, a.department, a.decided_by, ctx) for a in answers]  # type: ignore[arg-type]
+    return [_department_line(a, a.department, a.decided_by, ctx) for a in answers]
 
 
 def request_fields(collab: Collaboration, initiator: Person) -> list[CardField]:

@@ -166,7 +166,7 @@ async def _decidable(
     """The department answer the actor may give now, or the reason they may not (wrong head, decided, stale card)."""
     collab = await lookup.collaboration(ctx, code_text, lock=True)
     dept, answer, answers = await _answer_for(ctx, collab, dept_code)
-    _authorize_head(ctx, dept, dept.head)  # type: ignore[arg-type]  # loaded with the answers
+    _authorize_head(ctx, dept, dept.head)  # loaded with the answers
     if collab.state != "pending":
         raise TransitionNotAllowed(
             _("{code} is {state}: there is nothing left to accept or decline.", code=collab.code, state=CollaborationFlow.label(collab.state))
@@ -176,7 +176,7 @@ async def _decidable(
             _("This card is out of date: {code} was changed since (now round {round}). Use the newest card.", code=collab.code, round=answer.round)
         )
     if answer.state != "pending":
-        decider: Person | None = answer.decided_by  # type: ignore[assignment]  # loaded with the answers
+        decider: Person | None = answer.decided_by  # loaded with the answers
         raise TransitionNotAllowed(
             _("{dept} already answered {code}: {state} by {name}. Nothing was changed.", dept=dept.name, code=collab.code, state=DepartmentAnswerFlow.label(answer.state), name=decider.name if decider else "?")
         )

@@ -70,7 +70,7 @@ async def default_reviewer(collab: Collaboration, owner: Person) -> Person | Non
     if initiator.department_id is not None:
         department = await Department.filter(id=initiator.department_id).select_related("head").first()
         if department is not None and department.head_id is not None and department.head_id != owner.id:
-            return department.head  # type: ignore[return-value]  # loaded with the department
+            return department.head  # loaded with the department
     for candidate in (initiator.id, initiator.superior_id):
         if candidate is not None and candidate != owner.id:
             return await person_of(candidate, initiator)
@@ -224,7 +224,7 @@ async def progress_clicked(ctx: Context, event: Any) -> Outcome:
 
 async def _reporter_check(ctx: Context, code_text: str) -> tuple[Subtask, Collaboration]:
     task = await lookup.subtask(ctx, code_text, lock=True)
-    collab: Collaboration = task.collaboration  # type: ignore[assignment]  # loaded by lookup.subtask
+    collab: Collaboration = task.collaboration  # loaded by lookup.subtask
     require_open(collab)
     actor = require_actor(ctx)
     if actor.id != task.owner_id and actor.id not in (task.collaborators or []):

@@ -7,10 +7,10 @@ from typing import Any
 from bot.i18n import Msg, _, join
 from bot.router import Context
 from bot.types import Button, Card, CardField, Choice, Form, FormField
-from storage import directory
-from storage.models import AcceptanceRequest, Subtask
+from storage.models import AcceptanceRequest, Person, Subtask
 
 from ..common.format import when
+from ..common.records import person_of, related
 from .checklist import checklist_body, checklist_items, failed_items
 from .states import AcceptanceFlow
 
@@ -73,8 +73,8 @@ def verdict_buttons(request: AcceptanceRequest, task: Subtask) -> list[Button]:
 
 
 async def acceptance_card(request: AcceptanceRequest, task: Subtask, ctx: Context) -> Card:
-    owner = await directory.require_person(task.owner_id)
-    reviewer = await directory.person(task.reviewer_id)
+    owner: Person = await related(task, "owner")
+    reviewer: Person | None = await related(task, "reviewer")
     lines: list[Any] = [
         _("- {name} {version} {link}", name=d["name"], version=d.get("version", ""), link=d.get("link", "")) for d in request.deliverables
     ]
@@ -84,7 +84,7 @@ async def acceptance_card(request: AcceptanceRequest, task: Subtask, ctx: Contex
         buttons = verdict_buttons(request, task)
         status = _("Waiting for {reviewer} to pass or fail.", reviewer=reviewer.name if reviewer else "?")
     else:
-        decider = await directory.person(request.reviewer_id)
+        decider = await person_of(request.reviewer_id, reviewer, owner)
         status = _(
             "{verdict} by {name} at {time}",
             verdict=AcceptanceFlow.label(request.state),

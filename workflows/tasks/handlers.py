@@ -16,7 +16,7 @@ from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require, split_list
 from ..common.format import parse_priority
 from ..common.forms import answer_typed, ask
-from ..common.records import announce_to, next_number, require_actor, require_open
+from ..common.records import announce_to, next_number, person_of, related, require_actor, require_open
 from ..requests.states import CollaborationFlow
 from .cards import FIELD_LABELS, STAGE_WORDS, progress_form, subtask_card, task_form
 from .states import SubtaskFlow
@@ -65,14 +65,16 @@ async def _authorize_planner(ctx: Context, collab: Collaboration) -> Person:
 
 async def default_reviewer(collab: Collaboration, owner: Person) -> Person | None:
     """Whom the collaboration names, else the requesting department's head, else the initiator — never the owner."""
-    initiator = await directory.require_person(collab.initiator_id)
-    candidates = [collab.reviewer_id]
-    if (department := await directory.department(initiator.department_id)) is not None:
-        candidates.append(department.head_id)
-    candidates += [initiator.id, initiator.superior_id]
-    for candidate in candidates:
+    if collab.reviewer_id is not None and collab.reviewer_id != owner.id:
+        return await person_of(collab.reviewer_id, owner)
+    initiator: Person = await related(collab, "initiator")
+    if initiator.department_id is not None:
+        department = await directory.department(initiator.department_id)
+        if department is not None and department.head_id is not None and department.head_id != owner.id:
+            return await directory.person(department.head_id)
+    for candidate in (initiator.id, initiator.superior_id):
         if candidate is not None and candidate != owner.id:
-            return await directory.require_person(candidate)
+            return await person_of(candidate, initiator)
     return None
 
 
@@ -223,7 +225,7 @@ async def progress_clicked(ctx: Context, event: Any) -> Outcome:
 
 async def _reporter_check(ctx: Context, code_text: str) -> tuple[Subtask, Collaboration]:
     task = await lookup.subtask(ctx, code_text, lock=True)
-    collab = await Collaboration.get(id=task.collaboration_id)
+    collab: Collaboration = task.collaboration  # loaded by lookup.subtask
     require_open(collab)
     actor = require_actor(ctx)
     if actor.id != task.owner_id and actor.id not in (task.collaborators or []):

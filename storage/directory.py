@@ -11,9 +11,9 @@ Why it is never stale (see docs/developing.md, "The directory cache"):
 * every write to a directory table bumps ``directory_version`` in its own transaction (database
   triggers, ``storage/directory_triggers.py``); each event first reads that version (one statement)
   and evicts what changed since — in every process;
-* an event that wrote a directory row reads the database for the rest of the event (a tortoise
-  signal marks it for ``save``/``create``/``delete``; a ``QuerySet.update`` of a directory table calls
-  ``written``), so it sees its own change at once;
+* an event that wrote a directory row reads that row from the database for the rest of the event (a
+  tortoise signal marks it for ``save``/``create``/``delete``; a ``QuerySet.update`` of a directory table
+  calls ``written``), so it sees its own change at once;
 * what an event reads is only kept after its transaction committed, and only if nothing was evicted
   meanwhile: a rolled-back event leaves no trace, and a slow reader cannot put back an old row.
 """

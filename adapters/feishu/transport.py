@@ -79,6 +79,7 @@ class FeishuPlatform:
         self.bot_open_id: str | None = None
         self.slots: dict[str, asyncio.Future[dict[str, Any]]] = {}  # clicked message id → its new card
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._flushes: set[asyncio.Future[None]] = set()  # deliveries a click started and left running
         self.handled = 0
 
     # -- lifecycle -------------------------------------------------------------
@@ -119,6 +120,8 @@ class FeishuPlatform:
             await self.ws.stop()
         for slot in self.slots.values():
             slot.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.idle(), timeout=3)
         await self.api.close()
 
     # -- inbound ---------------------------------------------------------------
@@ -200,13 +203,19 @@ class FeishuPlatform:
                 return
             flush = asyncio.ensure_future(delivery.flush(self.name))
             done, _ = await asyncio.wait({slot, flush}, timeout=max(0.0, deadline - loop.time()), return_when=asyncio.FIRST_COMPLETED)
-            if flush not in done:
-                flush.add_done_callback(lambda f: f.cancelled() or f.exception())
+            if flush not in done:  # the rest of the click's rows go on being delivered
+                self._flushes.add(flush)
+                flush.add_done_callback(lambda f: self._flushes.discard(f) or f.cancelled() or f.exception())
                 return
             flush.result()
             if slot.done() or not await outbox_store.unsent(outbox_ids):
                 return
             await asyncio.wait({slot}, timeout=min(CLICK_POLL, max(0.0, deadline - loop.time())))
+
+    async def idle(self) -> None:
+        """Wait for the deliveries that clicks started and left running (tests, shutdown)."""
+        while self._flushes:
+            await asyncio.wait(set(self._flushes))
 
     # -- pacing ----------------------------------------------------------------
 

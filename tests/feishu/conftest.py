@@ -16,9 +16,8 @@ from bot.cli import DEMO_CONFIG
 from bot.clock import ManualClock
 from bot.config import from_dict
 from storage.models import OutboxMessage
-
-from . import events
-from .fake import FakeFeishu, Sent
+from tests.feishu import events
+from tests.feishu.fake import FakeFeishu, Sent
 
 GROUP = "oc_launch00000000000000000000000a"
 
@@ -57,6 +56,7 @@ class Harness:
     async def deliver(self) -> None:
         """Deliver the outbox, letting the clock run on while rows wait at most ``patience`` (pacing)."""
         for _ in range(100):
+            await self.platform.idle()
             await self.app.settle()
             waiting = await OutboxMessage.filter(platform="feishu", status="pending").order_by("next_attempt_at").first()
             if waiting is None or waiting.next_attempt_at - self.clock.now() > self.patience:

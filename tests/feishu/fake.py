@@ -31,9 +31,8 @@ from aiohttp import web
 
 from adapters.feishu import crypto
 from bot.clock import ManualClock
-
-from . import events
-from .fake_ws import LongConnectionServer
+from tests.feishu import events
+from tests.feishu.fake_ws import LongConnectionServer
 
 RATE_LIMITED = 99991400
 TOKEN_INVALID = 99991663

@@ -22,7 +22,7 @@ from aiohttp import WSMsgType, web
 from lark_oapi.ws.pb.pbbp2_pb2 import Frame
 
 if TYPE_CHECKING:
-    from .fake import FakeFeishu
+    from tests.feishu.fake import FakeFeishu
 
 SERVICE_ID = 77
 CLIENT_CONFIG = {"ReconnectCount": -1, "ReconnectInterval": 1, "ReconnectNonce": 0, "PingInterval": 120}

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 
 from storage.models import InboxEntry
-
-from . import events
-from .conftest import GROUP, Harness, open_id
+from tests.feishu import events
+from tests.feishu.conftest import GROUP, Harness, open_id
 
 
 async def test_a_group_mention_is_answered_in_the_group(harness: Harness) -> None:

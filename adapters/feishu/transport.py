@@ -13,7 +13,7 @@ for everyone at once. Every other copy, and any later change, goes through ``PAT
 
 Outbound (``deliver``): a card is an ``interactive`` message (card JSON 2.0), a text a ``post``,
 a chart an uploaded image then an ``image`` message, an export an uploaded file then a ``file``
-message (its caption as a text after it). Groups get ``receive_id_type=chat_id``, people
+message (its caption as a text before it). Groups get ``receive_id_type=chat_id``, people
 ``open_id``. Each send carries a ``uuid`` made from the outbox row, so a retried send is not shown
 twice.
 
@@ -278,6 +278,8 @@ class FeishuPlatform:
 
     async def _file(self, delivery: Delivery, file: FileContent) -> Receipt:
         kind, receiver = self._receiver(delivery)
+        if file.caption:  # what it is, then the file (a retry sends neither twice: each has its uuid)
+            await self._send(delivery, Text(file.caption, mentions=file.mentions), "caption")
         if file.is_image:
             key = await self.api.upload_image(file.data, file.filename)
             sent = await self.api.send(kind, receiver, "image", render.content_json({"image_key": key}), self.uuid(delivery, "image"))
@@ -285,8 +287,6 @@ class FeishuPlatform:
             suffix = file.filename.rsplit(".", 1)[-1].lower() if "." in file.filename else ""
             key = await self.api.upload_file(file.data, file.filename, FILE_TYPES.get(suffix, "stream"))
             sent = await self.api.send(kind, receiver, "file", render.content_json({"file_key": key}), self.uuid(delivery, "file"))
-        if file.caption:
-            await self._send(delivery, Text(file.caption, mentions=file.mentions), "caption")
         return Receipt(sent)
 
 

@@ -71,9 +71,9 @@ class Harness:
             await self.deliver()
         return answer
 
-    async def say(self, person: str, text: str, *, group: str | None = GROUP, **kwargs: Any) -> Any:
+    async def say(self, person: str, text: str, *, group: str | None = GROUP, settle: bool = True, **kwargs: Any) -> Any:
         ms = int(self.clock.now().timestamp() * 1000)
-        return await self.push(events.message(open_id(person), text, chat_id=group, create_ms=ms, **kwargs))
+        return await self.push(events.message(open_id(person), text, chat_id=group, create_ms=ms, **kwargs), settle=settle)
 
     async def click(self, person: str, card: Sent, label: str, *, form_value: dict[str, Any] | None = None) -> Any:
         """``person`` presses ``label`` on ``card``; Feishu shows the card of the answer (if any) at once."""

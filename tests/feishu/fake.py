@@ -50,6 +50,7 @@ class Sent:
     uuid: str
     versions: list[dict[str, Any]] = field(default_factory=list)
     via: list[str] = field(default_factory=list)  # "send", "patch", "callback"
+    at: float = 0.0  # epoch seconds by the test's clock
 
     @property
     def chat(self) -> str:
@@ -104,6 +105,7 @@ class FakeFeishu:
     failures: list[tuple[str, int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
     token_requests: int = 0
+    lose_answers: int = 0  # the next sends are recorded, then answered 502 (the answer lost on the way)
 
     def __post_init__(self) -> None:
         self.ws = LongConnectionServer(self)
@@ -209,10 +211,13 @@ class FakeFeishu:
         content = json.loads(body["content"])
         if body["msg_type"] == "interactive" and content.get("schema") == "2.0" and not content.get("config", {}).get("update_multi"):
             return web.json_response({"code": 230099, "msg": "card json 2.0 requires update_multi"}, status=400)
-        sent = Sent(f"om_{next(self._ids):030d}", kind, body["receive_id"], body["msg_type"], content, uuid, [content], ["send"])
+        sent = Sent(f"om_{next(self._ids):030d}", kind, body["receive_id"], body["msg_type"], content, uuid, [content], ["send"], self.clock.now().timestamp())
         self.sent.append(sent)
         if uuid:
             self._by_uuid[uuid] = sent
+        if self.lose_answers:
+            self.lose_answers -= 1
+            return web.Response(status=502, text="bad gateway")
         return web.json_response({"code": 0, "msg": "success", "data": {"message_id": sent.message_id, "chat_id": sent.chat}})
 
     async def _patch(self, request: web.Request) -> web.Response:

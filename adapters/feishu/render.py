@@ -85,18 +85,22 @@ def form_field(field: FormField, locale: str) -> list[dict[str, Any]]:
     common: dict[str, Any] = {"name": field.name, "required": field.required}
     if placeholder:
         common["placeholder"] = placeholder
+    if "placeholder" not in common:  # a picker with nothing chosen must show something (Feishu refuses it otherwise)
+        picker_hint = {"tag": "plain_text", "content": str(field.label)}
+    else:
+        picker_hint = common["placeholder"]
     if field.kind in ("select", "multiselect", "checkboxes") and field.choices:
         if field.kind == "select":
-            picker: dict[str, Any] = {"tag": "select_static", **common, "options": _options(field)}
+            picker: dict[str, Any] = {"tag": "select_static", **common, "placeholder": picker_hint, "options": _options(field)}
             if field.initial:
                 picker["initial_option"] = field.initial
         else:
-            picker = {"tag": "multi_select_static", **common, "options": _options(field)}
+            picker = {"tag": "multi_select_static", **common, "placeholder": picker_hint, "options": _options(field)}
             if field.initial:
                 picker["selected_values"] = [v.strip() for v in field.initial.split(",") if v.strip()]
         return [_label(field), picker]
     if field.kind == "date":
-        picker = {"tag": "date_picker", **common}
+        picker = {"tag": "date_picker", **common, "placeholder": picker_hint}
         if field.initial:
             picker["initial_date"] = field.initial
         return [_label(field), picker]

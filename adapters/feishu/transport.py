@@ -205,12 +205,17 @@ class FeishuPlatform:
             done, _ = await asyncio.wait({slot, flush}, timeout=max(0.0, deadline - loop.time()), return_when=asyncio.FIRST_COMPLETED)
             if flush not in done:  # the rest of the click's rows go on being delivered
                 self._flushes.add(flush)
-                flush.add_done_callback(lambda f: self._flushes.discard(f) or f.cancelled() or f.exception())
+                flush.add_done_callback(self._flush_done)
                 return
             flush.result()
             if slot.done() or not await outbox_store.unsent(outbox_ids):
                 return
             await asyncio.wait({slot}, timeout=min(CLICK_POLL, max(0.0, deadline - loop.time())))
+
+    def _flush_done(self, flush: asyncio.Future[None]) -> None:
+        self._flushes.discard(flush)
+        if not flush.cancelled() and flush.exception() is not None:
+            log.warning("feishu: delivering after a click failed: %s", flush.exception())
 
     async def idle(self) -> None:
         """Wait for the deliveries that clicks started and left running (tests, shutdown)."""

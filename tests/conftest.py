@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,13 +16,6 @@ from tortoise import Tortoise
 
 from bot.clock import ManualClock
 from storage import db
-
-# pytest puts this folder (tests/) first on sys.path, and tests/workflows is a package: ``import workflows`` would
-# find it instead of the real workflows/, whose modules then came from whatever checkout is installed (in a git
-# worktree: the main checkout's code, not the code under test). The repository's own folder goes first.
-_ROOT = str(Path(__file__).resolve().parent.parent)
-if sys.path[0] != _ROOT:
-    sys.path.insert(0, _ROOT)
 
 # slack_sdk and aiohttp read proxies from the environment and ignore NO_PROXY: tests talk to 127.0.0.1 only.
 for _var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):

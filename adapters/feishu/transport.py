@@ -77,6 +77,7 @@ class FeishuPlatform:
         self.ws: LongConnection | None = None
         self.nonces: SharedNonces | None = SharedNonces("feishu:http", 2 * section.max_age_seconds) if section.mode == "http" else None
         self.bot_open_id: str | None = None
+        self._learning: asyncio.Task[None] | None = None
         self.slots: dict[str, asyncio.Future[dict[str, Any]]] = {}  # clicked message id → its new card
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._flushes: set[asyncio.Future[None]] = set()  # deliveries a click started and left running
@@ -90,10 +91,7 @@ class FeishuPlatform:
 
     async def start(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        try:  # to tell the bot's own @-mention from the others; the leading mention is assumed without it
-            self.bot_open_id = await asyncio.wait_for(self.api.bot_open_id(), timeout=self.section.timeout) or None
-        except (PlatformError, TimeoutError) as exc:
-            log.warning("feishu: the bot's own open_id could not be read (%s); scope: bot info", exc)
+        self._learning = asyncio.create_task(self._learn_bot_open_id())
         if self.section.mode == "long_connection":
             from .longconn import LongConnection
 
@@ -111,11 +109,20 @@ class FeishuPlatform:
         else:
             log.error("feishu: http mode needs the bot's HTTP server; no event callback is mounted")
 
+    async def _learn_bot_open_id(self) -> None:
+        """The bot's own open_id, to tell its @-mention from the others (until then: the leading mention)."""
+        try:
+            self.bot_open_id = await self.api.bot_open_id() or None
+        except PlatformError as exc:
+            log.warning("feishu: the bot's own open_id could not be read (%s)", exc)
+
     def connected(self) -> bool | None:
         """The long connection is up (``/readyz``, metrics); None in http mode."""
         return None if self.ws is None else self.ws.ready.is_set()
 
     async def stop(self) -> None:
+        if self._learning is not None and not self._learning.done():
+            self._learning.cancel()
         if self.ws is not None:
             await self.ws.stop()
         for slot in self.slots.values():
@@ -157,6 +164,7 @@ class FeishuPlatform:
 
     async def handle(self, found: inbound.Envelope) -> dict[str, Any] | None:
         """An event (from either way in) → dispatched; a card action's answer is the card's new content."""
+        started = time.monotonic()
         event = inbound.to_event(found, bot_open_id=self.bot_open_id)
         if event is None or self.runtime is None:
             return None
@@ -168,7 +176,6 @@ class FeishuPlatform:
             slot = asyncio.get_running_loop().create_future()
             self.slots[clicked] = slot
         try:
-            started = time.monotonic()
             async with self._serial(conversation):
                 try:
                     result = await self.runtime.dispatch(event)

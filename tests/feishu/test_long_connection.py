@@ -68,3 +68,10 @@ async def test_other_mentions_are_kept_by_name(harness: Harness) -> None:
     [overview] = [s for s in harness.fake.to(GROUP) if s.msg_type == "interactive"]
     assert "@刘洋 负责海报" in overview.card_text()
     assert "_user_" not in json.dumps(overview.content, ensure_ascii=False)
+
+
+async def test_commands_in_english_work_too(harness: Harness) -> None:
+    await harness.say("lilei", "new\ntitle: Launch poster\ngoal: a poster by Dec 18\ndepartments: design\ndeadline: 2026-12-20")
+    [overview] = [s for s in harness.fake.to(GROUP) if s.msg_type == "interactive"]
+    assert "Launch poster" in overview.card_text() and "协作需求" in overview.card_text()  # the group reads Chinese
+    assert harness.fake.card_with(open_id("liuyang"), "接受")

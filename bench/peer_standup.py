@@ -71,9 +71,8 @@ def private_message(content: str, sender: int) -> dict[str, Any]:
 
 class Peer:
     def __init__(self, participants: int) -> None:
-        from zulip_bots.test_lib import StubBotHandler
-
         import standup  # the peer's module (its folder is on sys.path)
+        from zulip_bots.test_lib import StubBotHandler
 
         self.database = __import__("database")
         self.client = FakeClient(participants)

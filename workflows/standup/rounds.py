@@ -33,11 +33,24 @@ def _late(ctx: Context) -> int | None:
 
 
 async def _timer_run(ctx: Context) -> tuple[Standup, Group, date] | None:
-    standup = await Standup.get_or_none(id=int(ctx.event.payload.get("standup", 0)))
+    standup = await Standup.filter(id=int(ctx.event.payload.get("standup", 0))).select_related("group").first()
     if standup is None or not standup.active:
         return None
-    group = await Group.get(id=standup.group_id)
-    return standup, group, date.fromisoformat(ctx.event.payload["day"])
+    return standup, standup.group, date.fromisoformat(ctx.event.payload["day"])
+
+
+async def _timer_open_run(ctx: Context) -> tuple[Standup, Group, StandupRun] | None:
+    """The open run a reminder or digest timer is for, read with its stand-up and group in one query."""
+    run = (
+        await StandupRun.filter(
+            standup_id=int(ctx.event.payload.get("standup", 0)), day=date.fromisoformat(ctx.event.payload["day"]), state="open"
+        )
+        .select_related("standup__group")
+        .first()
+    )
+    if run is None or not run.standup.active:
+        return None
+    return run.standup, run.standup.group, run
 
 
 def _audience(standup: Standup, group: Group, person_id: int) -> ToPerson | ToConversation:
@@ -85,13 +98,11 @@ async def prompt(ctx: Context) -> Outcome:
 @router.timer("standup.remind")
 async def remind(ctx: Context) -> Outcome:
     """Only to participants with no answer, skip or leave."""
-    found = await _timer_run(ctx)
+    found = await _timer_open_run(ctx)
     if found is None:
         return Outcome()
-    standup, group, day = found
-    run = await StandupRun.filter(standup_id=standup.id, day=day).first()
-    if run is None or run.state != "open":
-        return Outcome()
+    standup, group, run = found
+    day = run.day
     state = await run_state(run)
     outcome = Outcome()
     for pid in [int(p) for p in run.participants or []]:
@@ -104,13 +115,11 @@ async def remind(ctx: Context) -> Outcome:
 
 @router.timer("standup.digest")
 async def digest(ctx: Context) -> Outcome:
-    found = await _timer_run(ctx)
+    found = await _timer_open_run(ctx)
     if found is None:
         return Outcome()
-    standup, group, day = found
-    run = await StandupRun.filter(standup_id=standup.id, day=day, state="open").first()
-    if run is None:
-        return Outcome()
+    standup, group, run = found
+    day = run.day
     updated = await StandupRun.filter(id=run.id, state="open").update(state="closed", closed_at=ctx.now)
     if not updated:
         return Outcome()

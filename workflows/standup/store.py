@@ -51,9 +51,12 @@ async def absences(person_ids: list[int], day: date) -> dict[int, str]:
 
 
 async def open_subtasks(person_id: int) -> list[Subtask]:
-    ids = await Collaboration.exclude(state__in=CLOSED_COLLABORATION).values_list("id", flat=True)
+    """The person's subtasks that are not done, in collaborations that are still open (one query)."""
     return list(
-        await Subtask.filter(owner_id=person_id, collaboration_id__in=list(ids)).exclude(stage="done").order_by("deadline", "code")
+        await Subtask.filter(owner_id=person_id)
+        .exclude(stage="done")
+        .exclude(collaboration__state__in=CLOSED_COLLABORATION)
+        .order_by("deadline", "code")
     )
 
 
@@ -85,10 +88,27 @@ class RunState:
         return absent or "missing"
 
 
+async def standup_and_group(run: StandupRun) -> tuple[Standup, Group]:
+    """The run's stand-up and its group: already there when the run was read with them (``current_runs``),
+    else read once and kept on the run for the rest of the event."""
+    standup = run.standup
+    if not isinstance(standup, Standup):
+        standup = await Standup.get(id=run.standup_id)
+        run.standup = standup
+    group = standup.group
+    if not isinstance(group, Group):
+        group = await Group.get(id=standup.group_id)
+        standup.group = group
+    return standup, group
+
+
 async def run_state(run: StandupRun) -> RunState:
-    answers = {a.person_id: a for a in await StandupAnswer.filter(run_id=run.id).order_by("id")}
-    ids = {int(p) for p in run.participants or []} | set(answers)
-    people = {p.id: p for p in await Person.filter(id__in=list(ids))}
+    """The run's answers with their people (one query), and the participants who have not answered."""
+    answers = {a.person_id: a for a in await StandupAnswer.filter(run_id=run.id).select_related("person").order_by("id")}
+    people = {pid: a.person for pid, a in answers.items()}
+    others = {int(p) for p in run.participants or []} - set(people)
+    if others:
+        people.update({p.id: p for p in await Person.filter(id__in=list(others))})
     return RunState(run, answers, people)
 
 
@@ -100,7 +120,7 @@ async def current_runs(person_id: int, now: datetime, group_id: int | None = Non
         query = query.filter(standup__group_id=group_id)
     seen: set[int] = set()
     found = []
-    for run in await query.select_related("standup"):
+    for run in await query.select_related("standup__group"):  # the answer's cards need both: no second read
         if run.standup_id in seen:
             continue
         seen.add(run.standup_id)

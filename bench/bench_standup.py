@@ -18,8 +18,9 @@ collabbot's day goes through ``Engine.dispatch`` in this process with the real s
 
 The peer's day (``bench/peer_standup.py``, run with the peer's own Python in its own process, in-process
 calls of its message handler and its scheduler jobs) is the same day in its terms. Each command's latency
-includes everything it wrote being committed. The script prints p50/p99 and commands per second for both,
-the ratio collabbot/peer per command (commands per second), and SQL statements per event for collabbot
+includes everything it wrote being committed. The script prints p50/p99, commands per second and the mean
+CPU time of a command (this process's CPU: what a command costs even on a busy machine) for both, the ratio
+collabbot/peer per command (of commands per second, and of CPU per command), and SQL statements per event for collabbot
 (for the peer too, with its connections, from one more counted day outside the timed rounds).
 """
 
@@ -196,18 +197,20 @@ class Collabbot:
     def at(self, hhmm: str, seconds: int = 30) -> None:
         self.clock.set(utc_at(self.day, parse_hhmm(hhmm), TZ) + timedelta(seconds=seconds))
 
-    async def round(self, status: int) -> dict[str, list[float]]:
+    async def round(self, status: int) -> dict[str, dict[str, list[float]]]:
+        """One day: ``{"wall": {command: [seconds…]}, "cpu": {command: [seconds…]}}``."""
         day = self.next_day()
         self.at(self.standup.time)
         await self.dispatch(day.timer("standup.prompt", "prompt"))
-        times: dict[str, list[float]] = {}
-        times["status"] = (await timed(self.dispatch, day.status(status)))[1]
-        times["answer"] = (await timed(self.dispatch, day.answers()))[1]
-        times["edit"] = (await timed(self.dispatch, day.edits()))[1]
+        wall: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {command: [] for command in COMMANDS}
+        wall["status"] = (await timed(self.dispatch, day.status(status), cpu["status"]))[1]
+        wall["answer"] = (await timed(self.dispatch, day.answers(), cpu["answer"]))[1]
+        wall["edit"] = (await timed(self.dispatch, day.edits(), cpu["edit"]))[1]
         self.at(self.standup.cutoff)
-        times["digest"] = (await timed(self.dispatch, [day.timer("standup.digest", "digest")]))[1]
+        wall["digest"] = (await timed(self.dispatch, [day.timer("standup.digest", "digest")], cpu["digest"]))[1]
         await self.check(day)
-        return times
+        return {"wall": wall, "cpu": cpu}
 
     async def check(self, day: Day) -> None:
         run = await StandupRun.get(standup_id=self.standup.id, day=day.day)
@@ -253,21 +256,28 @@ def row(times: list[float]) -> dict[str, float]:
     return summary(sum(times), times)
 
 
-def report(ours: dict[str, list[float]], theirs: dict[str, list[float]] | None) -> list[tuple[str, float]]:
+Samples = dict[str, dict[str, list[float]]]  # "wall" / "cpu" → command → seconds per command
+
+
+def report(ours: Samples, theirs: Samples | None) -> list[tuple[str, float, float]]:
+    """The table; returns (command, ratio of commands per second, ratio of CPU per command) collabbot/peer."""
     print()
-    head = f"{'command':8s} {'n':>5s}   {'collabbot p50':>13s} {'p99':>8s} {'cmd/s':>8s}"
+    head = f"{'command':8s} {'n':>5s}  {'collabbot p50':>13s} {'p99':>9s} {'cmd/s':>6s} {'CPU':>8s}"
     if theirs:
-        head += f"   {'peer n':>6s} {'p50':>8s} {'p99':>8s} {'cmd/s':>8s}   {'collabbot/peer':>14s}"
+        head += f"  {'peer n':>6s} {'p50':>8s} {'p99':>9s} {'cmd/s':>6s} {'CPU':>8s}  {'collabbot/peer':>14s} {'by CPU':>7s}"
     print(head)
     ratios = []
     for command in COMMANDS:
-        a = row(ours[command])
-        line = f"{command:8s} {len(ours[command]):5d}   {a['p50']:10.2f} ms {a['p99']:5.2f} ms {a['rate']:8.0f}"
+        a, a_cpu = row(ours["wall"][command]), statistics.mean(ours["cpu"][command]) * 1000
+        line = f"{command:8s} {len(ours['wall'][command]):5d}  {a['p50']:10.2f} ms {a['p99']:6.2f} ms {a['rate']:6.0f} {a_cpu:5.2f} ms"
         if theirs:
-            b = row(theirs[command])
-            ratio = a["rate"] / b["rate"]
-            ratios.append((command, ratio))
-            line += f"   {len(theirs[command]):6d} {b['p50']:5.2f} ms {b['p99']:5.2f} ms {b['rate']:8.0f}   {ratio:13.2f}×"
+            b, b_cpu = row(theirs["wall"][command]), statistics.mean(theirs["cpu"][command]) * 1000
+            ratio, by_cpu = a["rate"] / b["rate"], b_cpu / a_cpu
+            ratios.append((command, ratio, by_cpu))
+            line += (
+                f"  {len(theirs['wall'][command]):6d} {b['p50']:5.2f} ms {b['p99']:6.2f} ms {b['rate']:6.0f} {b_cpu:5.2f} ms"
+                f"  {ratio:13.2f}× {by_cpu:6.2f}×"
+            )
         print(line)
     return ratios
 
@@ -284,18 +294,19 @@ async def run(args: argparse.Namespace) -> None:
     print(f"stand-up benchmark — {args.rounds} days, {args.participants} participants, {args.status} status commands a day; "
           f"collabbot on {backend}, the peer on its own SQLite")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f}")
-    ours: dict[str, list[float]] = defaultdict(list)
-    theirs: dict[str, list[float]] = defaultdict(list)
+    ours: Samples = {"wall": defaultdict(list), "cpu": defaultdict(list)}
+    theirs: Samples = {"wall": defaultdict(list), "cpu": defaultdict(list)}
     for index in range(args.warmup + args.rounds):
         mine = await bot.round(args.status)
-        other = peer.request({"op": "round", "status": args.status}) if peer else {}
+        other = peer.request({"op": "round", "status": args.status}) if peer else {"wall": {}, "cpu": {}}
         if index < args.warmup:
             continue
-        for command in COMMANDS:
-            ours[command] += mine[command]
-            theirs[command] += other.get(command, [])
+        for measure in ("wall", "cpu"):
+            for command in COMMANDS:
+                ours[measure][command] += mine[measure][command]
+                theirs[measure][command] += other[measure].get(command, [])
     ratios = report(ours, theirs if peer else None)
-    all_ours = [t for c in COMMANDS for t in ours[c]]
+    all_ours = [t for c in COMMANDS for t in ours["wall"][c]]
     print(f"{'mix':8s} {len(all_ours):5d}   {statistics.median(all_ours) * 1000:10.2f} ms {'':8s} {len(all_ours) / sum(all_ours):8.0f}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     per = await bot.count(url, args.status)
@@ -313,8 +324,11 @@ async def run(args: argparse.Namespace) -> None:
         print(line)
     if peer:
         peer.close()
-        slow = [c for c, r in ratios if r < TARGET]
-        print(f"\ntarget: collabbot ≥ {TARGET:.0f}× the peer per command — " + ("met" if not slow else f"not met for {', '.join(slow)}"))
+        slow = [c for c, r, _cpu in ratios if r < TARGET]
+        slow_cpu = [c for c, _r, by_cpu in ratios if by_cpu < TARGET]
+        print(f"\ntarget: collabbot ≥ {TARGET:.0f}× the peer per command — commands per second: "
+              + ("met" if not slow else f"not met for {', '.join(slow)}")
+              + "; CPU per command: " + ("met" if not slow_cpu else f"not met for {', '.join(slow_cpu)}"))
     await db.close()
 
 

@@ -6,8 +6,8 @@ Run by ``bench_standup.py`` with the peer's own Python (its virtualenv), never i
 
 It reads one JSON request per line on stdin and answers one JSON line on stdout, so the two bots take turns
 (one round of collabbot, one round of the peer, …) in the same run without sharing a process or a library.
-Requests: ``{"op": "round", "status": K}`` runs one stand-up day and answers the latencies of each command
-type; ``{"op": "count", "status": K}`` runs one more day and answers the SQL statements and connections per
+Requests: ``{"op": "round", "status": K}`` runs one stand-up day and answers the latencies (wall clock and
+CPU) of each command type; ``{"op": "count", "status": K}`` runs one more day and answers the SQL statements and connections per
 command type (sqlite3's trace callback, outside the timed rounds); ``{"op": "quit"}``.
 
 A day of the peer, as its own scheduler and its users would drive it:
@@ -90,12 +90,13 @@ class Peer:
         transcript = self.handler.transcript
         return str(transcript[-1][1].get("content", "")) if transcript else ""
 
-    def say(self, content: str, sender: int, *, private: bool = False, expect: str) -> float:
+    def say(self, content: str, sender: int, *, private: bool = False, expect: str) -> tuple[float, float]:
+        """Wall-clock and CPU seconds of one message handled."""
         message = private_message(content, sender) if private else stream_message(content, sender)
         self.handler.reset_transcript()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         self.bot.handle_message(message, self.handler)
-        elapsed = time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0, time.process_time() - c0
         if expect not in self.reply():
             raise SystemExit(f"peer: {content!r} answered {self.reply()[:200]!r}, expected {expect!r}")
         return elapsed
@@ -110,27 +111,34 @@ class Peer:
         if len(prompts) != len(self.client.ids):
             raise SystemExit(f"peer: {len(prompts)} prompts sent to {len(self.client.ids)} participants")
 
-    def round(self, status: int) -> dict[str, list[float]]:
+    def round(self, status: int) -> dict[str, dict[str, list[float]]]:
+        """One day: ``{"wall": {command: [seconds…]}, "cpu": {command: [seconds…]}}``."""
         self.day += 1
         ids = self.client.ids
-        times: dict[str, list[float]] = collections.defaultdict(list)
+        wall: dict[str, list[float]] = collections.defaultdict(list)
+        cpu: dict[str, list[float]] = collections.defaultdict(list)
+
+        def note(command: str, spent: tuple[float, float]) -> None:
+            wall[command].append(spent[0])
+            cpu[command].append(spent[1])
+
         self.prompt()
         for i in range(status):
-            times["status"].append(self.say("/standup status", ids[i % len(ids)], expect="Standup Status for"))
+            note("status", self.say("/standup status", ids[i % len(ids)], expect="Standup Status for"))
         for uid in ids:
-            times["answer"].append(self.say(f"day {self.day}: wrote the spec for feature {uid}", uid, private=True, expect="Thanks!"))
+            note("answer", self.say(f"day {self.day}: wrote the spec for feature {uid}", uid, private=True, expect="Thanks!"))
         for uid in ids:
-            times["edit"].append(self.say(f"day {self.day}: review the copy of feature {uid}", uid, private=True, expect="Thanks!"))
+            note("edit", self.say(f"day {self.day}: review the copy of feature {uid}", uid, private=True, expect="Thanks!"))
         for uid in ids:
-            times["edit"].append(self.say("waiting for legal" if uid % 4 == 0 else "none", uid, private=True, expect="Perfect!"))
+            note("edit", self.say("waiting for legal" if uid % 4 == 0 else "none", uid, private=True, expect="Perfect!"))
         self.handler.reset_transcript()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         self.bot._generate_and_post_summary(str(STREAM_ID))
-        times["digest"].append(time.perf_counter() - t0)
+        note("digest", (time.perf_counter() - t0, time.process_time() - c0))
         summary = self.reply()
         if f"**Participants:** {len(ids)} completed" not in summary:
             raise SystemExit(f"peer: the digest does not count {len(ids)} answers: {summary[:300]!r}")
-        return dict(times)
+        return {"wall": dict(wall), "cpu": dict(cpu)}
 
     def count(self, status: int) -> dict[str, dict[str, float]]:
         """Statements and connections per command type, over one more day (not timed)."""
@@ -152,7 +160,7 @@ class Peer:
         counts = collections.Counter[str]()
         real_say, real_summary = self.say, self.bot._generate_and_post_summary
 
-        def counted_say(content: str, sender: int, *, private: bool = False, expect: str) -> float:
+        def counted_say(content: str, sender: int, *, private: bool = False, expect: str) -> tuple[float, float]:
             kind = "status" if content.startswith("/standup status") else ("answer" if content.startswith(f"day {self.day}: wrote") else "edit")
             seen.clear()
             elapsed = real_say(content, sender, private=private, expect=expect)

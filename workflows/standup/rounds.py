@@ -33,24 +33,21 @@ def _late(ctx: Context) -> int | None:
 
 
 async def _timer_run(ctx: Context) -> tuple[Standup, Group, date] | None:
-    standup = await Standup.filter(id=int(ctx.event.payload.get("standup", 0))).select_related("group").first()
+    standup = await Standup.get_or_none(id=int(ctx.event.payload.get("standup", 0)))
     if standup is None or not standup.active:
         return None
-    return standup, standup.group, date.fromisoformat(ctx.event.payload["day"])
+    group = await Group.get(id=standup.group_id)
+    return standup, group, date.fromisoformat(ctx.event.payload["day"])
 
 
 async def _timer_open_run(ctx: Context) -> tuple[Standup, Group, StandupRun] | None:
-    """The open run a reminder or digest timer is for, read with its stand-up and group in one query."""
-    run = (
-        await StandupRun.filter(
-            standup_id=int(ctx.event.payload.get("standup", 0)), day=date.fromisoformat(ctx.event.payload["day"]), state="open"
-        )
-        .select_related("standup__group")
-        .first()
-    )
-    if run is None or not run.standup.active:
+    """The open run a reminder or digest timer is for, with its stand-up and group."""
+    found = await _timer_run(ctx)
+    if found is None:
         return None
-    return run.standup, run.standup.group, run
+    standup, group, day = found
+    run = await StandupRun.filter(standup_id=standup.id, day=day, state="open").first()
+    return (standup, group, run) if run is not None else None
 
 
 def _audience(standup: Standup, group: Group, person_id: int) -> ToPerson | ToConversation:

@@ -71,11 +71,39 @@ async def previous_plan(person_id: int, before: date) -> str:
     return answer.today if answer else ""
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerRow:
+    """An answer as the digest, the reminder and the statistics read it: plain values, not a model (tortoise
+    builds a model at several times the CPU, for every participant of every digest)."""
+
+    id: int
+    person_id: int
+    status: str
+    yesterday: str
+    today: str
+    blockers: str
+    late: bool
+    answered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    """A participant as the digest and the reminder show them."""
+
+    id: int
+    name: str
+    timezone: str | None
+
+
+_ANSWER_COLUMNS = ("id", "person_id", "status", "yesterday", "today", "blockers", "late", "answered_at")
+_PERSON_COLUMNS = ("id", "name", "timezone")
+
+
 @dataclass(slots=True)
 class RunState:
     run: StandupRun
-    answers: dict[int, StandupAnswer]
-    people: dict[int, Person]
+    answers: dict[int, AnswerRow]
+    people: dict[int, PersonRow]
 
     def status(self, person_id: int) -> str:
         """answered / late / skipped / leave / missing."""
@@ -105,9 +133,10 @@ async def standup_and_group(run: StandupRun) -> tuple[Standup, Group]:
 
 
 async def run_state(run: StandupRun) -> RunState:
-    answers = {a.person_id: a for a in await StandupAnswer.filter(run_id=run.id).order_by("id")}
+    rows = await StandupAnswer.filter(run_id=run.id).order_by("id").values(*_ANSWER_COLUMNS)
+    answers = {row["person_id"]: AnswerRow(**row) for row in rows}
     ids = {int(p) for p in run.participants or []} | set(answers)
-    people = {p.id: p for p in await Person.filter(id__in=list(ids))}
+    people = {row["id"]: PersonRow(**row) for row in await Person.filter(id__in=list(ids)).values(*_PERSON_COLUMNS)}
     return RunState(run, answers, people)
 
 

@@ -10,6 +10,7 @@ inside a savepoint, re-read when the other one won.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
@@ -51,3 +52,62 @@ async def create_or_get(model: type[M], keys: dict[str, Any], values: dict[str, 
             return await model.create(**keys, **(values or {})), True
     except IntegrityError:
         return await model.get(**keys), False
+
+
+async def upsert(model: type[Model], keys: dict[str, Any], values: dict[str, Any], update: Iterable[str]) -> None:
+    """Insert the row with these unique ``keys`` and ``values``, or set the ``update`` fields (taken from
+    ``values``) on the row already there: ``INSERT … ON CONFLICT (keys) DO UPDATE`` — one statement that
+    cannot fail on the key, so no savepoint, identical on SQLite and PostgreSQL but for the placeholders."""
+    meta = model._meta
+    connection = db.connection()
+    postgres = connection.capabilities.dialect == "postgres"
+    columns: list[str] = []
+    params: list[Any] = []
+    for name, value in {**keys, **values}.items():
+        field = meta.fields_map[name]
+        columns.append(f'"{field.source_field or name}"')
+        params.append(field.to_db_value(value, model))
+    placeholders = ", ".join(f"${n}" if postgres else "?" for n in range(1, len(params) + 1))
+    conflict = ", ".join(f'"{meta.fields_map[name].source_field or name}"' for name in keys)
+    assignments = ", ".join(f'"{column}" = EXCLUDED."{column}"' for column in (meta.fields_map[name].source_field or name for name in update))
+    sql = f'INSERT INTO "{meta.db_table}" ({", ".join(columns)}) VALUES ({placeholders}) ON CONFLICT ({conflict}) DO UPDATE SET {assignments}'
+    await connection.execute_query(sql, params)
+
+
+async def create_numbered(model: type[M], number: str, scope: dict[str, Any], **values: Any) -> M:
+    """Create a row numbered one past the highest ``number`` among the rows matching ``scope`` (1 for the
+    first): the next attempt of a submission, in one ``INSERT … VALUES (…, (SELECT MAX(…) + 1 …)) RETURNING``
+    instead of a count and an insert. Callers hold the lock of the scope's parent row: two writers of the
+    same scope would otherwise both take the same number."""
+    instance = model(**scope, **values)
+    meta = model._meta
+    connection = db.connection()
+    postgres = connection.capabilities.dialect == "postgres"
+    mark = iter(range(1, 1000))
+
+    def placeholder() -> str:
+        return f"${next(mark)}" if postgres else "?"
+
+    columns: list[str] = []
+    params: list[Any] = []
+    for name, column in meta.fields_db_projection.items():
+        field = meta.fields_map[name]
+        if field.pk or name == number:
+            continue
+        columns.append(f'"{column}"')
+        params.append(field.to_db_value(getattr(instance, name), instance))
+    slots = [placeholder() for _ in params]
+    number_column = meta.fields_db_projection[number]
+    where = " AND ".join(f'"{meta.fields_db_projection[name]}" = {placeholder()}' for name in scope)
+    params += [meta.fields_map[name].to_db_value(value, instance) for name, value in scope.items()]
+    pk_column = meta.fields_db_projection[meta.pk_attr]
+    sql = (
+        f'INSERT INTO "{meta.db_table}" ({", ".join(columns)}, "{number_column}") '
+        f'VALUES ({", ".join(slots)}, (SELECT COALESCE(MAX("{number_column}"), 0) + 1 FROM "{meta.db_table}" WHERE {where})) '
+        f'RETURNING "{pk_column}", "{number_column}"'
+    )
+    rows = await connection.execute_query_dict(sql, params)
+    instance.pk = rows[0][pk_column]
+    setattr(instance, number, int(rows[0][number_column]))
+    instance._saved_in_db = True
+    return instance

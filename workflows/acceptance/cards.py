@@ -10,6 +10,7 @@ from bot.types import Button, Card, CardField, Choice, Form, FormField
 from storage.models import AcceptanceRequest, Person, Subtask
 
 from ..common.format import when
+from ..common.records import person_of, related
 from .checklist import checklist_body, checklist_items, failed_items
 from .states import AcceptanceFlow
 
@@ -72,8 +73,8 @@ def verdict_buttons(request: AcceptanceRequest, task: Subtask) -> list[Button]:
 
 
 async def acceptance_card(request: AcceptanceRequest, task: Subtask, ctx: Context) -> Card:
-    owner = await Person.get(id=task.owner_id)
-    reviewer = await Person.get_or_none(id=task.reviewer_id) if task.reviewer_id else None
+    owner: Person = await related(task, "owner")
+    reviewer: Person | None = await related(task, "reviewer")
     lines: list[Any] = [
         _("- {name} {version} {link}", name=d["name"], version=d.get("version", ""), link=d.get("link", "")) for d in request.deliverables
     ]
@@ -83,7 +84,7 @@ async def acceptance_card(request: AcceptanceRequest, task: Subtask, ctx: Contex
         buttons = verdict_buttons(request, task)
         status = _("Waiting for {reviewer} to pass or fail.", reviewer=reviewer.name if reviewer else "?")
     else:
-        decider = await Person.get_or_none(id=request.reviewer_id) if request.reviewer_id else None
+        decider = await person_of(request.reviewer_id, reviewer, owner)
         status = _(
             "{verdict} by {name} at {time}",
             verdict=AcceptanceFlow.label(request.state),

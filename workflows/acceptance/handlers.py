@@ -10,6 +10,7 @@ from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
 from storage.models import AcceptanceRequest, Collaboration, Person, Subtask
+from storage.unique import create_numbered
 
 from ..common import lookup
 from ..common.card_values import clicked_version
@@ -90,19 +91,19 @@ async def _submittable(ctx: Context, code_text: str) -> tuple[Subtask, Collabora
     return task, collab
 
 
-async def submit_for_acceptance(ctx: Context, code_text: str, values: dict[str, Any], ticked: dict[int, bool] | None) -> Outcome:
-    """One 《验收申请》: the deliverables, and the delivery standard's items with the owner's ticks (``ticked``:
-    item index → met; None when the owner did not go through the items)."""
-    task, collab = await _submittable(ctx, code_text)
+async def submit_for_acceptance(ctx: Context, found: tuple[Subtask, Collaboration], values: dict[str, Any], ticked: dict[int, bool] | None) -> Outcome:
+    """One 《验收申请》 of the subtask ``found`` by ``_submittable``: the deliverables, and the delivery standard's
+    items with the owner's ticks (``ticked``: item index → met; None when the owner did not go through the items)."""
+    task, collab = found
     assert task.reviewer_id is not None  # _submittable refuses a subtask without one
     actor = require_actor(ctx)
     deliverables = parse_deliverables(require(values, "deliverables", _("deliverables")))
     checklist = self_checked(new_checklist(checklist_items(task.delivery_standard)), ticked)
     await SubtaskFlow.fire(task, "submit", task.code, updated_at=ctx.now)
-    attempt = await AcceptanceRequest.filter(subtask_id=task.id).count() + 1
-    request = await AcceptanceRequest.create(
-        subtask=task,
-        attempt=attempt,
+    request = await create_numbered(
+        AcceptanceRequest,
+        "attempt",
+        {"subtask_id": task.id},
         deliverables=deliverables,
         statement=values.get("statement", ""),
         self_check=values.get("self_check", ""),
@@ -110,6 +111,7 @@ async def submit_for_acceptance(ctx: Context, code_text: str, values: dict[str, 
         submitted_by=actor,
         submitted_at=ctx.now,
     )
+    attempt = request.attempt
     await open_confirmation(task.code, f"acceptance:{attempt}", task.reviewer_id, ctx.now)
     card = await acceptance_card(request, task, ctx)
     outcome = Outcome().record("acceptance.submitted", task.code, attempt=attempt, deliverables=deliverables, checklist=checklist)
@@ -127,31 +129,31 @@ async def submit(ctx: Context, args: str) -> Outcome:
     if not values:
         task, _collab = await _submittable(ctx, head)
         return ask(submit_form(task), *numbered(checklist_items(task.delivery_standard)), ctx=ctx)
-    task = await lookup.subtask(ctx, head)
-    items = checklist_items(task.delivery_standard)
-    return await submit_for_acceptance(ctx, head, values, parse_marks(values.get("self_check", ""), items))
+    found = await _submittable(ctx, head)
+    items = checklist_items(found[0].delivery_standard)
+    return await submit_for_acceptance(ctx, found, values, parse_marks(values.get("self_check", ""), items))
 
 
 @router.form("acceptance.submit")
 async def submit_form_submitted(ctx: Context, event: Any) -> Outcome:
     code = str(event.value.get("code", ""))
-    task = await lookup.subtask(ctx, code)
-    items = checklist_items(task.delivery_standard)
+    found = await _submittable(ctx, code)
+    items = checklist_items(found[0].delivery_standard)
     values = {k: v for k, v in event.form.items() if isinstance(v, str) and v.strip()}
     ticked = ticked_from_form(event.form["self_check_items"], items) if "self_check_items" in event.form else parse_marks(values.get("self_check", ""), items)
-    return await submit_for_acceptance(ctx, code, values, ticked)
+    return await submit_for_acceptance(ctx, found, values, ticked)
 
 
 async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple[Subtask, Collaboration, AcceptanceRequest]:
     """The pending acceptance the actor may judge now, or why not (own work, not the reviewer, decided, stale)."""
     task = await lookup.subtask(ctx, code_text, lock=True)
-    collab = await Collaboration.get(id=task.collaboration_id)
+    collab: Collaboration = task.collaboration  # loaded by lookup.subtask
     require_open(collab)
     actor = require_actor(ctx)
     if actor.id == task.owner_id:
         raise NotAllowed(_("You own {code}: nobody reviews their own deliverable.", code=task.code))
     if actor.id != task.reviewer_id:
-        reviewer = await Person.get_or_none(id=task.reviewer_id) if task.reviewer_id else None
+        reviewer: Person | None = task.reviewer  # loaded by lookup.subtask
         raise NotAllowed(_("Only {reviewer}, the reviewer of {code}, can pass or fail it.", reviewer=reviewer.name if reviewer else "?", code=task.code))
     latest = await AcceptanceRequest.filter(subtask_id=task.id).order_by("-attempt").first()
     if latest is None:

@@ -37,11 +37,19 @@ class AcceptanceRound(TypedDict):
 
 async def acceptance_history(subtask_id: int) -> list[AcceptanceRound]:
     """Every submission of the subtask, oldest first, each with its items, the owner's ticks and the verdict."""
-    rows = await AcceptanceRequest.filter(subtask_id=subtask_id).order_by("attempt")
-    ids = {r.submitted_by_id for r in rows} | {r.reviewer_id for r in rows if r.reviewer_id}
-    names = {p.id: p.name for p in await Person.filter(id__in=list(ids))}
-    history: list[AcceptanceRound] = []
+    return (await acceptance_histories([subtask_id]))[subtask_id]
+
+
+async def acceptance_histories(subtask_ids: list[int]) -> dict[int, list[AcceptanceRound]]:
+    """``acceptance_history`` of each of the subtasks, in one query for all of them (a board lists many)."""
+    histories: dict[int, list[AcceptanceRound]] = {subtask_id: [] for subtask_id in subtask_ids}
+    if not subtask_ids:
+        return histories
+    rows = await AcceptanceRequest.filter(subtask_id__in=subtask_ids).order_by("subtask_id", "attempt").select_related("submitted_by", "reviewer")
     for row in rows:
+        submitted_by: Person = row.submitted_by  # loaded by the join
+        reviewer: Person | None = row.reviewer
+        history = histories[row.subtask_id]
         items: list[ChecklistItem] = [
             {"number": number, "item": str(entry.get("item", "")), "self_check": entry.get("self_check"), "result": entry.get("result")}
             for number, entry in enumerate(row.checklist or [], start=1)
@@ -50,9 +58,9 @@ async def acceptance_history(subtask_id: int) -> list[AcceptanceRound]:
             {
                 "attempt": row.attempt,
                 "state": row.state,
-                "submitted_by": names.get(row.submitted_by_id, "?"),
+                "submitted_by": submitted_by.name if submitted_by else "?",
                 "submitted_at": row.submitted_at,
-                "reviewer": names.get(row.reviewer_id) if row.reviewer_id else None,
+                "reviewer": reviewer.name if reviewer else None,
                 "decided_at": row.decided_at,
                 "deliverables": list(row.deliverables or []),
                 "statement": row.statement,
@@ -62,7 +70,7 @@ async def acceptance_history(subtask_id: int) -> list[AcceptanceRound]:
                 "failed_items": [i["item"] for i in items if i["result"] == "failed"],
             }
         )
-    return history
+    return histories
 
 
 

@@ -6,15 +6,46 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise.models import Model
+
 from bot.calendar import WorkCalendar
 from bot.errors import NotAllowed, TransitionNotAllowed
 from bot.i18n import _
 from bot.router import Context
 from bot.types import Audience, ToCollaboration
 from storage.models import Collaboration, Confirmation, Person
-from storage.unique import create_or_get, next_sequence_value
+from storage.unique import next_sequence_value, upsert
 
 from .format import when
+
+_UNLOADED: Any = object()
+
+
+def loaded(row: Model, name: str) -> Any:
+    """The row's ``name`` relation if a join (``select_related``), a create or ``related`` already loaded it,
+    else None — without a query."""
+    value = row.__dict__.get(f"_{name}", _UNLOADED)
+    return None if value is _UNLOADED else value
+
+
+async def related(row: Model, name: str) -> Any:
+    """The row's ``name`` relation, read at most once: what is loaded already, else one select kept on the row."""
+    value = row.__dict__.get(f"_{name}", _UNLOADED)
+    if value is _UNLOADED:
+        value = await getattr(row, name)
+        setattr(row, f"_{name}", value)
+    return value
+
+
+async def person_of(person_id: int | None, *known: Person | None) -> Person | None:
+    """The person ``person_id``: one of ``known`` (people the handler has loaded already) when it is among
+    them, else one select."""
+    if person_id is None:
+        return None
+    for person in known:
+        if person is not None and person.id == person_id:
+            return person
+    return await Person.get_or_none(id=person_id)
 
 
 async def announce_to(collab: Collaboration) -> Audience:
@@ -28,10 +59,9 @@ async def next_number(name: str) -> int:
 
 
 async def open_confirmation(subject: str, purpose: str, person_id: int, now: datetime) -> None:
-    existing, created = await create_or_get(Confirmation, {"subject": subject, "purpose": purpose, "person_id": person_id}, {"created_at": now})
-    if not created and existing.state != "pending":
-        existing.state, existing.decided_at, existing.comment = "pending", None, ""
-        await existing.save(update_fields=["state", "decided_at", "comment"])
+    """Ask ``person_id`` to confirm: a new pending confirmation, or the earlier one made pending again."""
+    keys = {"subject": subject, "purpose": purpose, "person_id": person_id}
+    await upsert(Confirmation, keys, {"state": "pending", "decided_at": None, "comment": "", "created_at": now}, ("state", "decided_at", "comment"))
 
 
 async def record_confirmation(ctx: Context, subject: str, purpose: str, state: str, comment: str = "") -> None:
@@ -44,11 +74,8 @@ async def record_confirmation(ctx: Context, subject: str, purpose: str, state: s
         "platform_user_id": ctx.event.actor_id,
         "comment": comment,
     }
-    row, created = await create_or_get(
-        Confirmation, {"subject": subject, "purpose": purpose, "person_id": ctx.actor.id}, {"created_at": ctx.now, **values}
-    )
-    if not created:
-        await Confirmation.filter(id=row.id).update(**values)
+    keys = {"subject": subject, "purpose": purpose, "person_id": ctx.actor.id}
+    await upsert(Confirmation, keys, {**values, "created_at": ctx.now}, values.keys())
 
 
 async def void_confirmations(subject: str, purpose_prefix: str) -> None:

@@ -9,6 +9,7 @@ from storage.models import Collaboration, Department, Person, RequestedDepartmen
 
 from ..common.fields import FieldSet
 from ..common.format import PRIORITIES, day, or_dash, when
+from ..common.records import related
 from .states import CollaborationFlow
 
 REQUEST_FIELDS = FieldSet(
@@ -113,8 +114,16 @@ def _department_line(answer: RequestedDepartment, dept: Department, decider: Per
     return _("⏳ {dept}: waiting for {head}", dept=dept.name, head=dept.head.name if dept.head else "?")
 
 
-async def department_lines(collab: Collaboration, ctx: Context) -> list[Msg]:
-    answers = await RequestedDepartment.filter(collaboration_id=collab.id).exclude(state="withdrawn").order_by("id").select_related("department__head", "decided_by")
+async def department_answers(collab: Collaboration) -> list[RequestedDepartment]:
+    """The current (not withdrawn) answers in the order asked, with what the cards show: department, head, decider."""
+    query = RequestedDepartment.filter(collaboration_id=collab.id).exclude(state="withdrawn").order_by("id")
+    return list(await query.select_related("department__head", "decided_by"))
+
+
+async def department_lines(collab: Collaboration, ctx: Context, answers: list[RequestedDepartment] | None = None) -> list[Msg]:
+    """One line per department asked; ``answers``: from ``department_answers``, when the handler has them already."""
+    if answers is None:
+        answers = await department_answers(collab)
     return [_department_line(a, a.department, a.decided_by, ctx) for a in answers]
 
 
@@ -140,10 +149,10 @@ def request_fields(collab: Collaboration, initiator: Person) -> list[CardField]:
 _COLORS = {"pending": "yellow", "active": "green", "completed": "green", "archived": "grey", "cancelled": "grey"}
 
 
-async def overview_card(collab: Collaboration, ctx: Context) -> Card:
-    """The request as the group sees it; updated in place as departments answer."""
-    initiator = await Person.get(id=collab.initiator_id)
-    lines = await department_lines(collab, ctx)
+async def overview_card(collab: Collaboration, ctx: Context, answers: list[RequestedDepartment] | None = None) -> Card:
+    """The request as the group sees it; updated in place as departments answer (``answers``: see ``department_lines``)."""
+    initiator: Person = await related(collab, "initiator")
+    lines = await department_lines(collab, ctx, answers)
     return Card(
         key=f"req:{collab.code}",
         title=_("Collaboration request {code}: {title}", code=collab.code, title=collab.title),
@@ -177,15 +186,14 @@ def decision_buttons(collab: Collaboration, dept: Department, round_: int) -> li
 
 async def decision_card(collab: Collaboration, dept: Department, answer: RequestedDepartment, ctx: Context, *, note: Msg | None = None) -> Card:
     """The card a department head accepts or declines on; after a decision it shows who and when, without buttons."""
-    initiator = await Person.get(id=collab.initiator_id)
+    initiator: Person = await related(collab, "initiator")
     buttons: list[Button] = []
     status: Msg | None = note
     if answer.state == "pending" and collab.state == "pending" and note is None:
         buttons = decision_buttons(collab, dept, answer.round)
         status = _("Please accept or decline for {dept}.", dept=dept.name)
     elif answer.state in ("accepted", "declined") and status is None:
-        decider = await Person.get_or_none(id=answer.decided_by_id) if answer.decided_by_id else None
-        status = _department_line(answer, dept, decider, ctx)
+        status = _department_line(answer, dept, await related(answer, "decided_by"), ctx)
     return Card(
         key=decision_key(collab, dept, answer.round),
         title=_("{initiator} asks {dept} to collaborate: {code} {title}", initiator=initiator.name, dept=dept.name, code=collab.code, title=collab.title),

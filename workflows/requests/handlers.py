@@ -19,6 +19,7 @@ from ..common.records import (
     announce_to,
     next_number,
     record_confirmation,
+    related,
     require_actor,
 )
 from .cards import (
@@ -27,6 +28,7 @@ from .cards import (
     decision_card,
     decline_form,
     decline_notice_card,
+    department_answers,
     overview_card,
     request_form,
 )
@@ -132,10 +134,11 @@ async def submit_request_form(ctx: Context, event: Any) -> Outcome:
 # ---------------------------------------------------------------- decide
 
 
-async def _answer_for(ctx: Context, collab: Collaboration, dept_code: object) -> tuple[Department, RequestedDepartment]:
+async def _answer_for(ctx: Context, collab: Collaboration, dept_code: object) -> tuple[Department, RequestedDepartment, list[RequestedDepartment]]:
+    """The department answer meant, and all the current ones (with what the cards show: department, head, decider)."""
     actor = require_actor(ctx)
     dept_code = str(dept_code) if dept_code not in (None, "") else None  # a button value may carry anything
-    answers = await RequestedDepartment.filter(collaboration_id=collab.id).exclude(state="withdrawn").select_related("department")
+    answers = list(await department_answers(collab))
     if dept_code:
         matching = [a for a in answers if a.department.code.lower() == dept_code.lower() or a.department.name == dept_code]
         if not matching:
@@ -146,7 +149,7 @@ async def _answer_for(ctx: Context, collab: Collaboration, dept_code: object) ->
             names = join([a.department.name for a in matching], ", ")
             raise InvalidInput(_("Several departments are asked in {code} ({names}). Add the department, e.g. “accept {code} {first}”.", code=collab.code, names=names, first=matching[0].department.name))
     answer = matching[0]
-    return answer.department, answer
+    return answer.department, answer, answers
 
 
 def _authorize_head(ctx: Context, dept: Department, head: Person | None) -> None:
@@ -157,12 +160,13 @@ def _authorize_head(ctx: Context, dept: Department, head: Person | None) -> None
         )
 
 
-async def _decidable(ctx: Context, code_text: str, dept_code: object, round_: int | None) -> tuple[Collaboration, Department, RequestedDepartment]:
+async def _decidable(
+    ctx: Context, code_text: str, dept_code: object, round_: int | None
+) -> tuple[Collaboration, Department, RequestedDepartment, list[RequestedDepartment]]:
     """The department answer the actor may give now, or the reason they may not (wrong head, decided, stale card)."""
     collab = await lookup.collaboration(ctx, code_text, lock=True)
-    dept, answer = await _answer_for(ctx, collab, dept_code)
-    head = await Person.get_or_none(id=dept.head_id) if dept.head_id else None
-    _authorize_head(ctx, dept, head)
+    dept, answer, answers = await _answer_for(ctx, collab, dept_code)
+    _authorize_head(ctx, dept, dept.head)  # loaded with the answers
     if collab.state != "pending":
         raise TransitionNotAllowed(
             _("{code} is {state}: there is nothing left to accept or decline.", code=collab.code, state=CollaborationFlow.label(collab.state))
@@ -172,15 +176,15 @@ async def _decidable(ctx: Context, code_text: str, dept_code: object, round_: in
             _("This card is out of date: {code} was changed since (now round {round}). Use the newest card.", code=collab.code, round=answer.round)
         )
     if answer.state != "pending":
-        decider = await Person.get_or_none(id=answer.decided_by_id) if answer.decided_by_id else None
+        decider: Person | None = answer.decided_by  # loaded with the answers
         raise TransitionNotAllowed(
             _("{dept} already answered {code}: {state} by {name}. Nothing was changed.", dept=dept.name, code=collab.code, state=DepartmentAnswerFlow.label(answer.state), name=decider.name if decider else "?")
         )
-    return collab, dept, answer
+    return collab, dept, answer, answers
 
 
 async def decide(ctx: Context, code_text: str, dept_code: object, round_: int | None, accept: bool, reason: str = "", counter: str = "") -> Outcome:
-    collab, dept, answer = await _decidable(ctx, code_text, dept_code, round_)
+    collab, dept, answer, answers = await _decidable(ctx, code_text, dept_code, round_)
     counter_date = None
     if not accept:
         if not reason.strip():
@@ -197,6 +201,7 @@ async def decide(ctx: Context, code_text: str, dept_code: object, round_: int | 
         reason=reason.strip(),
         counter_date=counter_date,
     )
+    answer.decided_by = actor
     await record_confirmation(ctx, collab.code, f"request:r{answer.round}:{dept.code}", "confirmed" if accept else "rejected", reason.strip())
     outcome = Outcome().cancel(f"sla:request:{collab.code}:{dept.code}:*")
     outcome.record(
@@ -207,8 +212,9 @@ async def decide(ctx: Context, code_text: str, dept_code: object, round_: int | 
         **({} if accept else {"reason": reason.strip(), "counter_date": counter_date.isoformat() if counter_date else None}),
     )
     outcome.update(await decision_card(collab, dept, answer, ctx))
-    remaining = await RequestedDepartment.filter(collaboration_id=collab.id).exclude(state__in=["withdrawn", "accepted"]).count()
-    if accept and remaining == 0:
+    # the answers were read under the collaboration's lock: no other head's answer can have changed since
+    remaining = [a for a in answers if a.state not in ("withdrawn", "accepted")]
+    if accept and not remaining:
         await CollaborationFlow.fire(collab, "activate", collab.code)
         outcome.record("request.activated", collab.code, round=collab.round)
         outcome.send(
@@ -220,8 +226,8 @@ async def decide(ctx: Context, code_text: str, dept_code: object, round_: int | 
 
         outcome.merge(await on_activated(ctx, collab))
     if not accept:
-        outcome.send(ToPerson(collab.initiator_id), decline_notice_card(collab, dept, answer, await unasked_departments(collab)))
-    initiator = await Person.get(id=collab.initiator_id)
+        outcome.send(ToPerson(collab.initiator_id), decline_notice_card(collab, dept, answer, await unasked_departments(collab, answers)))
+    initiator: Person = await related(collab, "initiator")
     answer_typed(
         ctx,
         outcome,
@@ -229,7 +235,7 @@ async def decide(ctx: Context, code_text: str, dept_code: object, round_: int | 
         if accept
         else _("Recorded: you declined {code} for {dept}; {initiator} was told.", code=collab.code, dept=dept.name, initiator=initiator.name),
     )
-    outcome.update(await overview_card(collab, ctx))
+    outcome.update(await overview_card(collab, ctx, answers))
     return outcome
 
 
@@ -245,7 +251,7 @@ async def decline_clicked(ctx: Context, event: Any) -> Outcome:
     """A click without the form (platforms without modals): validate, then ask for the reason."""
     value = event.value
     code = str(value.get("code", ""))
-    collab, dept, answer = await _decidable(ctx, code, value.get("dept"), clicked_version(value, "round", code))
+    collab, dept, answer, _answers = await _decidable(ctx, code, value.get("dept"), clicked_version(value, "round", code))
     form = decline_form(collab, dept, answer.round)
     return ask(form, _("Why do you decline?"), ctx=ctx)
 

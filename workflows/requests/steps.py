@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from bot.errors import InvalidInput
 from bot.i18n import _
@@ -55,7 +56,11 @@ async def ask_head(ctx: Context, outcome: Outcome, collab: Collaboration, dept: 
 
 
 
-async def unasked_departments(collab: Collaboration) -> list[Department]:
-    """Departments with a head that are not (or no longer) asked in ``collab``: where it can be re-routed."""
-    asked = await RequestedDepartment.filter(collaboration_id=collab.id).exclude(state="withdrawn").values_list("department_id", flat=True)
+async def unasked_departments(collab: Collaboration, answers: list[RequestedDepartment] | None = None) -> list[Department]:
+    """Departments with a head that are not (or no longer) asked in ``collab``: where it can be re-routed
+    (``answers``: its current answers, when the handler has them already)."""
+    if answers is not None:
+        asked: Any = [a.department_id for a in answers if a.state != "withdrawn"]
+    else:
+        asked = await RequestedDepartment.filter(collaboration_id=collab.id).exclude(state="withdrawn").values_list("department_id", flat=True)
     return list(await Department.filter(head_id__isnull=False).exclude(id__in=list(asked)).order_by("id"))

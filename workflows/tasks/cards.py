@@ -11,6 +11,7 @@ from bot.types import Button, Card, CardField, Choice, Color, Form, FormField
 from storage.models import Collaboration, Person, Subtask
 
 from ..common.format import PRIORITIES, day, or_dash, when
+from ..common.records import loaded
 from .states import SubtaskFlow
 
 FIELD_LABELS: dict[str, Msg] = {
@@ -91,9 +92,19 @@ def status_colour(task: Subtask, today: date, calendar: WorkCalendar, due_soon_w
     return "green"
 
 
-async def subtask_card(task: Subtask, ctx: Context) -> Card:
+async def subtask_people(task: Subtask) -> dict[int, Person]:
+    """Owner, collaborators and reviewer by id: those loaded with the subtask (a join, or its create) and one
+    select for the rest, if any."""
     wanted = {task.owner_id, *(task.collaborators or []), *([task.reviewer_id] if task.reviewer_id else [])}
-    people = {p.id: p for p in await Person.filter(id__in=list(wanted))}
+    people = {p.id: p for p in (loaded(task, "owner"), loaded(task, "reviewer")) if p is not None}
+    missing = wanted - people.keys()
+    if missing:
+        people.update({p.id: p for p in await Person.filter(id__in=list(missing))})
+    return people
+
+
+async def subtask_card(task: Subtask, ctx: Context) -> Card:
+    people = await subtask_people(task)
     owner = people[task.owner_id]
     collaborators = [people[pid].name for pid in task.collaborators or [] if pid in people]
     reviewer = people.get(task.reviewer_id) if task.reviewer_id else None

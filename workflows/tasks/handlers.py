@@ -9,13 +9,13 @@ from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
-from storage.models import Collaboration, Person, ProgressUpdate, RequestedDepartment, Subtask
+from storage.models import Collaboration, Department, Person, ProgressUpdate, RequestedDepartment, Subtask
 
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require, split_list
 from ..common.format import parse_priority
 from ..common.forms import answer_typed, ask
-from ..common.records import announce_to, next_number, require_actor, require_open
+from ..common.records import announce_to, next_number, person_of, related, require_actor, require_open
 from ..requests.states import CollaborationFlow
 from .cards import FIELD_LABELS, STAGE_WORDS, progress_form, subtask_card, task_form
 from .states import SubtaskFlow
@@ -64,14 +64,16 @@ async def _authorize_planner(ctx: Context, collab: Collaboration) -> Person:
 
 async def default_reviewer(collab: Collaboration, owner: Person) -> Person | None:
     """Whom the collaboration names, else the requesting department's head, else the initiator — never the owner."""
-    initiator = await Person.get(id=collab.initiator_id).prefetch_related("department")
-    candidates = [collab.reviewer_id]
-    if initiator.department is not None:
-        candidates.append(initiator.department.head_id)
-    candidates += [initiator.id, initiator.superior_id]
-    for candidate in candidates:
+    if collab.reviewer_id is not None and collab.reviewer_id != owner.id:
+        return await person_of(collab.reviewer_id, owner)
+    initiator: Person = await related(collab, "initiator")
+    if initiator.department_id is not None:
+        department = await Department.filter(id=initiator.department_id).select_related("head").first()
+        if department is not None and department.head_id is not None and department.head_id != owner.id:
+            return department.head  # loaded with the department
+    for candidate in (initiator.id, initiator.superior_id):
         if candidate is not None and candidate != owner.id:
-            return await Person.get(id=candidate)
+            return await person_of(candidate, initiator)
     return None
 
 
@@ -222,7 +224,7 @@ async def progress_clicked(ctx: Context, event: Any) -> Outcome:
 
 async def _reporter_check(ctx: Context, code_text: str) -> tuple[Subtask, Collaboration]:
     task = await lookup.subtask(ctx, code_text, lock=True)
-    collab = await Collaboration.get(id=task.collaboration_id)
+    collab: Collaboration = task.collaboration  # loaded by lookup.subtask
     require_open(collab)
     actor = require_actor(ctx)
     if actor.id != task.owner_id and actor.id not in (task.collaborators or []):

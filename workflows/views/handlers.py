@@ -8,7 +8,7 @@ from bot.router import Context, Router
 from bot.types import Card, CardField, Outcome
 from storage.models import Collaboration, Confirmation, Department, Person
 
-from ..acceptance.history import acceptance_history, history_lines
+from ..acceptance.history import acceptance_histories, history_lines
 from ..common import lookup
 from ..common.format import CONFIRMATION_STATES, account, day, purpose_label, when
 from ..common.paging import page_count, page_number
@@ -114,6 +114,7 @@ async def show(ctx: Context, args: str) -> Outcome:
     if page > pages:
         raise InvalidInput(_("{code} has {pages} pages of subtasks; ask for one of 1–{pages}, e.g. “show {code} page {pages}”.", code=collab.code, pages=pages))
     shown = tasks[(page - 1) * BOARD_PAGE : page * BOARD_PAGE]  # a long plan in pages: every chat limits a message
+    histories = await acceptance_histories([t.id for t in shown])
     lines = []
     for t in shown:
         lines.append(
@@ -128,7 +129,7 @@ async def show(ctx: Context, args: str) -> Outcome:
                 deadline=day(t.deadline),
             )
         )
-        lines += history_lines(await acceptance_history(t.id))  # each round, the delivery standard item by item
+        lines += history_lines(histories[t.id])  # each round, the delivery standard item by item
     if pages > 1:
         lines.append(
             _(

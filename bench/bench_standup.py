@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -167,7 +168,7 @@ class Day:
         ]
 
 
-def checked(engine: Engine):  # type: ignore[no-untyped-def]
+def checked(engine: Engine) -> Callable[[Event], Awaitable[DispatchResult]]:
     """``engine.dispatch`` that stops the bench when an event was refused, failed or taken for a duplicate."""
 
     async def dispatch(event: Event) -> DispatchResult:

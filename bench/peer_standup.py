@@ -77,7 +77,7 @@ class Peer:
         self.database = __import__("database")
         self.client = FakeClient(participants)
         self.handler = StubBotHandler()
-        self.handler._client = self.client  # type: ignore[attr-defined]
+        self.handler._client = self.client
         self.bot = standup.StandupHandler()
         self.bot.initialize(self.handler)
         self.bot.scheduler.pause()  # its cron jobs are driven by this script, never by wall-clock time

@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -331,6 +332,7 @@ async def run(args: argparse.Namespace) -> None:
               + ("met" if not slow else f"not met for {', '.join(slow)}")
               + "; CPU per command: " + ("met" if not slow_cpu else f"not met for {', '.join(slow_cpu)}"))
     await db.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:

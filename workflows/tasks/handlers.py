@@ -15,6 +15,7 @@ from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require, split_list
 from ..common.format import parse_priority
 from ..common.forms import answer_typed, ask
+from ..common.joined import joined
 from ..common.records import announce_to, next_number, person_of, related, require_actor, require_open
 from ..requests.states import CollaborationFlow
 from .cards import FIELD_LABELS, STAGE_WORDS, progress_form, subtask_card, task_form
@@ -68,7 +69,8 @@ async def default_reviewer(collab: Collaboration, owner: Person) -> Person | Non
         return await person_of(collab.reviewer_id, owner)
     initiator: Person = await related(collab, "initiator")
     if initiator.department_id is not None:
-        department = await Department.filter(id=initiator.department_id).select_related("head").first()
+        departments = await joined(Department, (("head", Person, "head", True),), {"id": initiator.department_id}, first=True)
+        department = departments[0] if departments else None
         if department is not None and department.head_id is not None and department.head_id != owner.id:
             return department.head  # loaded with the department
     for candidate in (initiator.id, initiator.superior_id):

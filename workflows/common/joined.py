@@ -27,7 +27,9 @@ def _alias(path: str) -> str:
     return f"j_{path}" if path else "base"
 
 
-def _statement(base: type[Model], joins: Joins, where: tuple[str, ...], order: tuple[str, ...], limit: bool, lock: bool, postgres: bool) -> str:
+def _statement(
+    base: type[Model], joins: Joins, where: tuple[tuple[str, int], ...], order: tuple[str, ...], limit: bool, lock: bool, postgres: bool
+) -> str:
     key = (base, joins, where, order, limit, lock, postgres)
     sql = _STATEMENTS.get(key)
     if sql is not None:
@@ -48,10 +50,18 @@ def _statement(base: type[Model], joins: Joins, where: tuple[str, ...], order: t
             f' ON "{_alias(path)}"."{model._meta.fields_db_projection[model._meta.pk_attr]}" = "{_alias(parent)}"."{fk_column}"'
         )
     conditions = []
-    for number, name in enumerate(where, start=1):
-        column = base._meta.fields_db_projection[name.removesuffix("__not")]
-        operator = "<>" if name.endswith("__not") else "="
-        conditions.append(f'"base"."{column}" {operator} {f"${number}" if postgres else "?"}')
+    numbers = iter(range(1, 100_000))
+
+    def placeholder() -> str:
+        return f"${next(numbers)}" if postgres else "?"
+
+    for name, count in where:
+        field, _, operator = name.partition("__")
+        column = f'"base"."{base._meta.fields_db_projection[field]}"'
+        if operator == "in":
+            conditions.append(f'{column} IN ({", ".join(placeholder() for _ in range(count))})' if count else "1 = 0")
+        else:
+            conditions.append(f'{column} {"<>" if operator == "not" else "="} {placeholder()}')
     if conditions:
         sql += " WHERE " + " AND ".join(conditions)
     if order:
@@ -84,11 +94,15 @@ def _build(base: type[M], joins: Joins, row: dict[str, Any]) -> M:
 async def joined(
     base: type[M], joins: Joins, where: dict[str, Any], *, order: tuple[str, ...] = (), first: bool = False, lock: bool = False
 ) -> list[M]:
-    """The ``base`` rows matching ``where`` (field → value; a ``__not`` suffix for ``<>``), each with its
-    ``joins`` loaded; ``lock``: ``FOR UPDATE OF`` the base rows on PostgreSQL (SQLite has one writer)."""
+    """The ``base`` rows matching ``where`` (field → value; a ``__not`` suffix for ``<>``, ``__in`` for a list),
+    each with its ``joins`` loaded; ``lock``: ``FOR UPDATE OF`` the base rows on PostgreSQL (SQLite has one writer)."""
     connection = db.connection()
     postgres = connection.capabilities.dialect == "postgres"
-    sql = _statement(base, joins, tuple(where), order, first, lock, postgres)
-    params = [base._meta.fields_map[name.removesuffix("__not")].to_db_value(value, base) for name, value in where.items()]
+    shape = tuple((name, len(value) if name.endswith("__in") else 1) for name, value in where.items())
+    sql = _statement(base, joins, shape, order, first, lock, postgres)
+    params: list[Any] = []
+    for name, value in where.items():
+        field = base._meta.fields_map[name.split("__", 1)[0]]
+        params += [field.to_db_value(v, base) for v in value] if name.endswith("__in") else [field.to_db_value(value, base)]
     rows = await connection.execute_query_dict(sql, params)
     return [_build(base, joins, row) for row in rows]

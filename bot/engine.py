@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot import outcome_writer
@@ -29,7 +28,7 @@ from bot.logs import event_context
 from bot.middleware import DEFAULT_MIDDLEWARE
 from bot.router import Context, Router
 from bot.types import Event, EventKind, Form, Outcome
-from storage.models import AuditEntry, InboxEntry
+from storage.event_rows import AuditRow, claim_delivery, insert_audit
 
 log = logging.getLogger("collabbot.engine")
 
@@ -140,10 +139,8 @@ class Engine:
     @staticmethod
     async def _claim(event: Event, now: Any) -> None:
         """The inbox row is the transaction's first write (SQLite then never upgrades a read lock)."""
-        try:
-            await InboxEntry.create(platform=event.platform, delivery_id=event.delivery_id, received_at=now)
-        except IntegrityError as exc:
-            raise _Duplicate from exc
+        if not await claim_delivery(event.platform, event.delivery_id, now):
+            raise _Duplicate
 
     async def _handle(self, ctx: Context) -> DispatchResult:
         for middleware in self.middleware:
@@ -198,18 +195,10 @@ class Engine:
         if not outcome.audit:
             return
         event = ctx.event
-        await AuditEntry.bulk_create(
+        actor_id = ctx.actor.id if ctx.actor else None
+        await insert_audit(
             [
-                AuditEntry(
-                    at=ctx.now,
-                    actor_id=ctx.actor.id if ctx.actor else None,
-                    platform=event.platform,
-                    platform_user_id=event.actor_id,
-                    action=note.action,
-                    subject=note.subject,
-                    detail=note.detail,
-                    delivery_id=event.delivery_id,
-                )
+                AuditRow(ctx.now, actor_id, event.platform, event.actor_id, note.action, note.subject, note.detail, event.delivery_id)
                 for note in outcome.audit
             ]
         )

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from tortoise.expressions import F
-
 from bot.i18n import normalize_locale
 from bot.types import Card, Outgoing, Reply, Text, ToCollaboration, ToConversation, ToPerson
+from storage import event_rows
 from storage.db import id_list
-from storage.models import CardPost, CardRecord, Group, GroupBinding, Identity, OutboxMessage, Person, Timer
+from storage.event_rows import OutboxRow, TimerRow
+from storage.models import Group, GroupBinding, Identity, Person
 
 if TYPE_CHECKING:
     from bot.router import Context
@@ -99,27 +99,22 @@ async def targets_for(ctx: Context, message: Outgoing) -> list[Target]:
     raise TypeError(f"unknown audience {audience!r}")
 
 
-async def _upsert_card(card: Card, now: datetime) -> CardRecord:
-    content = card.to_json()
-    record = await CardRecord.filter(key=card.key).first()
-    if record is None:
-        return await CardRecord.create(key=card.key, content=content, version=1, updated_at=now)
-    record.content = content
-    record.version += 1
-    record.updated_at = now
-    await CardRecord.filter(id=record.id).update(content=content, version=F("version") + 1, updated_at=now)
-    return record
+async def _upsert_card(card: Card, now: datetime) -> tuple[int, int]:
+    """The card's new content stored in one statement: ``(id, version)``, version 1 when it is new."""
+    if not card.key:
+        raise ValueError("only a keyed card is stored and updated")
+    return await event_rows.upsert_card(card.key, card.to_json(), now)
 
 
 async def commit(ctx: Context, outcome: Outcome) -> list[int]:
     """Write the outcome's messages, card updates and timers; return the ids of the outbox rows queued."""
     now = ctx.now
     base_key = f"{ctx.event.platform}:{ctx.event.delivery_id}"
-    rows: list[OutboxMessage] = []
+    rows: list[OutboxRow] = []
 
-    def row(key: str, target: Target, kind: str, payload: dict[str, Any], post: CardPost | None = None) -> None:
+    def row(key: str, target: Target, kind: str, payload: dict[str, Any], post_id: int | None = None) -> None:
         rows.append(
-            OutboxMessage(
+            OutboxRow(
                 dedupe_key=key[:191],
                 platform=target.platform,
                 conversation_id=target.conversation_id,
@@ -130,7 +125,7 @@ async def commit(ctx: Context, outcome: Outcome) -> list[int]:
                 payload=payload,
                 locale=target.locale,
                 reply_to=target.reply_to,
-                post=post,
+                post_id=post_id,
                 next_attempt_at=now,
                 created_at=now,
             )
@@ -141,41 +136,26 @@ async def commit(ctx: Context, outcome: Outcome) -> list[int]:
         for t_index, target in enumerate(await targets_for(ctx, message)):
             key = f"{base_key}:{index}:{t_index}"
             if isinstance(content, Card) and content.key:
-                record = await _upsert_card(content, now)
-                post = await CardPost.filter(card_id=record.id, platform=target.platform, conversation_id=target.conversation_id).first()
+                card_id, version = await _upsert_card(content, now)
+                # a card just created has no copy anywhere yet
+                post = await event_rows.card_post(card_id, target.platform, target.conversation_id) if version > 1 else None
                 if post is None:
-                    post = await CardPost.create(
-                        card=record,
-                        platform=target.platform,
-                        conversation_id=target.conversation_id,
-                        recipient=target.recipient if target.is_direct else None,
-                        locale=target.locale,
-                    )
-                    row(key, target, "post", {}, post)
+                    recipient = target.recipient if target.is_direct else None
+                    post_id = await event_rows.insert_card_post(card_id, target.platform, target.conversation_id, recipient, target.locale)
+                    row(key, target, "post", {}, post_id)
                 elif post.message_ref:
-                    row(f"edit:{post.id}:{record.version}", target, "edit", {}, post)
+                    row(f"edit:{post.id}:{version}", target, "edit", {}, post.id)
             else:
                 row(key, target, "text" if isinstance(content, Text) else "post", content.to_json())
 
     for card in outcome.updates:
-        record = await _upsert_card(card, now)
-        for post in await CardPost.filter(card_id=record.id):
+        card_id, version = await _upsert_card(card, now)
+        for post in await event_rows.card_posts(card_id) if version > 1 else []:
             if post.message_ref:  # not yet posted copies will be sent with the newest content anyway
                 target = Target(post.platform, post.conversation_id, post.locale, bool(post.recipient), post.recipient)
-                row(f"edit:{post.id}:{record.version}", target, "edit", {}, post)
+                row(f"edit:{post.id}:{version}", target, "edit", {}, post.id)
 
-    for prefix in outcome.cancel_timers:
-        query = Timer.filter(status="pending")
-        query = query.filter(key__startswith=prefix[:-1]) if prefix.endswith("*") else query.filter(key=prefix)
-        await query.update(status="cancelled")
-    for spec in outcome.timers:
-        existing = await Timer.filter(key=spec.key).first()
-        if existing is None:
-            await Timer.create(key=spec.key, kind=spec.kind, due_at=spec.due_at, payload=spec.payload, created_at=now)
-        else:
-            existing.kind, existing.due_at, existing.payload, existing.status = spec.kind, spec.due_at, spec.payload, "pending"
-            await existing.save(update_fields=["kind", "due_at", "payload", "status"])
-
-    for outgoing in rows:  # one cached INSERT each: cheaper than tortoise's bulk path for the 1–3 rows an event makes
-        await outgoing.save()
-    return [outgoing.id for outgoing in rows]
+    await event_rows.cancel_timers(outcome.cancel_timers)
+    await event_rows.set_timers([TimerRow(t.key, t.kind, t.due_at, t.payload) for t in outcome.timers], now)
+    # one statement for all: the rows get ascending ids in this order, their order in their queues
+    return [row_id for row_id in await event_rows.insert_outbox(rows) if row_id is not None]

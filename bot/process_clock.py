@@ -13,8 +13,8 @@ Jobs:
 - ``materializer``: writes recurring occurrences ahead (``Materializer.run``), every ``interval`` (1 h);
   the first run is at start.
 
-``max_instances=1`` and ``coalesce`` keep one round at a time per job; a round that overruns its interval
-is not stacked. In tests nothing here runs: ``App.start(background=False)`` leaves the scheduler off and
+``coalesce`` and ``max_instances`` keep one round at a time per job: a round that overruns its interval is not
+stacked, and a wake-up that comes during it runs one more round right after. In tests nothing here runs: ``App.start(background=False)`` leaves the scheduler off and
 ``App.settle()`` drives the same ``run_due`` with the ``ManualClock``.
 """
 
@@ -52,7 +52,11 @@ class ProcessClock:
 
     def start(self) -> None:
         now = datetime.now(UTC)
-        self.scheduler.add_job(self._timer_round, IntervalTrigger(seconds=self.idle.total_seconds()), id=TIMERS, next_run_time=now)
+        # two instances allowed so that a wake-up during a long round reaches ``_timer_round``, which turns it into
+        # "once more right after" — with one, APScheduler would log a warning that the wake-up was skipped
+        self.scheduler.add_job(
+            self._timer_round, IntervalTrigger(seconds=self.idle.total_seconds()), id=TIMERS, next_run_time=now, max_instances=2
+        )
         materializer = self.runner.materializer
         if materializer is not None:
             self.runner.materialize_in_round = False  # its own job from now on
@@ -80,6 +84,9 @@ class ProcessClock:
             job.modify(next_run_time=when)
 
     async def _timer_round(self) -> None:
+        if self._in_round:  # the interval fired during a long round: one more round after it covers it
+            self._again = True
+            return
         self._in_round, self._again = True, False
         try:
             await self.runner.run_due()

@@ -47,6 +47,8 @@ from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
 from bot.types import Event, EventKind, TimerSpec
+from storage import event_rows
+from storage.event_rows import TimerRow
 from storage.models import Timer
 
 if TYPE_CHECKING:
@@ -126,19 +128,7 @@ Source = Callable[[MaterializeContext], Awaitable[list[TimerSpec]]]
 
 async def insert_timers(specs: Iterable[TimerSpec], now: datetime) -> int:
     """Insert rows whose key does not exist yet; never touches an existing row. Returns how many are new."""
-    specs = list(specs)
-    if not specs:
-        return 0
-    keys = [s.key for s in specs]
-    existing = set(await Timer.filter(key__in=keys).values_list("key", flat=True))
-    fresh = [s for s in {s.key: s for s in specs}.values() if s.key not in existing]
-    if not fresh:
-        return 0
-    await Timer.bulk_create(
-        [Timer(key=s.key, kind=s.kind, due_at=s.due_at, payload=s.payload, created_at=now) for s in fresh],
-        ignore_conflicts=True,
-    )
-    return len(fresh)
+    return await event_rows.add_timers([TimerRow(s.key, s.kind, s.due_at, s.payload) for s in specs], now)
 
 
 async def reconcile_timers(prefix: str, desired: Iterable[TimerSpec], now: datetime, *, insert: Iterable[str] | None = None) -> None:

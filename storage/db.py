@@ -47,15 +47,27 @@ def model_modules() -> list[str]:
     return ["storage.models", *sorted(f"storage.{p.stem}" for p in folder.glob("models_*.py"))]
 
 
+async def _keep_session(connection: Any) -> None:
+    """What a pooled PostgreSQL connection needs on its way back to the pool beyond asyncpg's own rollback: nothing.
+
+    asyncpg's default reset sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` — one more round
+    trip for every transaction and every statement outside one. collabbot keeps no session state on a pooled
+    connection: advisory locks are transaction-scoped or held on a connection of its own (``upgrade``), nothing
+    LISTENs on the pool, nothing SETs a session variable. Keep it that way, or give that work its own connection.
+    """
+
+
 def connection_config(url: str) -> str | dict[str, Any]:
-    """PostgreSQL by URL; SQLite through ``storage.sqlite_inline`` (statements on the loop's thread)."""
-    url = normalize_url(url)
-    if not is_sqlite(url):
-        return url
+    """SQLite through ``storage.sqlite_inline`` (statements on the loop's thread); PostgreSQL through tortoise's
+    asyncpg client, without the session reset on each release (``_keep_session``)."""
     from tortoise.backends.base.config_generator import expand_db_url
 
+    url = normalize_url(url)
     expanded = expand_db_url(url)
-    expanded["engine"] = "storage.sqlite_inline"
+    if is_sqlite(url):
+        expanded["engine"] = "storage.sqlite_inline"
+    elif expanded["engine"] == "tortoise.backends.asyncpg":
+        expanded["credentials"]["reset"] = _keep_session
     return expanded
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from storage.event_rows import OutboxRow, insert_outbox
 from storage.models import CardPost, CardRecord, OutboxMessage
 
 
@@ -11,24 +12,22 @@ async def enqueue_edit_if_behind(post: CardPost, record: CardRecord, now: dateti
     """After posting a copy rendered at an older version, bring it up to date."""
     if post.sent_version >= record.version or not post.message_ref:
         return
-    await OutboxMessage.bulk_create(
-        [
-            OutboxMessage(
-                dedupe_key=f"edit:{post.id}:{record.version}",
-                platform=post.platform,
-                conversation_id=post.conversation_id,
-                is_direct=bool(post.recipient),
-                recipient=post.recipient,
-                kind="edit",
-                payload={},
-                locale=post.locale,
-                post=post,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        ],
-        ignore_conflicts=True,
+    edit = OutboxRow(
+        dedupe_key=f"edit:{post.id}:{record.version}",
+        platform=post.platform,
+        conversation_id=post.conversation_id,
+        is_direct=bool(post.recipient),
+        recipient=post.recipient,
+        thread=None,
+        kind="edit",
+        payload={},
+        locale=post.locale,
+        reply_to=None,
+        post_id=post.id,
+        next_attempt_at=now,
+        created_at=now,
     )
+    await insert_outbox([edit], skip_existing=True)
 
 
 async def unsent(ids: list[int]) -> bool:

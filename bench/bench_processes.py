@@ -1,0 +1,186 @@
+"""Benchmark: one process against several on one PostgreSQL, and the CPU each event costs bot and database.
+
+    python bench/bench_processes.py --database-url postgres://postgres@127.0.0.1:5432/bench [--events 1000]
+                                     [--processes 1 3] [--no-sqlite]
+
+The same mix as ``bench_dispatch.py`` (ten events per collaboration: create, accept, subtask, acknowledge, two
+progress reports, acceptance, pass, help, show), through ``Engine.dispatch`` with the real workflows. Each
+worker is an OS process of its own that sends its ``--events`` one after the other (a person waits for the
+answer before the next command); N workers run at once on one database, so a run of N sends N × events.
+
+For each run it prints the throughput of all workers together, p50/p99 per event, and the CPU each event cost:
+the workers' own CPU plus that of the PostgreSQL server processes serving them (read from ``/proc`` — so the
+database must run on this machine for that column). Then the ratios the scale issue asks for: N processes
+against one in throughput and in CPU per event, and — unless ``--no-sqlite`` — one process on PostgreSQL
+against one process on an SQLite file. The database's tables are emptied before each run. The delivery worker
+and the timers are not running: this measures committing events, the part every process shares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_dispatch import Mix, config
+
+from bot.clock import ManualClock
+from bot.engine import Engine
+from storage import db
+from workflows.directory.sync import sync_directory
+from workflows.registry import build_router
+
+FIRST_DAY = date(2026, 11, 2)  # a Monday; the workers of a run raise their collaborations on days of their own
+
+
+@dataclass
+class WorkerResult:
+    events: int
+    wall: float
+    cpu: float
+    latencies: list[float]
+
+
+def clock_ticks(pids: list[int]) -> float:
+    """CPU seconds (user + system) the given processes have used so far; processes gone are skipped."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def _worker_run(url: str, day: date, events: int, started, results, release, pids) -> None:
+    await db.connect(url, run_migrations=False)
+    clock = ManualClock(datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=1))
+    engine = Engine(build_router(), config(url), clock)
+    mix = Mix()
+    mix.n = day.toordinal() * 1_000_000  # delivery ids unique across workers
+    cycles = [e for i in range(events // 10) for e in mix.cycle(i, day)]
+    await engine.dispatch(mix.command("hanmei", "帮助"))  # opens this worker's database connection before the clock starts
+    if url.startswith("postgres"):  # the server process serving this worker (one connection: events go one at a time)
+        pids.put(int((await db.connection().execute_query_dict("SELECT pg_backend_pid() AS pid"))[0]["pid"]))
+    started.wait()
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    latencies = []
+    for event in cycles:
+        e0 = time.perf_counter()
+        await engine.dispatch(event)
+        latencies.append(time.perf_counter() - e0)
+    results.put((len(cycles), time.perf_counter() - t0, time.process_time() - cpu0, latencies))  # plain data across processes
+    release.wait()  # the parent reads the server's CPU while this worker's connection still exists
+    await db.close()
+
+
+def _worker(url: str, day: date, events: int, started, results, release, pids) -> None:
+    asyncio.run(_worker_run(url, day, events, started, results, release, pids))
+
+
+def _reset_in_child(url: str) -> None:
+    asyncio.run(_reset(url))
+
+
+async def _reset(url: str) -> None:
+    """Empty the database and write the demo organisation's directory into it."""
+    await db.connect(url)
+    if url.startswith("postgres"):
+        conn = db.connection()
+        rows = await conn.execute_query_dict(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename NOT LIKE 'tortoise%'"
+        )
+        await conn.execute_script("TRUNCATE " + ", ".join(f'"{r["tablename"]}"' for r in rows) + " RESTART IDENTITY CASCADE")
+    await sync_directory(config(url), datetime(2026, 11, 1, tzinfo=UTC))
+    await db.close()
+
+
+@dataclass
+class RunFigures:
+    label: str
+    rate: float
+    cpu_per_event_ms: float
+    bot_cpu_ms: float
+    db_cpu_ms: float | None
+
+
+def run(url: str, processes: int, events: int, first_day: date, label: str) -> RunFigures:
+    # every database step in a process of its own: tortoise keeps per-backend state in its models
+    ctx = mp.get_context("spawn")
+    reset = ctx.Process(target=_reset_in_child, args=(url,))
+    reset.start()
+    reset.join()
+    started, release, results, pid_queue = ctx.Barrier(processes + 1), ctx.Event(), ctx.Queue(), ctx.Queue()
+    workers = [
+        ctx.Process(target=_worker, args=(url, first_day + timedelta(days=k), events, started, results, release, pid_queue))
+        for k in range(processes)
+    ]
+    for w in workers:
+        w.start()
+    pids = [pid_queue.get() for _ in workers] if url.startswith("postgres") else []
+    db0 = clock_ticks(pids)
+    started.wait()
+    t0 = time.perf_counter()
+    done = [WorkerResult(*results.get()) for _ in workers]
+    wall = time.perf_counter() - t0
+    db_cpu = clock_ticks(pids) - db0 if pids else None
+    release.set()
+    for w in workers:
+        w.join()
+    n = sum(r.events for r in done)
+    latencies = sorted(x for r in done for x in r.latencies)
+    bot_cpu = sum(r.cpu for r in done)
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    per_event = (bot_cpu + (db_cpu or 0.0)) / n * 1000
+    db_text = f"database {db_cpu / n * 1000:5.2f}" if db_cpu is not None else "database    —"
+    print(
+        f"{label:24s} {n:6d} events  {n / wall:7.0f} ev/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
+        f"CPU/event {per_event:5.2f} ms (bot {bot_cpu / n * 1000:5.2f}, {db_text})"
+    )
+    return RunFigures(label, n / wall, per_event, bot_cpu / n * 1000, None if db_cpu is None else db_cpu / n * 1000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True, help="a PostgreSQL database on this machine (its tables are emptied)")
+    parser.add_argument("--events", type=int, default=1000, help="events each worker sends (a multiple of 10)")
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 3])
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the one-process run on an SQLite file")
+    args = parser.parse_args()
+    if not args.database_url.startswith("postgres"):
+        parser.error("--database-url must be a PostgreSQL URL")
+    asyncio.run(db.upgrade(db.normalize_url(args.database_url)))
+    print(f"collabbot multi-process benchmark — {args.events} events per worker, full mix, {os.cpu_count()} cores")
+    figures: dict[str, RunFigures] = {}
+    if not args.no_sqlite:
+        folder = tempfile.mkdtemp(prefix="collabbot-bench-")
+        figures["sqlite"] = run(f"sqlite://{folder}/bench.db", 1, args.events, FIRST_DAY, "SQLite, 1 process")
+    for n in args.processes:
+        figures[str(n)] = run(args.database_url, n, args.events, FIRST_DAY, f"PostgreSQL, {n} process{'es' if n > 1 else ''}")
+    one = figures.get("1")
+    if one and "sqlite" in figures:
+        print(f"ratio PostgreSQL / SQLite, one process, throughput: {one.rate / figures['sqlite'].rate:.2f}")
+    for n in args.processes:
+        if one and n != 1:
+            many = figures[str(n)]
+            print(
+                f"ratio {n} processes / 1 on PostgreSQL: throughput {many.rate / one.rate:.2f}, "
+                f"CPU per event {many.cpu_per_event_ms / one.cpu_per_event_ms:.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

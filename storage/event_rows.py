@@ -1,0 +1,233 @@
+"""The rows every event writes — inbox, audit, outbox, cards and timers — as plain parameterised SQL.
+
+Every event passes here (``bot.engine`` claims its delivery id and records its decisions,
+``bot.outcome_writer`` turns its ``Outcome`` into these rows), so these statements skip tortoise's
+query builder (``storage.sql``). Each runs on the current transaction's connection, one text for
+SQLite (>= 3.35, for ``RETURNING``) and PostgreSQL; several rows of one kind are one multi-row
+statement. The tables are the ORM's (``storage.models``) and so is each value's encoding: what is
+written here reads back through the models unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from operator import attrgetter
+from typing import Any
+
+from storage import sql
+from storage.models import AuditEntry, CardPost, CardRecord, InboxEntry, OutboxMessage, Timer
+
+# --- inbox ------------------------------------------------------------------------------------------
+
+_CLAIM = (
+    'INSERT INTO "inbox" ("platform", "delivery_id", "received_at") VALUES (?, ?, ?) '
+    'ON CONFLICT ("platform", "delivery_id") DO NOTHING RETURNING "id"'
+)
+_INBOX = sql.encoders(InboxEntry, ("platform", "delivery_id", "received_at"))
+
+
+async def claim_delivery(platform: str, delivery_id: str, received_at: datetime) -> bool:
+    """Record a delivery id as handled: False when it already was (a redelivery).
+
+    No failed statement on a duplicate (PostgreSQL would abort the transaction): the insert does nothing.
+    A concurrent transaction inserting the same id makes this one wait for its outcome, as a plain insert would.
+    """
+    rows = await sql.fetch(_CLAIM, sql.encoded(_INBOX, (platform, delivery_id, received_at)))
+    return bool(rows)
+
+
+# --- audit ------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class AuditRow:
+    """One decision: when, who (person and platform account), what, on what, from which delivery."""
+
+    at: datetime
+    actor_id: int | None
+    platform: str
+    platform_user_id: str | None
+    action: str
+    subject: str
+    detail: dict[str, Any]
+    delivery_id: str | None
+
+
+_AUDIT_COLUMNS = tuple(f.name for f in fields(AuditRow))
+_AUDIT = sql.encoders(AuditEntry, _AUDIT_COLUMNS)
+_audit_values = attrgetter(*_AUDIT_COLUMNS)
+_AUDIT_INSERT = 'INSERT INTO "audit_entry" (' + ", ".join(f'"{c}"' for c in _AUDIT_COLUMNS) + ") VALUES "
+
+
+async def insert_audit(rows: Sequence[AuditRow]) -> None:
+    """Append audit entries (append-only: there is no other write to this table)."""
+    if not rows:
+        return
+    params = [value for row in rows for value in sql.encoded(_AUDIT, _audit_values(row))]
+    await sql.execute(_AUDIT_INSERT + sql.rows_of(len(rows), len(_AUDIT_COLUMNS)), params)
+
+
+# --- outbox -----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class OutboxRow:
+    """A message to send or a card copy to update, pending from ``next_attempt_at``."""
+
+    dedupe_key: str
+    platform: str
+    conversation_id: str
+    is_direct: bool
+    recipient: str | None
+    thread: str | None
+    kind: str
+    payload: dict[str, Any]
+    locale: str
+    reply_to: dict[str, Any] | None
+    post_id: int | None
+    next_attempt_at: datetime
+    created_at: datetime
+
+
+_OUTBOX_COLUMNS = (*(f.name for f in fields(OutboxRow)), "status", "attempts")
+_outbox_values = attrgetter(*_OUTBOX_COLUMNS[:-2])
+_OUTBOX = sql.encoders(OutboxMessage, _OUTBOX_COLUMNS)
+_OUTBOX_INSERT = 'INSERT INTO "outbox" (' + ", ".join(f'"{c}"' for c in _OUTBOX_COLUMNS) + ") VALUES "
+
+
+async def insert_outbox(rows: Sequence[OutboxRow], *, skip_existing: bool = False) -> list[int | None]:
+    """Queue rows in one statement; returns their ids in the order given.
+
+    A row's id is its place in its conversation's queue (``storage.outbox_queue``): the rows of one
+    statement get ascending ids in the order of its ``VALUES``. A ``dedupe_key`` that exists already
+    is an ``IntegrityError``, or with ``skip_existing`` a row not written (its id is ``None``).
+    """
+    if not rows:
+        return []
+    params = [value for row in rows for value in sql.encoded(_OUTBOX, (*_outbox_values(row), "pending", 0))]
+    text = _OUTBOX_INSERT + sql.rows_of(len(rows), len(_OUTBOX_COLUMNS))
+    if skip_existing:
+        text += ' ON CONFLICT ("dedupe_key") DO NOTHING'
+    written = {r["dedupe_key"]: int(r["id"]) for r in await sql.fetch(text + ' RETURNING "id", "dedupe_key"', params)}
+    return [written.get(row.dedupe_key) for row in rows]
+
+
+# --- cards ------------------------------------------------------------------------------------------
+
+_CARD_UPSERT = (
+    'INSERT INTO "card" ("key", "content", "version", "updated_at") VALUES (?, ?, 1, ?) '
+    'ON CONFLICT ("key") DO UPDATE SET "content" = excluded."content", "version" = "card"."version" + 1, '
+    '"updated_at" = excluded."updated_at" RETURNING "id", "version"'
+)
+_CARD = sql.encoders(CardRecord, ("key", "content", "updated_at"))
+
+
+async def upsert_card(key: str, content: dict[str, Any], now: datetime) -> tuple[int, int]:
+    """Store a keyed card's new content in one statement: ``(id, version)``, version 1 for a new card."""
+    rows = await sql.fetch(_CARD_UPSERT, sql.encoded(_CARD, (key, content, now)))
+    return int(rows[0]["id"]), int(rows[0]["version"])
+
+
+@dataclass(slots=True)
+class PostRow:
+    """One copy of a card in one conversation (``CardPost``)."""
+
+    id: int
+    platform: str
+    conversation_id: str
+    recipient: str | None
+    locale: str
+    message_ref: str | None
+
+
+_POST_FIELDS = '"id", "platform", "conversation_id", "recipient", "locale", "message_ref"'
+_POST_ONE = f'SELECT {_POST_FIELDS} FROM "card_post" WHERE "card_id" = ? AND "platform" = ? AND "conversation_id" = ?'
+_POST_ALL = f'SELECT {_POST_FIELDS} FROM "card_post" WHERE "card_id" = ? ORDER BY "id"'
+_POST_INSERT = (
+    'INSERT INTO "card_post" ("card_id", "platform", "conversation_id", "recipient", "locale", "sent_version") '
+    'VALUES (?, ?, ?, ?, ?, 0) RETURNING "id"'
+)
+_POST = sql.encoders(CardPost, ("card_id", "platform", "conversation_id", "recipient", "locale"))
+
+
+async def card_post(card_id: int, platform: str, conversation_id: str) -> PostRow | None:
+    """The card's copy in this conversation, if it was posted there."""
+    rows = await sql.fetch(_POST_ONE, [card_id, platform, conversation_id])
+    return PostRow(**rows[0]) if rows else None
+
+
+async def card_posts(card_id: int) -> list[PostRow]:
+    """Every copy of the card, oldest first."""
+    return [PostRow(**row) for row in await sql.fetch(_POST_ALL, [card_id])]
+
+
+async def insert_card_post(card_id: int, platform: str, conversation_id: str, recipient: str | None, locale: str) -> int:
+    """A new copy of a card, not yet sent; returns its id."""
+    rows = await sql.fetch(_POST_INSERT, sql.encoded(_POST, (card_id, platform, conversation_id, recipient, locale)))
+    return int(rows[0]["id"])
+
+
+# --- timers -----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TimerRow:
+    key: str
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+_TIMER = sql.encoders(Timer, ("key", "kind", "due_at", "payload", "status", "created_at"))
+_TIMER_INSERT = 'INSERT INTO "timer" ("key", "kind", "due_at", "payload", "status", "created_at") VALUES '
+_TIMER_RESET = (
+    ' ON CONFLICT ("key") DO UPDATE SET "kind" = excluded."kind", "due_at" = excluded."due_at", '
+    '"payload" = excluded."payload", "status" = \'pending\''
+)
+
+
+def _timer_params(timers: Sequence[TimerRow], now: datetime) -> list[Any]:
+    return [value for t in timers for value in sql.encoded(_TIMER, (t.key, t.kind, t.due_at, t.payload, "pending", now))]
+
+
+async def set_timers(timers: Sequence[TimerRow], now: datetime) -> None:
+    """Create the timers, or re-arm the existing ones with the same key (kind, due time, payload, pending).
+
+    One statement. A key given twice counts once, the last one given (as if set one after the other).
+    """
+    latest = list({t.key: t for t in timers}.values())
+    if not latest:
+        return
+    await sql.execute(_TIMER_INSERT + sql.rows_of(len(latest), len(_TIMER)) + _TIMER_RESET, _timer_params(latest, now))
+
+
+async def add_timers(timers: Sequence[TimerRow], now: datetime) -> int:
+    """Insert timers whose key does not exist yet, never touching an existing row; returns how many are new."""
+    fresh = list({t.key: t for t in timers}.values())
+    if not fresh:
+        return 0
+    text = _TIMER_INSERT + sql.rows_of(len(fresh), len(_TIMER)) + ' ON CONFLICT ("key") DO NOTHING RETURNING "id"'
+    return len(await sql.fetch(text, _timer_params(fresh, now)))
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def cancel_timers(keys: Sequence[str]) -> int:
+    """Cancel the pending timers named: a key, or a key prefix ending in ``*``. One statement for all."""
+    if not keys:
+        return 0
+    conditions, params = [], []
+    for key in keys:
+        if key.endswith("*"):
+            # LIKE, as tortoise's ``key__startswith`` writes it, with the wildcards of the prefix escaped
+            conditions.append('"key" LIKE ? ESCAPE \'\\\'')
+            params.append(_like_prefix(key[:-1]))
+        else:
+            conditions.append('"key" = ?')
+            params.append(key)
+    text = 'UPDATE "timer" SET "status" = \'cancelled\' WHERE "status" = \'pending\' AND (' + " OR ".join(conditions) + ")"
+    return await sql.execute(text, params)

@@ -36,7 +36,7 @@ def _platform_factories() -> list[PlatformFactory]:
     import importlib
 
     factories = []
-    for name in ("adapters.simulator.transport", "adapters.slack.transport", "adapters.dingtalk.transport", "adapters.wecom.transport"):
+    for name in ("adapters.simulator.transport", "adapters.slack.transport", "adapters.dingtalk.transport", "adapters.wecom.transport", "adapters.feishu.transport"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -248,7 +248,7 @@ def _secret_fields(section: BaseModel, prefix: str) -> list[str]:
 def summary(path: str, config: Config) -> list[str]:
     """What ``check-config`` prints for a valid file: counts, platforms, the database (password hidden), and
     which secrets are set — never their values."""
-    platforms = [name for name in ("slack", "dingtalk", "wecom") if getattr(config, name) is not None]
+    platforms = [name for name in ("slack", "dingtalk", "wecom", "feishu") if getattr(config, name) is not None]
     if config.simulator.enabled:
         platforms.append("simulator")
     lines = [
@@ -257,7 +257,7 @@ def summary(path: str, config: Config) -> list[str]:
         f"  server: http://{config.server.host}:{config.server.port} (/healthz, /readyz, /metrics)",
     ]
     secrets: list[str] = []
-    for name in ("slack", "dingtalk", "wecom", "dashboard"):
+    for name in ("slack", "dingtalk", "wecom", "feishu", "dashboard"):
         section = getattr(config, name, None)
         if isinstance(section, BaseModel):
             secrets += _secret_fields(section, name)

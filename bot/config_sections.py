@@ -315,6 +315,29 @@ class WeComSection(Section):
         return self
 
 
+class FeishuSection(Section):
+    enabled: bool = True
+    mode: Literal["long_connection", "http"] = "long_connection"
+    app_id: str = Field(min_length=1, description="App ID (cli_…), Credentials & Basic Info")
+    app_secret: SecretStr = Field(min_length=1)
+    verification_token: SecretStr | None = Field(None, description="Events & Callbacks → Encryption Strategy (http mode)")
+    encrypt_key: SecretStr | None = Field(None, description="Events & Callbacks → Encryption Strategy: signs and encrypts callbacks")
+    api_url: str = Field("https://open.feishu.cn", description="https://open.larksuite.com for Lark")
+    events_path: str = Field("/feishu/events", pattern=r"^/")
+    bot_name: str | None = Field(None, description="the bot's name as members @-mention it")
+    messages_per_second: int = Field(5, ge=1, le=50, description="messages to one chat (or person) a second")
+    lookup_users: bool = Field(True, description="read names and e-mail with the contact API (scope contact:user.email:readonly)")
+    timeout: float = Field(10.0, gt=0, description="seconds for one OpenAPI call")
+    reconnect_max_seconds: float = Field(60.0, gt=0)
+    max_age_seconds: float = Field(300.0, gt=0, description="http mode: older signed callbacks are refused")
+
+    @model_validator(mode="after")
+    def _mode_needs(self) -> FeishuSection:
+        if self.mode == "http" and not (self.verification_token and self.encrypt_key):
+            raise ValueError("http mode needs verification_token and encrypt_key (Events & Callbacks → Encryption Strategy): set COLLABBOT_FEISHU__ENCRYPT_KEY or COLLABBOT_FEISHU__ENCRYPT_KEY_FILE")
+        return self
+
+
 class Config(BaseSettings):
     """The whole configuration. ``from_dict``/``load`` layer the environment over the file (see the module
     docstring); constructing ``Config(...)`` directly reads nothing from the environment."""
@@ -334,6 +357,7 @@ class Config(BaseSettings):
     slack: SlackSection | None = None
     dingtalk: DingTalkSection | None = None
     wecom: WeComSection | None = None
+    feishu: FeishuSection | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Config:

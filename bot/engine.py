@@ -72,7 +72,7 @@ def prefixes_for(config: Config) -> tuple[str, ...]:
     Longest first, so ``collabbot`` is not read as ``collab`` + ``bot``.
     """
     names = list(config.bot.names)
-    for section in ("dingtalk", "wecom", "slack"):
+    for section in ("dingtalk", "wecom", "slack", "feishu"):
         own = getattr(getattr(config, section, None), "bot_name", None)
         if own:
             names.append(own)

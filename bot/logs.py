@@ -112,7 +112,7 @@ def mask_config_secrets(config: Config) -> None:
     values: list[str | None] = []
     with contextlib.suppress(ValueError):
         values.append(urlsplit(config.database.url).password)
-    for name in ("slack", "dingtalk", "wecom", "dashboard"):
+    for name in ("slack", "dingtalk", "wecom", "feishu", "dashboard"):
         section = getattr(config, name, None)
         if section is not None:
             values += [value.get_secret_value() for _field, value in section if isinstance(value, SecretStr)]

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.calendar import WorkCalendar, local_datetime
-from workflows.standup.schedule import Plan, occurrences, timer_specs
+from workflows.standup.schedule import Plan, next_occurrence, occurrences, timer_specs
 
 ZONES = [
     "America/Los_Angeles",
@@ -79,6 +79,7 @@ def test_one_occurrence_per_local_working_day_strictly_increasing(case):
     stitched = [occ for piece in pieces for occ in piece]
     whole = occurrences(plan, calendar, start, end)
     assert stitched == whole
+    assert next_occurrence(plan, calendar, start, end) == (whole[0] if whole else None)  # what "standup show" tells
 
     tz = ZoneInfo(zone)
     # one per local day, strictly increasing instants, each on its own local date at the planned wall time

@@ -36,10 +36,11 @@ def test_the_example_configuration_passes_check_config(tmp_path: Path):
             "COLLABBOT_SLACK__APP_TOKEN": "xapp-example",
             "COLLABBOT_DINGTALK__APP_SECRET": "ding-secret",
             "COLLABBOT_WECOM__SECRET_FILE": str(wecom_secret),
+            "COLLABBOT_FEISHU__APP_SECRET": "feishu-secret",
         }
     )
     assert result.returncode == 0, result.stderr
-    assert "OK (3 people, 2 departments, platforms: slack, dingtalk, wecom)" in result.stdout
+    assert "OK (3 people, 2 departments, platforms: slack, dingtalk, wecom, feishu)" in result.stdout
     # without its secrets it names each one and where to put it
     result = check_config({})
     assert result.returncode == 2
@@ -47,6 +48,7 @@ def test_the_example_configuration_passes_check_config(tmp_path: Path):
         "slack.bot_token: missing: set it in the configuration file, or as COLLABBOT_SLACK__BOT_TOKEN",
         "dingtalk.app_secret: missing: set it in the configuration file, or as COLLABBOT_DINGTALK__APP_SECRET",
         "wecom: long_connection mode needs bot_id and secret of the intelligent robot (secret: COLLABBOT_WECOM__SECRET",
+        "feishu.app_secret: missing: set it in the configuration file, or as COLLABBOT_FEISHU__APP_SECRET",
     ):
         assert line in result.stderr, result.stderr
 

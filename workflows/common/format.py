@@ -40,7 +40,7 @@ def or_dash(value: str | None) -> str:
     return value if value and value.strip() else "—"
 
 
-PLATFORMS: dict[str, Msg] = {"simulator": _("Simulator"), "dingtalk": _("DingTalk"), "wecom": _("WeCom"), "slack": _("Slack")}
+PLATFORMS: dict[str, Msg] = {"simulator": _("Simulator"), "dingtalk": _("DingTalk"), "wecom": _("WeCom"), "slack": _("Slack"), "feishu": _("Feishu")}
 
 
 def platform_label(platform: str | None) -> Msg | str:

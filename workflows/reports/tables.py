@@ -64,7 +64,7 @@ OWN_LABELS: dict[str, Msg] = {
 }
 UNKNOWN_ACTION = _("recorded a decision")
 CHANNELS: dict[str, Msg] = {
-    "dingtalk": _("DingTalk"), "wecom": _("WeCom"), "slack": _("Slack"), "simulator": _("simulator"),
+    "dingtalk": _("DingTalk"), "wecom": _("WeCom"), "slack": _("Slack"), "feishu": _("Feishu"), "simulator": _("simulator"),
     "scheduler": _("the bot's clock"), "timer": _("the bot's clock"), "cli": _("command line"),
 }
 

@@ -9,14 +9,14 @@ from bot.errors import InvalidInput, NotFound
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Conversation, Outcome, ToConversation
-from storage.models import CardPost, Group, Person, Subtask
-from storage.models_clocks import Standup, StandupAnswer, StandupRun
+from storage.models import CardPost, Person, Subtask
+from storage.models_clocks import StandupAnswer, StandupRun
 from storage.unique import create_or_get
 
 from ..tasks.handlers import report_progress
 from .cards import PROGRESS_FIELD, day_label, local_time
 from .common import actor_person, answer_fields, refresh_cards
-from .store import current_runs, open_subtasks
+from .store import current_runs, open_subtasks, standup_and_group
 
 router = Router()
 
@@ -42,14 +42,13 @@ async def record_answer(ctx: Context, run: StandupRun, person: Person, values: d
         answer.yesterday, answer.today, answer.blockers = values["yesterday"], values["today"], values["blockers"]
         answer.edits += 1
         answer.updated_at = ctx.now
-        await answer.save()
+        await answer.save(update_fields=_ANSWER_WRITE)
     outcome = Outcome().record("standup.answer", f"run:{run.id}", person=person.id, late=closed, edited=edited)
     await refresh_cards(ctx, run, person, answer, outcome)
-    standup = await Standup.get(id=run.standup_id)
+    standup, group = await standup_and_group(run)
     if closed:
         post = await CardPost.filter(card__key=f"standup-digest:{run.id}").first()
         if post is not None and post.message_ref:
-            group = await Group.get(id=standup.group_id)
             outcome.send(
                 ToConversation(Conversation(group.platform, group.conversation_id, thread=post.message_ref)),
                 _late_note(person, answer),
@@ -63,6 +62,9 @@ async def record_answer(ctx: Context, run: StandupRun, person: Person, values: d
         _("Thanks, your stand-up for {day} is recorded. You can change it until {cutoff}.", day=day_label(run.day), cutoff=local_time(run.cutoff_at, standup.timezone, person.timezone)),
         ephemeral=True,
     )
+
+
+_ANSWER_WRITE = ("status", "yesterday", "today", "blockers", "late", "answered_at", "edits", "updated_at")
 
 
 def _late_note(person: Person, answer: StandupAnswer) -> Any:
@@ -120,9 +122,11 @@ async def progress_updates(person: Person, form: dict[str, str]) -> list[tuple[S
     return changed
 
 
-async def answer_now(ctx: Context, values: dict[str, str]) -> Outcome:
+async def answer_now(ctx: Context, values: dict[str, str], runs: list[StandupRun] | None = None) -> Outcome:
+    """Record the answer for each of ``runs`` (by default the caller's ``current_runs``)."""
     person = actor_person(ctx)
-    runs = await current_runs(person.id, ctx.now, ctx.group.id if ctx.group else None)
+    if runs is None:
+        runs = await current_runs(person.id, ctx.now, ctx.group.id if ctx.group else None)
     if not runs:
         raise NotFound(_("You have no stand-up to answer right now."))
     if len(runs) == 1:
@@ -144,7 +148,7 @@ async def free_text_answer(ctx: Context) -> Outcome | None:
     runs = await current_runs(ctx.actor.id, ctx.now, ctx.group.id if ctx.group else None)
     if not runs:
         return None
-    return await answer_now(ctx, values)
+    return await answer_now(ctx, values, runs)
 
 
 @router.action("standup.raise_risk")

@@ -11,7 +11,7 @@ from bot.types import Button, Card, CardField, Form, FormField
 from storage.models import Group, Person, Subtask
 from storage.models_clocks import Standup, StandupAnswer, StandupRun
 
-from .store import RunState
+from .store import AnswerRow, PersonRow, RunState
 
 WEEKDAYS: tuple[Msg, ...] = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
 
@@ -130,7 +130,7 @@ def prompt_card(
     )
 
 
-def reminder_card(standup: Standup, run: StandupRun, person: Person, yesterday: str, tasks: list[Subtask]) -> Card:
+def reminder_card(standup: Standup, run: StandupRun, person: Person | PersonRow, yesterday: str, tasks: list[Subtask]) -> Card:
     today = "\n".join(f"- {subtask_line(t)}" for t in tasks)
     return Card(
         title=_("Reminder: stand-up · {day}", day=day_label(run.day)),
@@ -143,7 +143,7 @@ def reminder_card(standup: Standup, run: StandupRun, person: Person, yesterday: 
     )
 
 
-def _answer_lines(answer: StandupAnswer) -> list[Any]:
+def _answer_lines(answer: StandupAnswer | AnswerRow) -> list[Any]:
     lines: list[Any] = []
     if answer.yesterday.strip():
         lines.append(_("  Yesterday: {text}", text=answer.yesterday.strip().replace("\n", "; ")))
@@ -157,7 +157,7 @@ def _answer_lines(answer: StandupAnswer) -> list[Any]:
 _NO_BLOCKER = {"", "none", "no", "n/a", "na", "-", "—", "无", "没有", "暂无", "无障碍", "nothing"}
 
 
-def has_blocker(answer: StandupAnswer) -> bool:
+def has_blocker(answer: StandupAnswer | AnswerRow) -> bool:
     return answer.status == "answered" and answer.blockers.strip().lower().rstrip(".。") not in _NO_BLOCKER
 
 

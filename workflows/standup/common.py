@@ -16,7 +16,7 @@ from storage.models_clocks import Standup, StandupAnswer, StandupRun
 from ..common.fields import FieldSet, parse_fields
 from ..tasks.cards import status_colour
 from .cards import digest_card, prompt_card
-from .store import open_subtasks, previous_plan, run_state
+from .store import open_subtasks, previous_plan, run_state, standup_and_group
 
 ANSWER_FIELDS = FieldSet(
     {
@@ -67,11 +67,11 @@ def task_colours(ctx: Context, tasks: list[Subtask], day: date) -> dict[int, str
 
 
 async def refresh_cards(ctx: Context, run: StandupRun, person: Person, answer: StandupAnswer | None, outcome: Outcome) -> None:
-    standup = await Standup.get(id=run.standup_id)
-    group = await Group.get(id=standup.group_id)
+    standup, group = await standup_and_group(run)
     if await CardRecord.exists(key=f"standup:{run.id}:{person.id}"):
         tasks = await open_subtasks(person.id)
-        plan = await previous_plan(person.id, run.day)
+        # an answer fills the card's form itself: the previous plan only prefills an unanswered one
+        plan = await previous_plan(person.id, run.day) if answer is None else ""
         outcome.update(prompt_card(standup, group, run, person, tasks, plan, answer, colours=task_colours(ctx, tasks, run.day)))
     if run.state == "closed":
         outcome.update(digest_card(standup, group, await run_state(run)))

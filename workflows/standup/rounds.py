@@ -40,6 +40,16 @@ async def _timer_run(ctx: Context) -> tuple[Standup, Group, date] | None:
     return standup, group, date.fromisoformat(ctx.event.payload["day"])
 
 
+async def _timer_open_run(ctx: Context) -> tuple[Standup, Group, StandupRun] | None:
+    """The open run a reminder or digest timer is for, with its stand-up and group."""
+    found = await _timer_run(ctx)
+    if found is None:
+        return None
+    standup, group, day = found
+    run = await StandupRun.filter(standup_id=standup.id, day=day, state="open").first()
+    return (standup, group, run) if run is not None else None
+
+
 def _audience(standup: Standup, group: Group, person_id: int) -> ToPerson | ToConversation:
     if standup.mode == "group":
         return ToConversation(Conversation(group.platform, group.conversation_id))
@@ -85,13 +95,11 @@ async def prompt(ctx: Context) -> Outcome:
 @router.timer("standup.remind")
 async def remind(ctx: Context) -> Outcome:
     """Only to participants with no answer, skip or leave."""
-    found = await _timer_run(ctx)
+    found = await _timer_open_run(ctx)
     if found is None:
         return Outcome()
-    standup, group, day = found
-    run = await StandupRun.filter(standup_id=standup.id, day=day).first()
-    if run is None or run.state != "open":
-        return Outcome()
+    standup, group, run = found
+    day = run.day
     state = await run_state(run)
     outcome = Outcome()
     for pid in [int(p) for p in run.participants or []]:
@@ -104,13 +112,11 @@ async def remind(ctx: Context) -> Outcome:
 
 @router.timer("standup.digest")
 async def digest(ctx: Context) -> Outcome:
-    found = await _timer_run(ctx)
+    found = await _timer_open_run(ctx)
     if found is None:
         return Outcome()
-    standup, group, day = found
-    run = await StandupRun.filter(standup_id=standup.id, day=day, state="open").first()
-    if run is None:
-        return Outcome()
+    standup, group, run = found
+    day = run.day
     updated = await StandupRun.filter(id=run.id, state="open").update(state="closed", closed_at=ctx.now)
     if not updated:
         return Outcome()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.calendar import WorkCalendar, utc_at
 from bot.recurrence import recurring
@@ -95,6 +96,19 @@ def occurrences(plan: Plan, calendar: WorkCalendar, since: datetime, until: date
         if occurs_on(plan, calendar, day):
             found.append(occurrence(plan, day))
     return found
+
+
+def next_occurrence(plan: Plan, calendar: WorkCalendar, since: datetime, until: datetime) -> Occurrence | None:
+    """``occurrences(plan, calendar, since, until)[0]`` (or None), walking the local days one by one instead
+    of asking a ``CronTrigger`` for each: every local day is a candidate, as the trigger's ``*`` gives them."""
+    zone = ZoneInfo(plan.timezone)
+    day, last = since.astimezone(zone).date() - timedelta(days=1), until.astimezone(zone).date() + timedelta(days=1)
+    at = parse_hhmm(plan.time)
+    while day <= last:
+        if occurs_on(plan, calendar, day) and since <= utc_at(day, at, plan.timezone) < until:
+            return occurrence(plan, day)
+        day += timedelta(days=1)
+    return None
 
 
 def prompt_key(group_id: int, day: date) -> str:

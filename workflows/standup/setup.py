@@ -21,8 +21,8 @@ from ..common.format import calendar_label, zone_label
 from ..common.forms import form_card
 from .cards import local_time
 from .common import existing_standup, need_group
-from .schedule import hhmm, parse_hhmm
-from .store import desired_timers, reconcile
+from .schedule import Plan, hhmm, next_occurrence, parse_hhmm
+from .store import reconcile
 
 router = Router()
 
@@ -204,12 +204,12 @@ async def configure(ctx: Context, values: dict[str, str], calendar: WorkCalendar
 async def summary_card(standup: Standup, group: Group, calendar: WorkCalendar, now: datetime) -> Card:
     who: Any
     if standup.participants:
-        names = [p.name for p in await Person.filter(id__in=standup.participants).order_by("id")]
-        who = join(names, ", ")
+        names = await Person.filter(id__in=standup.participants).order_by("id").values_list("name", flat=True)
+        who = join(list(names), ", ")
     else:
         who = _("the owners of open subtasks in this group's collaborations")
-    upcoming = desired_timers(standup, calendar, now, now + timedelta(days=14))
-    first = next((s for s in upcoming if s.kind == "standup.prompt"), None)
+    plan = Plan.of(standup)
+    first = next_occurrence(plan, calendar.with_country(standup.calendar), now, now + timedelta(days=14)) if standup.active else None
     fields = [
         CardField(_("When"), _("{days} at {time} ({timezone})", days=days_text(standup.days), time=standup.time, timezone=zone_label(standup.timezone))),
         CardField(_("Digest"), standup.cutoff),
@@ -219,7 +219,7 @@ async def summary_card(standup: Standup, group: Group, calendar: WorkCalendar, n
         CardField(_("Holidays"), calendar_label(standup.calendar or calendar.country)),
     ]
     if first is not None:
-        fields.append(CardField(_("Next"), first.payload["day"] + " " + local_time(first.due_at, standup.timezone)))
+        fields.append(CardField(_("Next"), first.day.isoformat() + " " + local_time(first.prompt_at, standup.timezone)))
     status = None if standup.active else _("Paused")
     return Card(title=_("Daily stand-up · {group}", group=group.name or group.conversation_id), fields=fields, status=status, color="blue" if standup.active else "grey")
 

@@ -209,3 +209,27 @@ async def test_a_redelivered_event_is_handled_once_even_when_both_copies_arrive_
     assert person.name == "P"
     [handled] = [r for r in results if not r.duplicate]
     assert handled.outbox_ids == [row.id for row in await OutboxMessage.all().order_by("id")]
+
+
+async def test_every_column_of_the_fixed_path_tables_is_written_or_starts_empty(database):
+    """A column added to one of these models fails here until storage/event_rows.py writes it (or it may start NULL)."""
+    starts_null = {
+        InboxEntry: set(),
+        AuditEntry: set(),
+        OutboxMessage: {"lease_until", "lease_owner", "last_error", "message_ref", "sent_at"},
+        CardRecord: set(),
+        CardPost: {"message_ref"},
+        Timer: {"lease_until", "lease_owner", "fired_at"},
+    }
+    written = {
+        InboxEntry: {"platform", "delivery_id", "received_at"},
+        AuditEntry: set(event_rows._AUDIT_COLUMNS),
+        OutboxMessage: set(event_rows._OUTBOX_COLUMNS),
+        CardRecord: {"key", "content", "version", "updated_at"},
+        CardPost: {"card_id", "platform", "conversation_id", "recipient", "locale", "sent_version"},
+        Timer: {"key", "kind", "due_at", "payload", "status", "created_at"},
+    }
+    for model, empty in starts_null.items():
+        columns = set(model._meta.fields_db_projection.values()) - {"id"}
+        assert columns == written[model] | empty, model.__name__
+        assert all(model._meta.fields_map[name].null for name in empty), model.__name__

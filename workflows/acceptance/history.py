@@ -9,6 +9,7 @@ from typing import TypedDict
 from bot.i18n import Msg, _, join
 from storage.models import AcceptanceRequest, Person
 
+from ..common.joined import joined
 from .checklist import RESULT_MARK, SELF_CHECK_MARK
 from .states import AcceptanceFlow
 
@@ -45,7 +46,8 @@ async def acceptance_histories(subtask_ids: list[int]) -> dict[int, list[Accepta
     histories: dict[int, list[AcceptanceRound]] = {subtask_id: [] for subtask_id in subtask_ids}
     if not subtask_ids:
         return histories
-    rows = await AcceptanceRequest.filter(subtask_id__in=subtask_ids).order_by("subtask_id", "attempt").select_related("submitted_by", "reviewer")
+    people = (("submitted_by", Person, "submitted_by", False), ("reviewer", Person, "reviewer", True))
+    rows = await joined(AcceptanceRequest, people, {"subtask_id__in": subtask_ids}, order=("subtask_id", "attempt"))
     for row in rows:
         submitted_by: Person = row.submitted_by  # loaded by the join
         reviewer: Person | None = row.reviewer

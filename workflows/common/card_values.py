@@ -21,7 +21,7 @@ def clicked_version(value: dict[str, Any], name: str, code: str) -> int:
     raw = value.get(name) if isinstance(value, dict) else None
     if isinstance(raw, bool):
         raw = None
-    if isinstance(raw, str) and raw.strip().isdigit():
+    if isinstance(raw, str) and raw.strip().isdecimal():  # isdigit() also accepts "²", which int() refuses
         raw = int(raw.strip())
     if not isinstance(raw, int) or raw < 1:
         raise TransitionNotAllowed(

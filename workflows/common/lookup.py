@@ -12,6 +12,7 @@ from bot.router import Context
 from storage import directory
 from storage.models import Collaboration, Department, Group, GroupBinding, Person, Subtask
 
+from .joined import Joins, joined
 from .records import require_actor, require_open
 
 CODE = re.compile(r"\b([A-Za-z]{1,8}\d{10,12})(?:-(\d{2,3}))?\b")
@@ -44,6 +45,14 @@ async def default_collaboration(ctx: Context) -> Collaboration | None:
     return binding.collaboration if binding else None
 
 
+_COLLABORATION_JOINS: Joins = (("initiator", Person, "initiator", False),)
+_SUBTASK_JOINS: Joins = (
+    ("collaboration", Collaboration, "collaboration", False),
+    ("owner", Person, "owner", False),
+    ("reviewer", Person, "reviewer", True),
+)
+
+
 async def collaboration(ctx: Context, text: str, *, lock: bool = False) -> Collaboration:
     found = find_code(text)
     if found is None:
@@ -56,10 +65,8 @@ async def collaboration(ctx: Context, text: str, *, lock: bool = False) -> Colla
     else:
         code = found[0]
     # with its initiator: every card of a collaboration names them
-    query = Collaboration.filter(code=code).select_related("initiator")
-    if lock:
-        query = query.select_for_update(of=("collaboration",))
-    record = await query.first()
+    found_rows = await joined(Collaboration, _COLLABORATION_JOINS, {"code": code}, first=True, lock=lock)
+    record = found_rows[0] if found_rows else None
     if record is None:
         raise NotFound(_("There is no collaboration {code}. Send “list” to see the open ones.", code=code))
     return record
@@ -71,10 +78,8 @@ async def subtask(ctx: Context, text: str, *, lock: bool = False) -> Subtask:
         raise InvalidInput(_("Which subtask? Add its id, e.g. “XZB2026112301-01”."))
     code = f"{found[0]}-{found[1]}"
     # with what every handler of a subtask reads next: its collaboration, owner and reviewer (one join, not three selects)
-    query = Subtask.filter(code=code).select_related("collaboration", "owner", "reviewer")
-    if lock:
-        query = query.select_for_update(of=("subtask",))
-    record = await query.first()
+    found_rows = await joined(Subtask, _SUBTASK_JOINS, {"code": code}, first=True, lock=lock)
+    record = found_rows[0] if found_rows else None
     if record is None:
         raise NotFound(_("There is no subtask {code}. Send “show {parent}” to see its subtasks.", code=code, parent=found[0]))
     return record

@@ -9,6 +9,7 @@ from storage.models import Collaboration, Department, Person, RequestedDepartmen
 
 from ..common.fields import FieldSet
 from ..common.format import PRIORITIES, day, or_dash, when
+from ..common.joined import Joins, joined
 from ..common.records import related
 from .states import CollaborationFlow
 
@@ -114,10 +115,16 @@ def _department_line(answer: RequestedDepartment, dept: Department, decider: Per
     return _("⏳ {dept}: waiting for {head}", dept=dept.name, head=dept.head.name if dept.head else "?")
 
 
+_ANSWER_JOINS: Joins = (
+    ("department", Department, "department", False),
+    ("department__head", Person, "head", True),
+    ("decided_by", Person, "decided_by", True),
+)
+
+
 async def department_answers(collab: Collaboration) -> list[RequestedDepartment]:
     """The current (not withdrawn) answers in the order asked, with what the cards show: department, head, decider."""
-    query = RequestedDepartment.filter(collaboration_id=collab.id).exclude(state="withdrawn").order_by("id")
-    return list(await query.select_related("department__head", "decided_by"))
+    return await joined(RequestedDepartment, _ANSWER_JOINS, {"collaboration_id": collab.id, "state__not": "withdrawn"}, order=("id",))
 
 
 async def department_lines(collab: Collaboration, ctx: Context, answers: list[RequestedDepartment] | None = None) -> list[Msg]:

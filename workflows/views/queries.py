@@ -17,10 +17,12 @@ from storage.models import (
 )
 from storage.models_workflows import Meeting, Minutes
 
+from ..common.joined import joined
+
 
 async def subtasks_with_owners(collaboration_id: int) -> list[Subtask]:
     """The collaboration's subtasks in creation order, each with its ``owner`` loaded."""
-    return list(await Subtask.filter(collaboration_id=collaboration_id).order_by("id").select_related("owner"))
+    return await joined(Subtask, (("owner", Person, "owner", False),), {"collaboration_id": collaboration_id}, order=("id",))
 
 
 async def audit_trail(code: str, *, limit: int | None = None) -> list[AuditEntry]:

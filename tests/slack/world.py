@@ -28,6 +28,7 @@ from storage import db
 from storage.models import CardPost, CardRecord, Identity, OutboxMessage, Person, Timer
 from tests.conftest import PG_URL, _truncate_pg
 from tests.slack.fake_slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.snapshot_files import assert_snapshot_file
 
 USERS = {
     "U1LI": {"name": "li.lei", "real_name": "李雷", "email": "lilei@example.com", "locale": "zh-CN"},
@@ -264,17 +265,7 @@ def snapshot_payload(payload: dict[str, Any]) -> dict[str, Any]:
 
 def assert_snapshot(name: str, payload: dict[str, Any]) -> None:
     """Compare with ``snapshots/<name>.json``; ``COLLABBOT_UPDATE_SNAPSHOTS=1`` (re)writes it."""
-    path = SNAPSHOTS / f"{name}.json"
-    data = snapshot_payload(payload)
-    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    if os.environ.get("COLLABBOT_UPDATE_SNAPSHOTS") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return
-    assert path.exists(), f"no snapshot {path.name}; run with COLLABBOT_UPDATE_SNAPSHOTS=1 to create it"
-    assert json.loads(path.read_text(encoding="utf-8")) == json.loads(text), (
-        f"Block Kit of {name} changed; if intended, rerun with COLLABBOT_UPDATE_SNAPSHOTS=1 and review the diff"
-    )
+    assert_snapshot_file(SNAPSHOTS, name, snapshot_payload(payload), "the Block Kit")
 
 
 CARD_INPUTS = SNAPSHOTS / "cards"

@@ -6,8 +6,6 @@ Snapshots live in ``tests/wecom/snapshots``; a missing one fails the test, and
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +23,14 @@ from adapters.wecom.render import (
 )
 from bot.platform import Mention
 from bot.types import Button, Card, CardField, Choice, Form, FormField, Text
+from tests.snapshot_files import assert_snapshot_file
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 OPTIONS = RenderOptions(source="collabbot", card_url="https://work.weixin.qq.com/")
 
 
 def snapshot(name: str, value: Any) -> None:
-    """Compare with ``snapshots/<name>.json``; ``COLLABBOT_UPDATE_SNAPSHOTS=1`` (re)writes it. A missing
-    snapshot fails: writing it here would compare the output with itself."""
-    path = SNAPSHOTS / f"{name}.json"
-    rendered = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    if os.environ.get("COLLABBOT_UPDATE_SNAPSHOTS") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(rendered, encoding="utf-8")
-        return
-    assert path.exists(), f"no snapshot {path.name}; run with COLLABBOT_UPDATE_SNAPSHOTS=1 to create it, then review it"
-    assert rendered == path.read_text(encoding="utf-8"), f"{path.name} changed (COLLABBOT_UPDATE_SNAPSHOTS=1 to accept)"
+    assert_snapshot_file(SNAPSHOTS, name, value, "what WeCom gets")
 
 
 def request_fields() -> list[CardField]:

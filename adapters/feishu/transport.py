@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import OperationalError
 
+from adapters.keyed_locks import KeyedLocks
 from bot.config import Config, FeishuSection, secret_text
 from bot.errors import MalformedPayload, PlatformError
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
@@ -79,7 +80,7 @@ class FeishuPlatform:
         self.bot_open_id: str | None = None
         self._learning: asyncio.Task[None] | None = None
         self.slots: dict[str, asyncio.Future[dict[str, Any]]] = {}  # clicked message id → its new card
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._serial = KeyedLocks().hold  # one event of a conversation at a time
         self._flushes: set[asyncio.Future[None]] = set()  # deliveries a click started and left running
         self.handled = 0
 
@@ -147,20 +148,6 @@ class FeishuPlatform:
         except (MalformedPayload, ValueError) as exc:
             log.warning("feishu: refused a malformed long-connection event: %s", getattr(exc, "reason", exc))
             return None
-
-    @contextlib.asynccontextmanager
-    async def _serial(self, key: str) -> Any:
-        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
     async def handle(self, found: inbound.Envelope) -> dict[str, Any] | None:
         """An event (from either way in) → dispatched; a card action's answer is the card's new content."""

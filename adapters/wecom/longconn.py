@@ -33,6 +33,8 @@ from typing import Any
 
 import aiohttp
 
+from adapters.keyed_locks import KeyedLocks
+
 from .client import WeComAPIError
 
 log = logging.getLogger("collabbot.wecom.ws")
@@ -101,7 +103,7 @@ class LongConnection:
         self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._locks = KeyedLocks()
         self._handlers: set[asyncio.Task[None]] = set()
         self._missed_pings = 0
         self._closing = False
@@ -298,20 +300,11 @@ class LongConnection:
 
     async def request(self, cmd: str, req_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Send one frame and wait for WeCom's answer; ``WeComAPIError`` on a non-zero errcode."""
-        lock, users = self._locks.get(req_id) or (asyncio.Lock(), 0)
-        self._locks[req_id] = (lock, users + 1)
-        try:
-            async with lock:
-                ws = self._ws
-                if ws is None or ws.closed or not self.ready.is_set():
-                    raise NotConnected("the WeCom long connection is down (reconnecting)")
-                ack = await self._exchange(ws, {"cmd": cmd, "headers": {"req_id": req_id}, "body": body})
-        finally:
-            lock, users = self._locks[req_id]
-            if users <= 1:
-                del self._locks[req_id]
-            else:
-                self._locks[req_id] = (lock, users - 1)
+        async with self._locks.hold(req_id):
+            ws = self._ws
+            if ws is None or ws.closed or not self.ready.is_set():
+                raise NotConnected("the WeCom long connection is down (reconnecting)")
+            ack = await self._exchange(ws, {"cmd": cmd, "headers": {"req_id": req_id}, "body": body})
         errcode = int(ack.get("errcode") or 0)
         if errcode:
             raise WeComAPIError(errcode, str(ack.get("errmsg", "")))

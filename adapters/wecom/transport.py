@@ -36,7 +36,6 @@ The platform is split by job: this module (lifecycle, inbound frames, pacing, ro
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import os
@@ -46,6 +45,7 @@ from typing import Any
 import aiohttp
 from tortoise.exceptions import OperationalError
 
+from adapters.keyed_locks import KeyedLocks
 from bot.config import Config, WeComSection, secret_text
 from bot.errors import MalformedPayload, PermanentError
 from bot.platform import Capabilities, Delivery, Pace, Receipt, Runtime
@@ -108,7 +108,7 @@ class WeComPlatform(CallbackServer, PassiveReplies, AppSender):
         self.clicks: Bounded = Bounded(10_000)  # task base → Click
         self.used: Bounded = Bounded(50_000)  # req_ids, response_urls and response_codes already spent
         self.slots: dict[str, asyncio.Future[dict[str, Any]]] = {}  # API mode: req_id → passive reply
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._serial = KeyedLocks().hold  # one event of a conversation at a time
         # conversation → messages not yet answered by req_id: [(via, req_id, received at)]
         self.unanswered: dict[str, list[tuple[str, str, float]]] = {}
 
@@ -171,20 +171,6 @@ class WeComPlatform(CallbackServer, PassiveReplies, AppSender):
             await self.session.close()
 
     # -- inbound -----------------------------------------------------------
-
-    @contextlib.asynccontextmanager
-    async def _serial(self, key: str) -> Any:
-        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
     def _remember_click(self, item: parse.Inbound, via: str, *, response_code: str = "", response_url: str = "") -> None:
         if not item.task_id:

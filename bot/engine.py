@@ -30,7 +30,7 @@ from bot.router import Context, Router
 from bot.types import Event, EventKind, Form, Outcome
 from storage import directory
 from storage.directory_cache import DirectoryCache
-from storage.event_rows import AuditRow, claim_delivery, insert_audit
+from storage.event_rows import AuditRow, claim_and_read_directory_version, insert_audit
 
 log = logging.getLogger("collabbot.engine")
 
@@ -126,8 +126,8 @@ class Engine:
             try:
                 with directory.event_scope(self.directory_cache) as scope:
                     async with in_transaction("default"):
-                        await self._claim(event, now)
-                        await scope.refresh()  # what other processes changed in the directory
+                        version = await self._claim(event, now)
+                        await scope.refresh(version)  # what other processes changed in the directory
                         result = await self._handle(ctx)
                     scope.commit()
                     return result
@@ -146,10 +146,13 @@ class Engine:
             return await self._apologize(ctx, incident)
 
     @staticmethod
-    async def _claim(event: Event, now: Any) -> None:
-        """The inbox row is the transaction's first write (SQLite then never upgrades a read lock)."""
-        if not await claim_delivery(event.platform, event.delivery_id, now):
+    async def _claim(event: Event, now: Any) -> int:
+        """The inbox row is the transaction's first write (SQLite then never upgrades a read lock); the same
+        statement reads the directory version, returned."""
+        version = await claim_and_read_directory_version(event.platform, event.delivery_id, now)
+        if version is None:
             raise _Duplicate
+        return version
 
     async def _handle(self, ctx: Context) -> DispatchResult:
         for middleware in self.middleware:

@@ -9,8 +9,8 @@ reaches another event through the cache.
 Why it is never stale (see docs/developing.md, "The directory cache"):
 
 * every write to a directory table bumps ``directory_version`` in its own transaction (database
-  triggers, ``storage/directory_triggers.py``); each event first reads that version (one statement)
-  and evicts what changed since — in every process;
+  triggers, ``storage/directory_triggers.py``); each event's first statement (its inbox claim) reads
+  that version, and when it moved one more reads and evicts what changed since — in every process;
 * an event that wrote a directory row reads that row from the database for the rest of the event (a
   tortoise signal marks it for ``save``/``create``/``delete``; a ``QuerySet.update`` of a directory table
   calls ``written``), so it sees its own change at once;
@@ -45,9 +45,10 @@ class EventScope:
         self.everything_dirty = False  # a write whose row is unknown: read everything from the database
         self.generation = cache.generation
 
-    async def refresh(self) -> None:
-        """Catch up with other processes' changes (the event's one directory statement)."""
-        await self.cache.refresh(db.connection())
+    async def refresh(self, current: int | None = None) -> None:
+        """Catch up with other processes' changes. ``current``: the directory version this transaction
+        read already (the inbox claim reads it): no statement unless it moved."""
+        await self.cache.refresh(db.connection(), current)
         self.generation = self.cache.generation
 
     def kind_dirty(self, kind: str) -> bool:

@@ -5,8 +5,8 @@ Each entry is a pristine model instance read from the database; readers get a co
 Bounded: least recently used entries go first (``capacity`` people, as many identities' owners and
 groups); departments are few and kept whole.
 
-``refresh`` runs once per event, inside its transaction: one statement reads ``directory_version``
-and the changes recorded since the version this cache reflects (``storage/directory_triggers.py``),
+``refresh`` runs once per event, inside its transaction: the inbox claim reads ``directory_version``
+(``storage.event_rows``) and, only when it moved, one statement reads it again with the changes recorded since the version this cache reflects (``storage/directory_triggers.py``),
 and evicts exactly those rows — or everything, when the ring of changes no longer reaches back far
 enough or the database was reset.
 """
@@ -111,8 +111,11 @@ class DirectoryCache:
         else:  # a kind this version does not know: be safe
             self.clear()
 
-    async def refresh(self, connection: BaseDBAsyncClient) -> None:
-        """Catch up with the directory's committed changes: one statement."""
+    async def refresh(self, connection: BaseDBAsyncClient, current: int | None = None) -> None:
+        """Catch up with the directory's committed changes: one statement, none when ``current`` (the version
+        the caller read in this transaction) is the one this cache reflects."""
+        if current is not None and current == self.version:
+            return
         since = self.version if self.version is not None else 0
         mark = "?" if connection.capabilities.dialect == "sqlite" else "$1"
         rows = await connection.execute_query_dict(

@@ -23,19 +23,31 @@ from storage.models import AuditEntry, CardPost, CardRecord, InboxEntry, OutboxM
 
 _CLAIM = (
     'INSERT INTO "inbox" ("platform", "delivery_id", "received_at") VALUES (?, ?, ?) '
-    'ON CONFLICT ("platform", "delivery_id") DO NOTHING RETURNING "id"'
+    'ON CONFLICT ("platform", "delivery_id") DO NOTHING '
+    'RETURNING "id", (SELECT "version" FROM "directory_version" WHERE "id" = 1) AS "directory_version"'
 )
 _INBOX = sql.encoders(InboxEntry, ("platform", "delivery_id", "received_at"))
 
 
 async def claim_delivery(platform: str, delivery_id: str, received_at: datetime) -> bool:
-    """Record a delivery id as handled: False when it already was (a redelivery).
+    """Record a delivery id as handled: False when it already was (a redelivery)."""
+    return await claim_and_read_directory_version(platform, delivery_id, received_at) is not None
+
+
+async def claim_and_read_directory_version(platform: str, delivery_id: str, received_at: datetime) -> int | None:
+    """Record a delivery id as handled and read the directory's version in the same statement: None when the
+    id already was handled (a redelivery), else the version (0 before the directory's first change).
 
     No failed statement on a duplicate (PostgreSQL would abort the transaction): the insert does nothing.
     A concurrent transaction inserting the same id makes this one wait for its outcome, as a plain insert would.
+    The version is read inside the event's transaction by its first statement, a write (``storage.directory``
+    compares it with the cache's and reads the changes only when it moved).
     """
     rows = await sql.fetch(_CLAIM, sql.encoded(_INBOX, (platform, delivery_id, received_at)))
-    return bool(rows)
+    if not rows:
+        return None
+    version = rows[0]["directory_version"]
+    return int(version) if version is not None else 0
 
 
 # --- audit ------------------------------------------------------------------------------------------

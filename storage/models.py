@@ -86,12 +86,7 @@ class Group(Model):
     name = fields.CharField(max_length=255, null=True)
     locale = fields.CharField(max_length=16, null=True)
     timezone = fields.CharField(max_length=64, null=True)
-    collaboration: fields.ForeignKeyNullableRelation[Collaboration] = fields.ForeignKeyField(
-        "models.Collaboration", related_name="default_groups", null=True, on_delete=fields.SET_NULL
-    )
     created_at = fields.DatetimeField()
-
-    collaboration_id: int | None
 
     class Meta:
         table = "chat_group"

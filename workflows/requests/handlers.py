@@ -92,8 +92,6 @@ async def create_request(ctx: Context, values: dict[str, Any], group: Group | No
     )
     if group is not None:
         await GroupBinding.create(collaboration=collab, group=group, created_at=ctx.now)
-        await Group.filter(id=group.id).update(collaboration_id=collab.id)
-        directory.written("group", group.id)
 
     outcome = Outcome().record(
         "request.created",

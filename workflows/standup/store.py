@@ -18,10 +18,7 @@ HORIZON = timedelta(hours=36)
 
 
 async def collaboration_ids(group_id: int) -> list[int]:
-    group = await Group.get_or_none(id=group_id)
     ids = set(await id_list(GroupBinding.filter(group_id=group_id), "collaboration_id"))
-    if group is not None and group.collaboration_id:
-        ids.add(group.collaboration_id)
     if not ids:
         return []
     return sorted(await id_list(Collaboration.filter(id__in=list(ids)).exclude(state__in=CLOSED_COLLABORATION)))

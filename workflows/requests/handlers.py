@@ -8,7 +8,6 @@ from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
-from storage import directory
 from storage.models import Collaboration, Department, Group, GroupBinding, Person, RequestedDepartment
 
 from ..common import lookup

@@ -131,13 +131,31 @@ async def commit(ctx: Context, outcome: Outcome) -> list[int]:
             )
         )
 
+    # a card sent to several conversations is stored once (again only if its content differs), and a copy is
+    # looked up or posted once per conversation: what this event stored and which copies it has seen
+    stored: dict[str, tuple[dict[str, Any], int, int]] = {}
+    copies: set[tuple[int, str, str]] = set()
+
+    async def store(card: Card) -> tuple[int, int]:
+        content = card.to_json()
+        known = stored.get(card.key or "")
+        if known is not None and known[0] == content:
+            return known[1], known[2]
+        card_id, version = await event_rows.upsert_card(card.key or "", content, now)
+        stored[card.key or ""] = (content, card_id, version)
+        return card_id, version
+
     for index, message in enumerate(outcome.messages):
         content = message.content
         for t_index, target in enumerate(await targets_for(ctx, message)):
             key = f"{base_key}:{index}:{t_index}"
             if isinstance(content, Card) and content.key:
-                card_id, version = await _upsert_card(content, now)
-                # a card just created has no copy anywhere yet
+                card_id, version = await store(content)
+                copy = (card_id, target.platform, target.conversation_id)
+                if copy in copies:  # posted or updated there by this event already
+                    continue
+                copies.add(copy)
+                # a card just created has no copy anywhere yet (but those this event posted)
                 post = await event_rows.card_post(card_id, target.platform, target.conversation_id) if version > 1 else None
                 if post is None:
                     recipient = target.recipient if target.is_direct else None

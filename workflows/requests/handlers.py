@@ -101,7 +101,9 @@ async def create_request(ctx: Context, values: dict[str, Any], group: Group | No
         priority=priority,
     )
     answers = [await RequestedDepartment.create(collaboration=collab, department=dept, round=1) for dept in asked]
-    outcome.send(await announce_to(collab), await overview_card(collab, ctx))
+    for dept in asked:  # what the request card shows of a department waiting: its head, from the directory cache
+        await related(dept, "head")
+    outcome.send(await announce_to(collab), await overview_card(collab, ctx, answers))
     for dept, answer in zip(asked, answers, strict=True):
         await ask_head(ctx, outcome, collab, dept, answer)
     if sop is not None:

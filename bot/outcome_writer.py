@@ -166,9 +166,11 @@ async def commit(ctx: Context, outcome: Outcome) -> list[int]:
             else:
                 row(key, target, "text" if isinstance(content, Text) else "post", content.to_json())
 
-    for card in outcome.updates:
-        card_id, version = await _upsert_card(card, now)
-        for post in await event_rows.card_posts(card_id) if version > 1 else []:
+    # each card stored, then the copies of all of them read in one statement (each after its card's upsert)
+    updated = [await _upsert_card(card, now) for card in outcome.updates]
+    copies_of = await event_rows.card_posts_of([card_id for card_id, version in updated if version > 1])
+    for card_id, version in updated:
+        for post in copies_of.get(card_id, []) if version > 1 else []:
             if post.message_ref:  # not yet posted copies will be sent with the newest content anyway
                 target = Target(post.platform, post.conversation_id, post.locale, bool(post.recipient), post.recipient)
                 row(f"edit:{post.id}:{version}", target, "edit", {}, post.id)

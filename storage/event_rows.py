@@ -156,7 +156,6 @@ class PostRow:
 
 _POST_FIELDS = '"id", "platform", "conversation_id", "recipient", "locale", "message_ref"'
 _POST_ONE = f'SELECT {_POST_FIELDS} FROM "card_post" WHERE "card_id" = ? AND "platform" = ? AND "conversation_id" = ?'
-_POST_ALL = f'SELECT {_POST_FIELDS} FROM "card_post" WHERE "card_id" = ? ORDER BY "id"'
 _POST_INSERT = (
     'INSERT INTO "card_post" ("card_id", "platform", "conversation_id", "recipient", "locale", "sent_version") '
     'VALUES (?, ?, ?, ?, ?, 0) RETURNING "id"'
@@ -172,7 +171,20 @@ async def card_post(card_id: int, platform: str, conversation_id: str) -> PostRo
 
 async def card_posts(card_id: int) -> list[PostRow]:
     """Every copy of the card, oldest first."""
-    return [PostRow(**row) for row in await sql.fetch(_POST_ALL, [card_id])]
+    return (await card_posts_of([card_id])).get(card_id, [])
+
+
+async def card_posts_of(card_ids: Sequence[int]) -> dict[int, list[PostRow]]:
+    """Every copy of each of these cards, oldest first, in one statement (a card without copies is absent)."""
+    if not card_ids:
+        return {}
+    ids = sorted(set(card_ids))
+    text = f'SELECT "card_id", {_POST_FIELDS} FROM "card_post" WHERE "card_id" IN ({", ".join("?" * len(ids))}) ORDER BY "id"'
+    posts: dict[int, list[PostRow]] = {}
+    for row in await sql.fetch(text, ids):
+        card_id = int(row.pop("card_id"))
+        posts.setdefault(card_id, []).append(PostRow(**row))
+    return posts
 
 
 async def insert_card_post(card_id: int, platform: str, conversation_id: str, recipient: str | None, locale: str) -> int:

@@ -152,6 +152,10 @@ async def test_a_card_is_upserted_in_one_statement_and_reads_back(database):
     second = await event_rows.insert_card_post(card_id, "slack", "C1", None, "zh_CN")
     assert [(p.id, p.message_ref) for p in await event_rows.card_posts(card_id)] == [(post_id, "1700000000.000200"), (second, None)]
     twin_post = await CardPost.create(card_id=twin.id, platform="slack", conversation_id="C1", recipient=None, locale="zh_CN")
+    # the copies of several cards in one statement, by card, oldest first; a card without copies is absent
+    both = await event_rows.card_posts_of([twin.id, card_id, twin.id, card_id + twin.id + 1])
+    assert {k: [p.id for p in v] for k, v in both.items()} == {card_id: [post_id, second], twin.id: [twin_post.id]}
+    assert await event_rows.card_posts_of([]) == {}
     raw_mine, raw_twin = await _stored("card_post", [second, twin_post.id])
     assert {**raw_mine, "card_id": twin.id} == raw_twin
 

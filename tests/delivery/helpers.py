@@ -51,12 +51,24 @@ async def unfinished() -> int:
     return await OutboxMessage.filter(status__in=["pending", "sending"]).count()
 
 
-async def drive(workers: list[DeliveryWorker], clock: ManualClock, *, limit: timedelta = timedelta(hours=2)) -> None:
-    """Run the workers side by side (as separate processes would) and jump the clock to the next due row."""
+async def drive(
+    workers: list[DeliveryWorker], clock: ManualClock, *, limit: timedelta = timedelta(hours=2), take_turns: bool = False
+) -> None:
+    """Run the workers side by side (as separate processes would) and jump the clock to the next due row.
+
+    ``take_turns``: one after the other instead of at once, a different one first each round — every worker then
+    gets rows (run at once, on a loaded machine one worker may claim them all before the others' first claim).
+    """
     start = clock.now()
     platforms = sorted({name for worker in workers for name in worker.platforms})
+    turn = 0
     while await unfinished():
-        await asyncio.gather(*(worker.flush() for worker in workers))
+        if take_turns:
+            for worker in workers[turn:] + workers[:turn]:
+                await worker.flush()
+            turn = (turn + 1) % len(workers)
+        else:
+            await asyncio.gather(*(worker.flush() for worker in workers))
         upcoming = await outbox_queue.next_due(platforms)
         if upcoming is None:
             break

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import Q
 from tortoise.functions import Min
 from tortoise.transactions import in_transaction
 
@@ -62,13 +61,22 @@ async def due(platforms: list[str], now: datetime, limit: int, lease_now: dateti
 
     ``lease_now`` is real time: leases run on it even when the product's clock is a demo's manual one."""
     lease_now = lease_now or now
-    rows = (
-        await OutboxMessage.filter(Q(status="pending", next_attempt_at__lte=now) | Q(status="sending", lease_until__lt=lease_now))
-        .filter(platform__in=platforms)
+    # Two queries, each walking the (status, next_attempt_at) index: one with an OR across both
+    # states made SQLite pick the platform index and sort every waiting row — milliseconds per round
+    # with a backlog, on the thread that also answers the platforms' requests (bench_ack).
+    pending = (
+        OutboxMessage.filter(status="pending", next_attempt_at__lte=now, platform__in=platforms)
         .order_by("next_attempt_at", "id")
         .limit(limit)
         .values(*ROW_FIELDS)
     )
+    expired = (
+        OutboxMessage.filter(status="sending", lease_until__lt=lease_now, platform__in=platforms)
+        .order_by("next_attempt_at", "id")
+        .limit(limit)
+        .values(*ROW_FIELDS)
+    )
+    rows = sorted([*await pending, *await expired], key=lambda row: (row["next_attempt_at"], row["id"]))[:limit]
     return [Candidate(**row) for row in rows]
 
 

@@ -54,7 +54,7 @@ async def serve_fake(port_file: Path) -> None:
 async def serve_collabbot(port_file: Path, api_url: str, database: Path, backlog: int) -> None:
     import logging
 
-    from bot.app import App
+    from bot.app import App, settle_heap
     from bot.config import from_dict
     from bot.types import Text
     from storage.models import OutboxMessage
@@ -72,10 +72,7 @@ async def serve_collabbot(port_file: Path, api_url: str, database: Path, backlog
     )
     app = App(config)
     await app.start()
-    from bot.i18n import catalog
-
-    for locale in ("zh_CN", "en"):
-        catalog(locale)  # loaded lazily on a process's first localized reply: ~1 s on the event loop
+    settle_heap()  # as `collabbot run` does
     if backlog:
         now = app.clock.now()
         payload = Text("backlog", ephemeral=True).to_json()

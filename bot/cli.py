@@ -54,7 +54,7 @@ def _refuse_or_warn(config: Config, allowed: bool) -> bool:
 
 
 async def _serve(config: Config) -> None:
-    from bot.app import App
+    from bot.app import App, settle_heap
     from bot.clock import ManualClock
 
     clock = ManualClock() if config.simulator.manual_clock else None
@@ -64,6 +64,7 @@ async def _serve(config: Config) -> None:
         clock.set(datetime.now(UTC))
     app = App(config, clock=clock)
     await app.start()
+    settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

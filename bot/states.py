@@ -18,6 +18,7 @@ from tortoise.models import Model
 
 from bot.errors import TransitionNotAllowed
 from bot.i18n import Msg, _
+from storage import sql
 
 
 class StateMachine:
@@ -50,12 +51,12 @@ class StateMachine:
         if current not in sources:
             raise cls.refuse(row, event, subject)
         version = getattr(row, "version", None)
-        query = type(row).filter(id=row.pk, **{cls.field: current})
+        where: dict[str, Any] = {row._meta.pk_attr: row.pk, cls.field: current}
         values: dict[str, Any] = {cls.field: target, **updates}
         if version is not None:
-            query = query.filter(version=version)
+            where["version"] = version
             values["version"] = version + 1
-        if not await query.update(**values):
+        if not await sql.update_where(type(row), values, where):
             fresh = await type(row).get(id=row.pk)
             raise cls.refuse(fresh, event, subject)
         for name, value in values.items():

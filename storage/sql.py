@@ -12,13 +12,14 @@ rewrites the text once per dialect and caches it. Values are encoded by the mode
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
 from storage import db
+from storage.sqlite_inline import fetch_dicts, transaction_connection
 
 
 @lru_cache(maxsize=1024)
@@ -59,12 +60,23 @@ def dialect(connection: BaseDBAsyncClient | None = None) -> str:
 async def fetch(sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     """Run a statement that returns rows (a ``SELECT``, or a write with ``RETURNING``)."""
     connection = db.connection()
-    return await connection.execute_query_dict(statement(sql, connection.capabilities.dialect), list(params))
+    return await run_query(connection, statement(sql, connection.capabilities.dialect), list(params))
+
+
+async def run_query(connection: BaseDBAsyncClient, text: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Run ``text``, its placeholders already in ``connection``'s dialect, and return its rows."""
+    inline = transaction_connection(connection)
+    if inline is not None:  # SQLite inside a transaction: straight to sqlite3, past tortoise's wrappers
+        return fetch_dicts(inline, text, params)[1]
+    return await connection.execute_query_dict(text, params)
 
 
 async def execute(sql: str, params: Sequence[Any] = ()) -> int:
     """Run a write without ``RETURNING``; returns how many rows it changed."""
     connection = db.connection()
+    inline = transaction_connection(connection)
+    if inline is not None:
+        return fetch_dicts(inline, sql, list(params))[0]
     changed, _rows = await connection.execute_query(statement(sql, connection.capabilities.dialect), list(params))
     return changed
 
@@ -79,15 +91,15 @@ def encoders(model: type[Model], names: Iterable[str]) -> list[Encoder | None]:
 
     ``None`` for a foreign key's ``<name>_id`` column: an id is written as it is.
     """
+    return _per_field(model, names, _encoder)
+
+
+def _per_field(model: type[Model], names: Iterable[str], make: Callable[[Any, type[Model]], Encoder]) -> list[Encoder | None]:
     fields = model._meta.fields_map
-    result: list[Encoder | None] = []
-    for name in names:
-        field = fields.get(name)
-        if field is None or (name.endswith("_id") and name[:-3] in fields):
-            result.append(None)
-            continue
-        result.append(_encoder(field, model))
-    return result
+    return [
+        None if (field := fields.get(name)) is None or (name.endswith("_id") and name[:-3] in fields) else make(field, model)
+        for name in names
+    ]
 
 
 def _encoder(field: Any, model: type[Model]) -> Encoder:
@@ -100,3 +112,33 @@ def _encoder(field: Any, model: type[Model]) -> Encoder:
 def encoded(codecs: Sequence[Encoder | None], values: Sequence[Any]) -> list[Any]:
     """``values`` (one per column) as the database stores them."""
     return [value if codec is None else codec(value) for codec, value in zip(codecs, values, strict=True)]
+
+
+def _update_encoders(model: type[Model], names: Iterable[str]) -> list[Encoder | None]:
+    return _per_field(model, names, lambda field, model: partial(field.to_db_value, instance=model))
+
+
+_UPDATES: dict[tuple[type[Model], tuple[str, ...], tuple[str, ...]], tuple[str, list[Encoder | None]]] = {}
+
+
+def _column(model: type[Model], name: str) -> str:
+    return model._meta.fields_db_projection[name]
+
+
+async def update_where(model: type[Model], values: dict[str, Any], where: dict[str, Any]) -> int:
+    """``UPDATE`` the ``model`` rows whose fields equal ``where`` to ``values`` (fields or ``<fk>_id`` columns);
+    returns how many rows changed (a ``None`` in ``where`` matches nothing). The statement is built once per
+    shape; each value is encoded by its field's
+    ``to_db_value``, as tortoise's ``QuerySet.update`` does."""
+    names, conditions = tuple(values), tuple(where)
+    shape = _UPDATES.get((model, names, conditions))
+    if shape is None:
+        text = (
+            f'UPDATE "{model._meta.db_table}" SET '
+            + ", ".join(f'"{_column(model, name)}" = ?' for name in names)
+            + " WHERE "
+            + " AND ".join(f'"{_column(model, name)}" = ?' for name in conditions)
+        )
+        shape = _UPDATES[(model, names, conditions)] = (text, _update_encoders(model, names + conditions))
+    text, codecs = shape
+    return await execute(text, encoded(codecs, (*values.values(), *where.values())))

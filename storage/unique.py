@@ -18,6 +18,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from storage import db
+from storage.sql import run_query
 
 M = TypeVar("M", bound=Model)
 
@@ -33,7 +34,7 @@ async def next_sequence_value(name: str) -> int:
     """The next value of the named counter (1 for a new one), in one statement that cannot conflict."""
     connection = db.connection()
     placeholder = "$1" if connection.capabilities.dialect == "postgres" else "?"
-    rows = await connection.execute_query_dict(_NEXT_VALUE.format(name=placeholder), [name])
+    rows = await run_query(connection, _NEXT_VALUE.format(name=placeholder), [name])
     return int(rows[0]["value"])
 
 
@@ -106,7 +107,7 @@ async def create_numbered(model: type[M], number: str, scope: dict[str, Any], **
         f'VALUES ({", ".join(slots)}, (SELECT COALESCE(MAX("{number_column}"), 0) + 1 FROM "{meta.db_table}" WHERE {where})) '
         f'RETURNING "{pk_column}", "{number_column}"'
     )
-    rows = await connection.execute_query_dict(sql, params)
+    rows = await run_query(connection, sql, params)
     instance.pk = rows[0][pk_column]
     setattr(instance, number, int(rows[0][number_column]))
     instance._saved_in_db = True

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from tortoise.models import Model
 
 from storage import db
+from storage.sql import run_query
 
 M = TypeVar("M", bound=Model)
 
@@ -104,5 +105,5 @@ async def joined(
     for name, value in where.items():
         field = base._meta.fields_map[name.split("__", 1)[0]]
         params += [field.to_db_value(v, base) for v in value] if name.endswith("__in") else [field.to_db_value(value, base)]
-    rows = await connection.execute_query_dict(sql, params)
+    rows = await run_query(connection, sql, params)
     return [_build(base, joins, row) for row in rows]

@@ -12,10 +12,12 @@ rewrites the text once per dialect and caches it. Values are encoded by the mode
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.fields import DatetimeField, Field
 from tortoise.models import Model
 
 from storage import db
@@ -106,6 +108,26 @@ def _encoder(field: Any, model: type[Model]) -> Encoder:
     def encode(value: Any) -> Any:
         return field.to_db_value(field.to_python_value(value), model)
 
+    # the common values skip the two conversions where those would hand them back unchanged
+    if isinstance(field, DatetimeField) and not (field.validators or field.auto_now or field.auto_now_add):
+
+        def encode_datetime(value: Any) -> Any:
+            if value is None or (value.__class__ is datetime and value.tzinfo is UTC):  # the zone tortoise stores
+                return value
+            return encode(value)
+
+        return encode_datetime
+    kind = field.field_type
+    plain = type(field).to_db_value is Field.to_db_value and type(field).to_python_value is Field.to_python_value
+    if plain and kind in (str, int, bool):
+
+        def encode_plain(value: Any) -> Any:
+            if value.__class__ is kind:
+                field.validate(value)
+                return value
+            return encode(value)
+
+        return encode_plain
     return encode
 
 
@@ -118,7 +140,7 @@ def _update_encoders(model: type[Model], names: Iterable[str]) -> list[Encoder |
     return _per_field(model, names, lambda field, model: partial(field.to_db_value, instance=model))
 
 
-_UPDATES: dict[tuple[type[Model], tuple[str, ...], tuple[str, ...]], tuple[str, list[Encoder | None]]] = {}
+_UPDATES: dict[tuple[type[Model], tuple[str, ...], tuple[tuple[str, bool], ...]], tuple[str, list[Encoder | None]]] = {}
 
 
 def _column(model: type[Model], name: str) -> str:
@@ -126,19 +148,20 @@ def _column(model: type[Model], name: str) -> str:
 
 
 async def update_where(model: type[Model], values: dict[str, Any], where: dict[str, Any]) -> int:
-    """``UPDATE`` the ``model`` rows whose fields equal ``where`` to ``values`` (fields or ``<fk>_id`` columns);
-    returns how many rows changed (a ``None`` in ``where`` matches nothing). The statement is built once per
-    shape; each value is encoded by its field's
-    ``to_db_value``, as tortoise's ``QuerySet.update`` does."""
-    names, conditions = tuple(values), tuple(where)
+    """``UPDATE`` the ``model`` rows whose fields equal ``where`` (``IS NULL`` for a ``None``) to ``values``
+    (fields or ``<fk>_id`` columns); returns how many rows changed. The statement is built once per shape;
+    each value is encoded by its field's ``to_db_value``, as tortoise's ``QuerySet.update`` does."""
+    names = tuple(values)
+    conditions = tuple((name, value is None) for name, value in where.items())
     shape = _UPDATES.get((model, names, conditions))
     if shape is None:
         text = (
             f'UPDATE "{model._meta.db_table}" SET '
             + ", ".join(f'"{_column(model, name)}" = ?' for name in names)
             + " WHERE "
-            + " AND ".join(f'"{_column(model, name)}" = ?' for name in conditions)
+            + " AND ".join(f'"{_column(model, name)}" {"IS NULL" if null else "= ?"}' for name, null in conditions)
         )
-        shape = _UPDATES[(model, names, conditions)] = (text, _update_encoders(model, names + conditions))
+        compared = tuple(name for name, null in conditions if not null)
+        shape = _UPDATES[(model, names, conditions)] = (text, _update_encoders(model, names + compared))
     text, codecs = shape
-    return await execute(text, encoded(codecs, (*values.values(), *where.values())))
+    return await execute(text, encoded(codecs, (*values.values(), *(value for value in where.values() if value is not None))))

@@ -9,7 +9,7 @@ from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
-from storage import directory
+from storage import directory, sql
 from storage.models import Collaboration, Person, ProgressUpdate, RequestedDepartment, Subtask
 
 from ..common import lookup
@@ -175,7 +175,7 @@ async def acknowledge(ctx: Context, code_text: str) -> Outcome:
     task, _collab = await lookup.owned_subtask(ctx, code_text, _("acknowledge it"))
     if task.acknowledged_at is not None:
         raise TransitionNotAllowed(_("{code} was already acknowledged. Nothing was changed.", code=task.code))
-    updated = await Subtask.filter(id=task.id, version=task.version, acknowledged_at=None).update(acknowledged_at=ctx.now, version=task.version + 1)
+    updated = await sql.update_where(Subtask, {"acknowledged_at": ctx.now, "version": task.version + 1}, {"id": task.id, "version": task.version, "acknowledged_at": None})
     if not updated:
         raise TransitionNotAllowed(_("{code} was already acknowledged. Nothing was changed.", code=task.code))
     task.acknowledged_at, task.version = ctx.now, task.version + 1
@@ -259,7 +259,7 @@ async def report_progress(ctx: Context, head: str, values: dict[str, str]) -> Ou
     if stage != task.stage:
         await SubtaskFlow.fire(task, "start", task.code, progress=percent, updated_at=ctx.now)
     else:
-        await Subtask.filter(id=task.id).update(progress=percent, updated_at=ctx.now, version=task.version + 1)
+        await sql.update_where(Subtask, {"progress": percent, "updated_at": ctx.now, "version": task.version + 1}, {"id": task.id})
         task.progress, task.updated_at, task.version = percent, ctx.now, task.version + 1
     update = await ProgressUpdate.create(
         subtask=task,

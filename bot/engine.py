@@ -253,13 +253,10 @@ def _clean(value: Any) -> Any:
 
 def _without_control_characters(event: Event) -> Event:
     """NUL and other control characters mean nothing in chat text, and PostgreSQL refuses NUL in text columns."""
-    return replace(
-        event,
-        text=_clean(event.text),
-        actor_name=_clean(event.actor_name),
-        value=_clean(event.value),
-        form=_clean(event.form),
-    )
+    text, actor_name, value, form = cleaned = tuple(_clean(v) for v in (event.text, event.actor_name, event.value, event.form))
+    if cleaned == (event.text, event.actor_name, event.value, event.form):  # the usual case: nothing to take out
+        return event
+    return replace(event, text=text, actor_name=actor_name, value=value, form=form)
 
 
 def _database_unavailable(error: BaseException) -> bool:

@@ -39,3 +39,14 @@ class ManualClock:
     def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
         self.set(self._now + (delta or timedelta(**kwargs)))
         return self._now
+
+
+async def wait_for_any(events: list[asyncio.Event], seconds: float) -> None:
+    """Until one of ``events`` is set or ``seconds`` have passed. The waits are cancelled however this
+    ends, also when the caller is cancelled (a loop stopped at shutdown leaves no pending task behind)."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

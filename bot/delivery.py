@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock, wait_for_any
 from bot.errors import PlatformError, RateLimited
 from bot.i18n import localize
 from bot.pacing import SharedBudget
@@ -159,11 +159,7 @@ class DeliveryWorker:
             except Exception:
                 log.exception("delivery round failed")
                 timeout = 1.0
-            wake_task = asyncio.ensure_future(self.wake.wait())
-            stop_task = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({wake_task, stop_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            for task in (wake_task, stop_task):
-                task.cancel()
+            await wait_for_any([self.wake, stop], timeout)
             if self.wake.is_set() and not stop.is_set():
                 # a commit woke us: let the commits of a burst gather, then take them in one round
                 await asyncio.sleep(self.gather_seconds)

@@ -45,7 +45,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from bot.clock import Clock
+from bot.clock import Clock, wait_for_any
 from bot.types import Event, EventKind, TimerSpec
 from storage import event_rows
 from storage.event_rows import TimerRow
@@ -388,13 +388,9 @@ class TimerRunner:
                     timeout = min(idle_seconds, max(0.5, (upcoming - self.clock.now()).total_seconds()))
             except Exception:
                 log.exception("timer round failed")
-            waiters = {asyncio.ensure_future(stop.wait())}
             if wake is not None:
                 wake.clear()
-                waiters.add(asyncio.ensure_future(wake.wait()))
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            for task in waiters:
-                task.cancel()
+            await wait_for_any([stop] if wake is None else [stop, wake], timeout)
 
 
 # ------------------------------------------------------------------ SLA clocks

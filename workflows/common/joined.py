@@ -11,6 +11,10 @@ them from the join again in every event.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from tortoise.models import Model
@@ -40,11 +44,7 @@ def _statement(
     if sql is not None:
         return sql
     shapes = [("", base), *((path, model) for path, model, _fk, _outer in joins)]
-    columns = [
-        f'"{_alias(path)}"."{column}" AS "{_alias(path)}.{name}"'
-        for path, model in shapes
-        for name, column in model._meta.fields_db_projection.items()
-    ]
+    columns = [columns_of(model, _alias(path)) for path, model in shapes]
     sql = f'SELECT {", ".join(columns)} FROM "{base._meta.db_table}" "base"'
     for path, model, fk, outer in joins:
         parent = _parent(path)
@@ -79,6 +79,36 @@ def _statement(
     return sql
 
 
+@cache
+def _text_parsers(model: type[Model]) -> tuple[tuple[str, Callable[[str], Any]], ...]:
+    """The date and datetime columns of ``model``, each with the standard library's parser of its ISO text."""
+    parsers: dict[type, Callable[[str], Any]] = {datetime: datetime.fromisoformat, date: date.fromisoformat}
+    meta = model._meta
+    return tuple(
+        (column, parsers[meta.fields_map[name].field_type])
+        for name, column in meta.fields_db_projection.items()
+        if meta.fields_map[name].field_type in parsers
+    )
+
+
+def row_instance(model: type[M], alias: str, row: dict[str, Any]) -> M:
+    """The ``model`` instance made of the columns ``"alias.column"`` of ``row``, as tortoise makes one from a query."""
+    values = {c: row[f"{alias}.{c}"] for c in model._meta.fields_db_projection.values()}
+    for column, parse in _text_parsers(model):
+        # SQLite returns dates and times as text: parsed here at a fraction of the CPU of tortoise's iso8601
+        # parser; the field then treats the value as any other (an aware datetime moves to tortoise's zone)
+        text = values[column]
+        if isinstance(text, str):
+            with contextlib.suppress(ValueError):
+                values[column] = parse(text)
+    return model._init_from_db(**values)
+
+
+def columns_of(model: type[Model], alias: str) -> str:
+    """Every column of ``model`` as ``"alias"."column" AS "alias.column"``: a select list ``row_instance`` reads."""
+    return ", ".join(f'"{alias}"."{c}" AS "{alias}.{c}"' for c in model._meta.fields_db_projection.values())
+
+
 def _parent(path: str) -> str:
     return path.rsplit("__", 1)[0] if "__" in path else ""
 
@@ -88,10 +118,9 @@ def _build(base: type[Model], joins: Joins, row: dict[str, Any]) -> dict[str, Mo
 
     def instance(path: str, model: type[Model]) -> Model | None:
         alias = _alias(path)
-        values = {name: row[f"{alias}.{name}"] for name in model._meta.fields_db_projection}
-        if values[model._meta.pk_attr] is None:  # an outer join that found nothing
+        if row[f"{alias}.{model._meta.pk_attr}"] is None:  # an outer join that found nothing
             return None
-        return model._init_from_db(**values)
+        return row_instance(model, alias, row)
 
     made: dict[str, Model | None] = {"": instance("", base)}
     for path, model, fk, _outer in joins:

@@ -5,18 +5,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tortoise.exceptions import DoesNotExist
+
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Conversation, Outcome, ToConversation
 from storage.models import CardPost, Person, Subtask
 from storage.models_clocks import StandupAnswer, StandupRun
-from storage.unique import create_or_get
 
 from ..tasks.handlers import report_progress
 from .cards import PROGRESS_FIELD, day_label, local_time
 from .common import actor_person, answer_fields, refresh_cards
-from .store import current_runs, open_subtasks, standup_and_group
+from .store import answer_of, current_runs, insert_answer, open_subtasks, standup_and_group, update_answer
 
 router = Router()
 
@@ -27,10 +28,17 @@ async def record_answer(ctx: Context, run: StandupRun, person: Person, values: d
     if not any(values.values()):
         raise InvalidInput(_("Your answer is empty. Write at least what you plan today."), field="today")
     closed = run.state == "closed"
-    answer, created = await create_or_get(  # two answers of one person at once: neither transaction is lost
-        StandupAnswer, {"run_id": run.id, "person_id": person.id},
-        {"status": "answered", "late": closed, "answered_at": ctx.now, "updated_at": ctx.now, **values},
-    )
+    answer = await answer_of(run.id, person.id)
+    created = False
+    if answer is None:
+        answer = StandupAnswer(
+            run_id=run.id, person_id=person.id, status="answered", late=closed, answered_at=ctx.now, updated_at=ctx.now, **values
+        )
+        created = await insert_answer(answer)
+        if not created:  # two answers of one person at once: the other one's row, edited by this one
+            answer = await answer_of(run.id, person.id)
+            if answer is None:
+                raise DoesNotExist(StandupAnswer)
     if created:
         edited = False
     else:
@@ -42,7 +50,7 @@ async def record_answer(ctx: Context, run: StandupRun, person: Person, values: d
         answer.yesterday, answer.today, answer.blockers = values["yesterday"], values["today"], values["blockers"]
         answer.edits += 1
         answer.updated_at = ctx.now
-        await answer.save(update_fields=_ANSWER_WRITE)
+        await update_answer(answer, _ANSWER_WRITE)
     outcome = Outcome().record("standup.answer", f"run:{run.id}", person=person.id, late=closed, edited=edited)
     await refresh_cards(ctx, run, person, answer, outcome)
     standup, group = await standup_and_group(run)
@@ -64,7 +72,7 @@ async def record_answer(ctx: Context, run: StandupRun, person: Person, values: d
     )
 
 
-_ANSWER_WRITE = ("status", "yesterday", "today", "blockers", "late", "answered_at", "edits", "updated_at")
+_ANSWER_WRITE: tuple[str, ...] = ("status", "yesterday", "today", "blockers", "late", "answered_at", "edits", "updated_at")
 
 
 def _late_note(person: Person, answer: StandupAnswer) -> Any:

@@ -167,10 +167,11 @@ def digest_card(standup: Standup, group: Group, state: RunState, late_seconds: i
     ids = [int(p) for p in run.participants or []]
     ids += [pid for pid in state.answers if pid not in ids]
     name = {pid: (state.people[pid].name if pid in state.people else str(pid)) for pid in ids}
-    answered = [pid for pid in ids if state.status(pid) == "answered"]
-    late = [pid for pid in ids if state.status(pid) == "late"]
-    away = [pid for pid in ids if state.status(pid) in ("skipped", "leave")]
-    missing = [pid for pid in ids if state.status(pid) == "missing"]
+    status = {pid: state.status(pid) for pid in ids}
+    answered = [pid for pid in ids if status[pid] == "answered"]
+    late = [pid for pid in ids if status[pid] == "late"]
+    away = [pid for pid in ids if status[pid] in ("skipped", "leave")]
+    missing = [pid for pid in ids if status[pid] == "missing"]
     lines: list[Any] = [late_note(late_seconds)]
     lines.append(
         _(
@@ -198,7 +199,7 @@ def digest_card(standup: Standup, group: Group, state: RunState, late_seconds: i
         fields.append(
             CardField(
                 _("Away"),
-                join([_("{name} (skipped)", name=name[p]) if state.status(p) == "skipped" else _("{name} (on leave)", name=name[p]) for p in away], ", "),
+                join([_("{name} (skipped)", name=name[p]) if status[p] == "skipped" else _("{name} (on leave)", name=name[p]) for p in away], ", "),
             )
         )
     if missing:

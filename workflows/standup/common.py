@@ -10,13 +10,13 @@ from bot.errors import InvalidInput
 from bot.i18n import _
 from bot.router import Context
 from bot.types import Outcome
-from storage.models import CardRecord, Group, Person, Subtask
+from storage.models import Group, Person, Subtask
 from storage.models_clocks import Standup, StandupAnswer, StandupRun
 
 from ..common.fields import FieldSet, parse_fields
 from ..tasks.cards import status_colour
 from .cards import digest_card, prompt_card
-from .store import open_subtasks, previous_plan, run_state, standup_and_group
+from .store import card_exists, open_subtasks, previous_plan, run_state, standup_and_group, standup_where
 
 ANSWER_FIELDS = FieldSet(
     {
@@ -36,7 +36,7 @@ def answer_fields(text: str) -> tuple[str, dict[str, str]]:
 
 
 async def existing_standup(ctx: Context) -> Standup | None:
-    return await Standup.filter(group_id=ctx.group.id).first() if ctx.group else None
+    return await standup_where("group_id", ctx.group.id) if ctx.group else None
 
 
 def need_group(ctx: Context) -> Group:
@@ -68,7 +68,7 @@ def task_colours(ctx: Context, tasks: list[Subtask], day: date) -> dict[int, str
 
 async def refresh_cards(ctx: Context, run: StandupRun, person: Person, answer: StandupAnswer | None, outcome: Outcome) -> None:
     standup, group = await standup_and_group(run)
-    if await CardRecord.exists(key=f"standup:{run.id}:{person.id}"):
+    if await card_exists(f"standup:{run.id}:{person.id}"):
         tasks = await open_subtasks(person.id)
         # an answer fills the card's form itself: the previous plan only prefills an unanswered one
         plan = await previous_plan(person.id, run.day) if answer is None else ""

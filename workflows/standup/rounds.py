@@ -7,12 +7,25 @@ from datetime import date
 from bot.router import Context, Router
 from bot.scheduler import MaterializeContext
 from bot.types import Conversation, Outcome, TimerSpec, ToConversation, ToPerson
-from storage.models import Group, Person
+from storage import directory
+from storage.models import Group
 from storage.models_clocks import Standup, StandupRun
 
 from .cards import digest_card, prompt_card, reminder_card
 from .common import task_colours
-from .store import absences, desired_timers, open_subtasks, participants, previous_plan, run_state
+from .store import (
+    absences,
+    close_run,
+    desired_timers,
+    group_of,
+    open_run,
+    open_subtasks,
+    participants,
+    previous_plan,
+    run_state,
+    standup_and_group,
+    standup_where,
+)
 
 router = Router()
 
@@ -33,21 +46,20 @@ def _late(ctx: Context) -> int | None:
 
 
 async def _timer_run(ctx: Context) -> tuple[Standup, Group, date] | None:
-    standup = await Standup.get_or_none(id=int(ctx.event.payload.get("standup", 0)))
+    standup = await standup_where("id", int(ctx.event.payload.get("standup", 0)))
     if standup is None or not standup.active:
         return None
-    group = await Group.get(id=standup.group_id)
-    return standup, group, date.fromisoformat(ctx.event.payload["day"])
+    return standup, await group_of(standup), date.fromisoformat(ctx.event.payload["day"])
 
 
 async def _timer_open_run(ctx: Context) -> tuple[Standup, Group, StandupRun] | None:
-    """The open run a reminder or digest timer is for, with its stand-up and group."""
-    found = await _timer_run(ctx)
-    if found is None:
+    """The open run a reminder or digest timer is for, with its stand-up and group (one read and the
+    directory's cache): none when the stand-up is gone or paused, or the run is not open."""
+    run = await open_run(int(ctx.event.payload.get("standup", 0)), date.fromisoformat(ctx.event.payload["day"]))
+    if run is None:
         return None
-    standup, group, day = found
-    run = await StandupRun.filter(standup_id=standup.id, day=day, state="open").first()
-    return (standup, group, run) if run is not None else None
+    standup, group = await standup_and_group(run)
+    return (standup, group, run) if standup.active else None
 
 
 def _audience(standup: Standup, group: Group, person_id: int) -> ToPerson | ToConversation:
@@ -80,7 +92,7 @@ async def prompt(ctx: Context) -> Outcome:
         late_by=_late(ctx) or 0,
     )
     outcome = Outcome().record("standup.prompted", f"group:{group.id}", day=day.isoformat(), people=people_ids)
-    people = {p.id: p for p in await Person.filter(id__in=people_ids)}
+    people = await directory.people(people_ids)
     for pid in people_ids:
         if pid in away or pid not in people:
             continue
@@ -117,8 +129,7 @@ async def digest(ctx: Context) -> Outcome:
         return Outcome()
     standup, group, run = found
     day = run.day
-    updated = await StandupRun.filter(id=run.id, state="open").update(state="closed", closed_at=ctx.now)
-    if not updated:
+    if not await close_run(run.id, ctx.now):
         return Outcome()
     run.state, run.closed_at = "closed", ctx.now
     state = await run_state(run)

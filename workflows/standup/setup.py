@@ -12,7 +12,8 @@ from bot.errors import InvalidInput, NotFound
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Card, CardField, Choice, Form, FormField, Outcome
-from storage.models import Group, Person
+from storage import directory
+from storage.models import Group
 from storage.models_clocks import Standup
 
 from ..common import lookup
@@ -204,8 +205,8 @@ async def configure(ctx: Context, values: dict[str, str], calendar: WorkCalendar
 async def summary_card(standup: Standup, group: Group, calendar: WorkCalendar, now: datetime) -> Card:
     who: Any
     if standup.participants:
-        names = await Person.filter(id__in=standup.participants).order_by("id").values_list("name", flat=True)
-        who = join(list(names), ", ")
+        people = await directory.people(standup.participants)
+        who = join([people[pid].name for pid in sorted(people)], ", ")
     else:
         who = _("the owners of open subtasks in this group's collaborations")
     plan = Plan.of(standup)

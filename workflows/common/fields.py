@@ -8,7 +8,7 @@ the first key is returned as the positional part (usually an id).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from bot.dates import parse_date
@@ -24,18 +24,25 @@ class FieldSet:
     """The fields one form understands: canonical name → accepted spellings."""
 
     aliases: dict[str, tuple[str, ...]]
+    _built: list[tuple[re.Pattern[str], dict[str, str]]] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    def _parts(self) -> tuple[re.Pattern[str], dict[str, str]]:
+        if not self._built:  # built on first use and kept: every message a form reads goes through here
+            spellings = sorted({a.lower() for names in self.aliases.values() for a in (*names,)}, key=len, reverse=True)
+            alternatives = "|".join(re.escape(s) for s in spellings)
+            pattern = re.compile(rf"(?:^|(?<=[\s,;]))({alternatives})\s*:", re.I | re.M)
+            names: dict[str, str] = {}
+            for name, spelled in self.aliases.items():
+                for spelling in spelled:
+                    names.setdefault(spelling.lower(), name)
+            self._built.append((pattern, names))
+        return self._built[0]
 
     def pattern(self) -> re.Pattern[str]:
-        spellings = sorted({a.lower() for names in self.aliases.values() for a in (*names,)}, key=len, reverse=True)
-        alternatives = "|".join(re.escape(s) for s in spellings)
-        return re.compile(rf"(?:^|(?<=[\s,;]))({alternatives})\s*:", re.I | re.M)
+        return self._parts()[0]
 
     def canonical(self, spelling: str) -> str:
-        low = spelling.lower()
-        for name, names in self.aliases.items():
-            if low in (n.lower() for n in names):
-                return name
-        raise KeyError(spelling)
+        return self._parts()[1][spelling.lower()]
 
 
 def _as_typed(typed: str, normal: str, positions: list[int], start: int, end: int) -> str:

@@ -92,8 +92,9 @@ def normalize_text(text: str) -> str:
 
 def normalize_with_map(text: str) -> tuple[str, list[int]]:
     """``normalize_text`` without the trim, and for each character of the result the index of the typed one it came from."""
-    if unicodedata.is_normalized("NFKC", text) and text.translate(_FULLWIDTH) == text:  # most text: nothing to change
-        return text, list(range(len(text)))
+    translated = text.translate(_FULLWIDTH)  # one character for one: the positions stay
+    if unicodedata.is_normalized("NFKC", translated):  # most text: nothing more to change
+        return translated, list(range(len(text)))
     parts: list[str] = []
     positions: list[int] = []
     for index, char in enumerate(text):

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from tortoise import Tortoise, connections
+from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import get_connections
 from tortoise.transactions import in_transaction
 
 DEFAULT_URL = "sqlite://collabbot.db"
@@ -133,7 +134,8 @@ async def close() -> None:
 
 
 def connection() -> BaseDBAsyncClient:
-    return connections.get("default")
+    """The current connection: the transaction's inside ``in_transaction``, else the pool's client."""
+    return get_connections().get("default")
 
 
 @asynccontextmanager

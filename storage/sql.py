@@ -122,7 +122,7 @@ def _encoder(field: Any, model: type[Model]) -> Encoder:
     if plain and kind in (str, int, bool):
 
         def encode_plain(value: Any) -> Any:
-            if value.__class__ is kind:
+            if value is None or value.__class__ is kind:
                 field.validate(value)
                 return value
             return encode(value)

@@ -26,11 +26,10 @@ from contextvars import ContextVar
 from typing import Any
 
 from tortoise.exceptions import DoesNotExist
-from tortoise.expressions import Subquery
 from tortoise.models import Model
 from tortoise.signals import post_delete, post_save
 
-from storage import db
+from storage import db, sql
 from storage.directory_cache import DirectoryCache, copy_of
 from storage.models import Department, Group, Identity, Person
 
@@ -154,7 +153,8 @@ async def person(person_id: int | None) -> Person | None:
     scope = _active()
     if scope is not None and (found := scope.find("people", person_id, row=("person", person_id))) is not None:
         return copy_of(found)
-    row = await Person.get_or_none(id=person_id)
+    found = await sql.select(Person, '"t"."id" = ?', (person_id,))
+    row = found[0] if found else None
     if scope is not None and row is not None:
         scope.read.people.put(row.id, row)
         return copy_of(row)
@@ -180,7 +180,7 @@ async def people(ids: Iterable[int | None]) -> dict[int, Person]:
                 found[pid] = copy_of(row)
     missing = wanted - found.keys()
     if missing:
-        for row in await Person.filter(id__in=sorted(missing)):
+        for row in await sql.select(Person, f'"t"."id" IN ({", ".join("?" * len(missing))})', sorted(missing)):
             if scope is not None:
                 scope.read.people.put(row.id, row)
                 row = copy_of(row)
@@ -222,13 +222,16 @@ async def identities_of(person_id: int) -> list[Identity]:
     scope = _active()
     if scope is not None and (found := scope.find("identities", person_id, row=("identity", person_id))) is not None:
         return [copy_of(i) for i in found]
-    rows = _sorted(await Identity.filter(person_id=person_id))
+    rows = _sorted(await sql.select(Identity, '"t"."person_id" = ?', (person_id,)))
     if scope is None:
         return list(rows)
     scope.read.identities.put(person_id, rows)
     for row in rows:
         scope.read.identity_owner.put((row.platform, row.platform_user_id), person_id)
     return [copy_of(i) for i in rows]
+
+
+_ACCOUNTS_OF_OWNER = '"t"."person_id" IN (SELECT "person_id" FROM "identity" WHERE "platform" = ? AND "platform_user_id" = ?)'
 
 
 async def identity(platform: str, platform_user_id: str) -> Identity | None:
@@ -242,8 +245,7 @@ async def identity(platform: str, platform_user_id: str) -> Identity | None:
         for account in accounts:
             if (account.platform, account.platform_user_id) == key:
                 return copy_of(account)
-    owner_id = Identity.filter(platform=platform, platform_user_id=platform_user_id).values("person_id")
-    rows = _sorted(await Identity.filter(person_id__in=Subquery(owner_id)))
+    rows = _sorted(await sql.select(Identity, _ACCOUNTS_OF_OWNER, key))
     match = next((row for row in rows if (row.platform, row.platform_user_id) == key), None)
     if match is None:
         return None
@@ -262,7 +264,8 @@ async def group_by_id(group_id: int | None) -> Group | None:
     scope = _active()
     if scope is not None and (found := scope.find("groups", group_id, row=("group", group_id))) is not None:
         return copy_of(found)
-    row = await Group.get_or_none(id=group_id)
+    found = await sql.select(Group, '"t"."id" = ?', (group_id,))
+    row = found[0] if found else None
     if scope is not None and row is not None:
         scope.read.groups.put(row.id, row)
         scope.read.group_ids.put((row.platform, row.conversation_id), row.id)
@@ -287,7 +290,8 @@ async def group(platform: str, conversation_id: str) -> Group | None:
         cached = await group_by_id(gid)
         if cached is not None and (cached.platform, cached.conversation_id) == key:
             return cached
-    row = await Group.filter(platform=platform, conversation_id=conversation_id).first()
+    found = await sql.select(Group, '"t"."platform" = ? AND "t"."conversation_id" = ? ORDER BY "t"."id" LIMIT 1', key)
+    row = found[0] if found else None
     if scope is not None and row is not None:
         scope.read.groups.put(row.id, row)
         scope.read.group_ids.put(key, row.id)

@@ -11,10 +11,11 @@ rewrites the text once per dialect and caches it. Values are encoded by the mode
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
-from functools import lru_cache, partial
-from typing import Any
+from datetime import UTC, date, datetime
+from functools import cache, lru_cache, partial
+from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.fields import DatetimeField, Field
@@ -22,6 +23,8 @@ from tortoise.models import Model
 
 from storage import db
 from storage.sqlite_inline import fetch_dicts, transaction_connection
+
+M = TypeVar("M", bound=Model)
 
 
 @lru_cache(maxsize=1024)
@@ -165,3 +168,46 @@ async def update_where(model: type[Model], values: dict[str, Any], where: dict[s
         shape = _UPDATES[(model, names, conditions)] = (text, _update_encoders(model, names + compared))
     text, codecs = shape
     return await execute(text, encoded(codecs, (*values.values(), *(value for value in where.values() if value is not None))))
+
+
+# -- model instances from hand-written selects ---------------------------------------------
+
+
+@cache
+def _text_parsers(model: type[Model]) -> tuple[tuple[str, Callable[[str], Any]], ...]:
+    """The date and datetime columns of ``model``, each with the standard library's parser of its ISO text."""
+    parsers: dict[type, Callable[[str], Any]] = {datetime: datetime.fromisoformat, date: date.fromisoformat}
+    meta = model._meta
+    return tuple(
+        (column, parsers[meta.fields_map[name].field_type])
+        for name, column in meta.fields_db_projection.items()
+        if meta.fields_map[name].field_type in parsers
+    )
+
+
+def row_instance(model: type[M], alias: str, row: dict[str, Any]) -> M:
+    """The ``model`` instance made of the columns ``"alias.column"`` of ``row``, as tortoise makes one from a query."""
+    values = {c: row[f"{alias}.{c}"] for c in model._meta.fields_db_projection.values()}
+    for column, parse in _text_parsers(model):
+        # SQLite returns dates and times as text: parsed here at a fraction of the CPU of tortoise's iso8601
+        # parser; the field then treats the value as any other (an aware datetime moves to tortoise's zone)
+        text = values[column]
+        if isinstance(text, str):
+            with contextlib.suppress(ValueError):
+                values[column] = parse(text)
+    return model._init_from_db(**values)
+
+
+def columns_of(model: type[Model], alias: str) -> str:
+    """Every column of ``model`` as ``"alias"."column" AS "alias.column"``: a select list ``row_instance`` reads."""
+    return ", ".join(f'"{alias}"."{c}" AS "{alias}.{c}"' for c in model._meta.fields_db_projection.values())
+
+
+@cache
+def _select_from(model: type[Model]) -> str:
+    return f'SELECT {columns_of(model, "t")} FROM "{model._meta.db_table}" "t" WHERE '
+
+
+async def select(model: type[M], where: str, params: Sequence[Any] = ()) -> list[M]:
+    """The ``model`` rows of ``SELECT … FROM "<table>" "t" WHERE <where>`` (``where`` names the table ``"t"``)."""
+    return [row_instance(model, "t", row) for row in await fetch(_select_from(model) + where, params)]

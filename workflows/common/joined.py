@@ -11,10 +11,6 @@ them from the join again in every event.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
-from datetime import date, datetime
-from functools import cache
 from typing import Any, TypeVar
 
 from tortoise.models import Model
@@ -22,7 +18,7 @@ from tortoise.models import Model
 from storage import db, directory
 from storage.directory_cache import copy_of
 from storage.models import Person
-from storage.sql import run_query
+from storage.sql import columns_of, row_instance, run_query
 
 M = TypeVar("M", bound=Model)
 
@@ -77,36 +73,6 @@ def _statement(
         sql += ' FOR UPDATE OF "base"'
     _STATEMENTS[key] = sql
     return sql
-
-
-@cache
-def _text_parsers(model: type[Model]) -> tuple[tuple[str, Callable[[str], Any]], ...]:
-    """The date and datetime columns of ``model``, each with the standard library's parser of its ISO text."""
-    parsers: dict[type, Callable[[str], Any]] = {datetime: datetime.fromisoformat, date: date.fromisoformat}
-    meta = model._meta
-    return tuple(
-        (column, parsers[meta.fields_map[name].field_type])
-        for name, column in meta.fields_db_projection.items()
-        if meta.fields_map[name].field_type in parsers
-    )
-
-
-def row_instance(model: type[M], alias: str, row: dict[str, Any]) -> M:
-    """The ``model`` instance made of the columns ``"alias.column"`` of ``row``, as tortoise makes one from a query."""
-    values = {c: row[f"{alias}.{c}"] for c in model._meta.fields_db_projection.values()}
-    for column, parse in _text_parsers(model):
-        # SQLite returns dates and times as text: parsed here at a fraction of the CPU of tortoise's iso8601
-        # parser; the field then treats the value as any other (an aware datetime moves to tortoise's zone)
-        text = values[column]
-        if isinstance(text, str):
-            with contextlib.suppress(ValueError):
-                values[column] = parse(text)
-    return model._init_from_db(**values)
-
-
-def columns_of(model: type[Model], alias: str) -> str:
-    """Every column of ``model`` as ``"alias"."column" AS "alias.column"``: a select list ``row_instance`` reads."""
-    return ", ".join(f'"{alias}"."{c}" AS "{alias}.{c}"' for c in model._meta.fields_db_projection.values())
 
 
 def _parent(path: str) -> str:

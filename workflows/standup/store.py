@@ -15,8 +15,8 @@ from storage import directory, sql
 from storage.db import id_list
 from storage.models import Collaboration, Group, GroupBinding, Subtask
 from storage.models_clocks import Standup, StandupAbsence, StandupAnswer, StandupRun
+from storage.sql import columns_of, row_instance
 
-from ..common.joined import columns_of, row_instance
 from ..common.records import loaded
 from .schedule import Plan, occurrences, timer_specs
 

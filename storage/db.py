@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connections
 from tortoise.transactions import in_transaction
 
@@ -120,8 +121,18 @@ async def upgrade(url: str) -> None:
         await lock.close()  # ends the session, and with it the lock
 
 
+_opened_dialect: list[str] = []
+
+
 async def connect(url: str, *, run_migrations: bool = True) -> None:
     """Open the database for this process, migrating it first unless told not to."""
+    dialect = "sqlite" if is_sqlite(url) else "postgres"
+    if _opened_dialect and _opened_dialect[0] != dialect:
+        # tortoise keeps each model's insert and delete statements by connection name, not by dialect: a
+        # process that opened the other kind of database before (a test run, a copy between databases)
+        # would send one dialect's text to the other
+        EXECUTOR_CACHE.clear()
+    _opened_dialect[:] = [dialect]
     if run_migrations:
         await upgrade(url)
         await Tortoise.close_connections()

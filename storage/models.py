@@ -404,9 +404,9 @@ class OutboxMessage(Model):
     post: fields.ForeignKeyNullableRelation[CardPost] = fields.ForeignKeyField(
         "models.CardPost", related_name="outbox", null=True, on_delete=fields.CASCADE
     )
-    status = fields.CharField(max_length=8, default="pending", db_index=True)  # pending/sending/sent/dead
+    status = fields.CharField(max_length=8, default="pending")  # pending/sending/sent/dead (indexed with next_attempt_at)
     attempts = fields.IntField(default=0)
-    next_attempt_at = fields.DatetimeField(db_index=True)
+    next_attempt_at = fields.DatetimeField()
     lease_until = fields.DatetimeField(null=True)
     lease_owner = fields.CharField(max_length=64, null=True)
     last_error = fields.TextField(null=True)

@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.dispatch_kit import StatementCounter, counted, describe, timed
+from bot.app import settle_heap
 from bot.cli import DEMO_CONFIG
 from bot.clock import ManualClock
 from bot.config import Config, from_dict
@@ -130,6 +131,7 @@ async def run(events: int, stored: int, database_url: str | None) -> None:
 
     full_engine = Engine(build_router(), cfg, clock)
     floor_engine = Engine(floor_router, cfg, clock)
+    settle_heap()  # as `collabbot run` does after start-up
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite WAL"
     print(f"collabbot dispatch benchmark — {len(full_events)} events, {stored} stored collaborations, {backend}")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")

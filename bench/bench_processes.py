@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_dispatch import Mix, config
 
+from bot.app import settle_heap
 from bot.clock import ManualClock
 from bot.engine import Engine
 from storage import db
@@ -74,6 +75,7 @@ async def _worker_run(url: str, day: date, events: int, started, results, releas
     await engine.dispatch(mix.command("hanmei", "帮助"))  # opens this worker's database connection before the clock starts
     if url.startswith("postgres"):  # the server process serving this worker (one connection: events go one at a time)
         pids.put(int((await db.connection().execute_query_dict("SELECT pg_backend_pid() AS pid"))[0]["pid"]))
+    settle_heap()  # as `collabbot run` does after start-up
     started.wait()
     cpu0, t0 = time.process_time(), time.perf_counter()
     latencies = []

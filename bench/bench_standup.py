@@ -44,6 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.dispatch_kit import StatementCounter, counted, summary, timed
+from bot.app import settle_heap
 from bot.calendar import utc_at
 from bot.clock import ManualClock
 from bot.config import Config, from_dict
@@ -291,6 +292,7 @@ async def run(args: argparse.Namespace) -> None:
     peer = Peer(found[1], found[0], f"{folder}/peer.db", args.participants) if found else None
     clock = ManualClock(datetime(2026, 11, 22, 16, 0, tzinfo=UTC))
     engine, standup, handles = await set_up(url, args.participants, clock)
+    settle_heap()  # as `collabbot run` does after start-up
     bot = Collabbot(engine, clock, standup, handles)
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite WAL"
     print(f"stand-up benchmark — {args.rounds} days, {args.participants} participants, {args.status} status commands a day; "

@@ -9,6 +9,7 @@ from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
+from storage import sql
 from storage.models import AcceptanceRequest, Collaboration, Person, Subtask
 from storage.unique import create_numbered
 
@@ -155,7 +156,8 @@ async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple
     if actor.id != task.reviewer_id:
         reviewer: Person | None = task.reviewer  # loaded by lookup.subtask
         raise NotAllowed(_("Only {reviewer}, the reviewer of {code}, can pass or fail it.", reviewer=reviewer.name if reviewer else "?", code=task.code))
-    latest = await AcceptanceRequest.filter(subtask_id=task.id).order_by("-attempt").first()
+    found = await sql.select(AcceptanceRequest, '"t"."subtask_id" = ? ORDER BY "t"."attempt" DESC LIMIT 1', (task.id,))
+    latest = found[0] if found else None
     if latest is None:
         raise TransitionNotAllowed(_("{code} has not been submitted for acceptance yet.", code=task.code))
     if attempt is not None and attempt != latest.attempt:
@@ -165,6 +167,9 @@ async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple
             _("Attempt {attempt} of {code} was already {state}. Nothing was changed.", attempt=latest.attempt, code=task.code, state=AcceptanceFlow.label(latest.state))
         )
     return task, collab, latest
+
+
+_OPEN_SUBTASKS = 'SELECT COUNT(*) AS "open" FROM "subtask" WHERE "collaboration_id" = ? AND "stage" <> \'done\''
 
 
 async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: bool, comments: str, named: Any = None) -> Outcome:
@@ -188,7 +193,7 @@ async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: boo
     outcome.update(await acceptance_card(latest, task, ctx))
     outcome.update(await subtask_card(task, ctx))
     if passed:
-        open_count = await Subtask.filter(collaboration_id=collab.id).exclude(stage="done").count()
+        open_count = (await sql.fetch(_OPEN_SUBTASKS, (collab.id,)))[0]["open"]
         if open_count == 0:
             outcome.send(
                 ToPerson(collab.initiator_id),

@@ -10,7 +10,8 @@ from typing import Any
 from bot.calendar import WorkCalendar
 from bot.router import Context
 from bot.types import Outcome, ToPerson
-from storage.models import Collaboration, Person, Subtask
+from storage import directory, sql
+from storage.models import Collaboration, Subtask
 from storage.models_workflows import PlannedSubtask
 
 from ..common import lookup
@@ -61,8 +62,8 @@ async def realize(ctx: Context, collab: Collaboration, outcome: Outcome) -> list
 
     today = lookup.local_today(ctx)
     created: list[Subtask] = []
-    for row in await PlannedSubtask.filter(collaboration_id=collab.id, subtask_code=None).order_by("id"):
-        owner = await Person.get(id=row.owner_id)
+    for row in await sql.select(PlannedSubtask, '"t"."collaboration_id" = ? AND "t"."subtask_code" IS NULL ORDER BY "t"."id"', (collab.id,)):
+        owner = await directory.require_person(row.owner_id)
         reviewer = await default_reviewer(collab, owner)
         number = await next_number(f"subtask:{collab.code}")
         code = f"{collab.code}-{number:02d}"

@@ -12,7 +12,9 @@ several processes should share PostgreSQL instead.
 The WAL file is copied back into the database (a checkpoint, which writes and
 syncs the database file) on a thread of its own, not by the commit that
 happens to cross SQLite's threshold: on the loop's thread that commit took
-6–8 ms instead of 0.2 (see bench/README.md).
+6–8 ms instead of 0.2, about once every hundred events of the bench mix (see
+bench/README.md). What is left on the loop's thread is a short checkpoint once
+every 500 commits, which lets the WAL file start over (``Checkpointer``).
 """
 
 from __future__ import annotations
@@ -45,28 +47,41 @@ class _Cursor:
 class Checkpointer:
     """Checkpoints a WAL database on a thread of its own, once every ``every`` commits.
 
-    A passive checkpoint neither waits for nor blocks the writer; whatever it cannot copy yet is copied by a
-    later one. The thread keeps its own connection to the file.
+    A passive checkpoint neither waits for nor blocks the writer. But SQLite starts the WAL file over only when a
+    write begins after a checkpoint that copied *every* frame, and while the thread copies, the loop keeps
+    committing: alone, the thread's checkpoints would let the file grow without end. So once the file holds more
+    than ``restart_frames`` frames, the writer's own connection copies the few frames committed during the
+    thread's last checkpoint (a short checkpoint on the loop's thread, one in many), and its next write starts
+    the file over (``journal_size_limit`` then trims it).
     """
 
-    def __init__(self, filename: str, every: int = 1000):
+    def __init__(self, filename: str, every: int = 500, restart_frames: int = 4_000):
         self._filename = filename
         self._every = every
+        self._restart_frames = restart_frames
         self._commits = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
         self._connection: sqlite3.Connection | None = None
-        self._running: Future[None] | None = None
+        self._running: Future[int] | None = None
 
-    def committed(self) -> None:
+    def committed(self, writer: sqlite3.Connection) -> None:
+        """Called on the loop's thread after each commit of ``writer``, outside any transaction."""
         self._commits += 1
-        if self._commits >= self._every and (self._running is None or self._running.done()):
+        running = self._running
+        if running is not None and running.done():
+            self._running = None
+            if running.exception() is None and running.result() > self._restart_frames:
+                writer.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        if self._commits >= self._every and self._running is None:
             self._commits = 0
             self._running = self._pool.submit(self._checkpoint)
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self) -> int:
+        """A passive checkpoint; returns how many frames the WAL file held."""
         if self._connection is None:
             self._connection = sqlite3.connect(self._filename, isolation_level=None, check_same_thread=False)
-        self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        _busy, frames, _copied = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(frames)
 
     def _close(self) -> None:
         if self._connection is not None:
@@ -106,7 +121,7 @@ class InlineConnection:
         finally:
             cursor.close()
             if self._checkpointer is not None and not self._conn.in_transaction:  # a statement that committed itself
-                self._checkpointer.committed()
+                self._checkpointer.committed(self._conn)
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> _Cursor:
         return _Cursor(self._conn.executemany(sql, parameters))
@@ -117,7 +132,7 @@ class InlineConnection:
     async def commit(self) -> None:
         self._conn.commit()
         if self._checkpointer is not None:
-            self._checkpointer.committed()
+            self._checkpointer.committed(self._conn)
 
     async def rollback(self) -> None:
         self._conn.rollback()
@@ -132,7 +147,8 @@ class InlineSqliteClient(SqliteClient):
     async def create_connection(self, with_db: bool) -> None:
         if self._connection:
             return
-        connection = sqlite3.connect(self.filename, isolation_level=None, check_same_thread=False)
+        # sqlite3 keeps 128 prepared statements by default; the bench mix alone uses more shapes than that
+        connection = sqlite3.connect(self.filename, isolation_level=None, check_same_thread=False, cached_statements=1024)
         connection.row_factory = sqlite3.Row
         for pragma, value in self.pragmas.items():
             connection.execute(f"PRAGMA {pragma}={value}").close()

@@ -89,8 +89,13 @@ def join(parts: Iterable[Any], sep: str = "\n") -> Join:
     return Join(tuple(p for p in parts if p is not None and p != ""), sep)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def to_json(value: Any) -> Any:
     """Serialize a structure that may hold ``Msg``/``Join`` into plain JSON (for the outbox)."""
+    if type(value) in _SCALARS:  # most of a card: checked first, a card holds thousands
+        return value
     if isinstance(value, Msg | Join):
         return value.to_json()
     if isinstance(value, Mapping):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.i18n import DEFAULT_LOCALE, normalize_locale
 from bot.types import EventKind
-from storage import directory
+from storage import directory, sql
 from storage.models import Group, Identity, Person
 from storage.unique import create_or_get
 
@@ -67,7 +67,8 @@ async def resolve_person(ctx: Context, engine: EngineServices) -> None:
         identity.person = person if created else await Person.get(id=identity.person_id)
     elif identity.last_seen_at is None or ctx.now - identity.last_seen_at > _SEEN_REFRESH:
         identity.last_seen_at = ctx.now
-        await identity.save(update_fields=["last_seen_at"])
+        await sql.update_where(Identity, {"last_seen_at": ctx.now}, {"id": identity.id})
+        directory.written("identity", identity.person_id)  # as a save would tell the directory's cache
     if event.conversation is not None and event.conversation.is_direct and identity.dm_conversation is None:
         identity.dm_conversation = event.conversation.id
         await identity.save(update_fields=["dm_conversation"])

@@ -169,21 +169,25 @@ async def require_person(person_id: int) -> Person:
     return found
 
 
-async def people(ids: Iterable[int | None]) -> dict[int, Person]:
-    """The people with these ids (those that exist), by id: one query for the ones not cached."""
+async def people(ids: Iterable[int | None], *, shared: bool = False) -> dict[int, Person]:
+    """The people with these ids (those that exist), by id: one query for the ones not cached.
+
+    ``shared``: the cache's own rows instead of copies, for a caller that only reads them (never change one).
+    """
     wanted = {int(i) for i in ids if i is not None}
     scope = _active()
+    keep = (lambda row: row) if shared else copy_of
     found: dict[int, Person] = {}
     if scope is not None:
         for pid in wanted:
             if (row := scope.find("people", pid, row=("person", pid))) is not None:
-                found[pid] = copy_of(row)
+                found[pid] = keep(row)
     missing = wanted - found.keys()
     if missing:
         for row in await sql.select(Person, f'"t"."id" IN ({", ".join("?" * len(missing))})', sorted(missing)):
             if scope is not None:
                 scope.read.people.put(row.id, row)
-                row = copy_of(row)
+                row = keep(row)
             found[row.id] = row
     return found
 

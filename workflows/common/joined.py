@@ -125,7 +125,7 @@ async def joined(
 async def _set_people(built: list[dict[str, Model | None]], joins: Joins) -> None:
     """Set each joined person from the directory (its cache), one read for the people it lacks."""
     wanted = {getattr(made[_parent(path)], f"{fk}_id") for made in built for path, _m, fk, _o in joins if made[_parent(path)] is not None}
-    people = await directory.people(wanted)
+    people = await directory.people(wanted, shared=True)  # each is copied below
     for made in built:
         for path, _model, fk, _outer in joins:
             parent = made[_parent(path)]

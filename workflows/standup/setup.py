@@ -205,7 +205,7 @@ async def configure(ctx: Context, values: dict[str, str], calendar: WorkCalendar
 async def summary_card(standup: Standup, group: Group, calendar: WorkCalendar, now: datetime) -> Card:
     who: Any
     if standup.participants:
-        people = await directory.people(standup.participants)
+        people = await directory.people(standup.participants, shared=True)
         who = join([people[pid].name for pid in sorted(people)], ", ")
     else:
         who = _("the owners of open subtasks in this group's collaborations")

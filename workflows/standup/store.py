@@ -196,7 +196,7 @@ async def run_state(run: StandupRun) -> RunState:
         for row in await sql.fetch(_answers_of_run(), [run.id])
     }
     ids = {int(p) for p in run.participants or []} | set(answers)
-    people = {pid: PersonRow(p.id, p.name, p.timezone) for pid, p in (await directory.people(ids)).items()}
+    people = {pid: PersonRow(p.id, p.name, p.timezone) for pid, p in (await directory.people(ids, shared=True)).items()}
     return RunState(run, answers, people)
 
 

@@ -7,6 +7,12 @@ current transaction (``connections.get("default")`` is the transaction's client 
 ``in_transaction``). PostgreSQL (asyncpg) numbers its placeholders: ``$1, $2, …``; ``statement``
 rewrites the text once per dialect and caches it. Values are encoded by the model's own fields
 (``to_db_value``), so a row written here is exactly the row tortoise would write, and the ORM reads it back.
+Inside a SQLite transaction a statement skips tortoise's client and runs on sqlite3 itself
+(``storage.sqlite_inline``).
+
+The workflows' hot reads and writes use the same path: ``select`` (model instances from a hand-written
+``WHERE``), ``row_instance`` / ``columns_of`` (instances from a join's aliased columns) and ``update_where``
+(one ``UPDATE``, e.g. a state machine's compare-and-set).
 """
 
 from __future__ import annotations

@@ -153,8 +153,7 @@ async def person(person_id: int | None) -> Person | None:
     scope = _active()
     if scope is not None and (found := scope.find("people", person_id, row=("person", person_id))) is not None:
         return copy_of(found)
-    found = await sql.select(Person, '"t"."id" = ?', (person_id,))
-    row = found[0] if found else None
+    row = await sql.select_one(Person, '"t"."id" = ?', (person_id,))
     if scope is not None and row is not None:
         scope.read.people.put(row.id, row)
         return copy_of(row)
@@ -268,8 +267,7 @@ async def group_by_id(group_id: int | None) -> Group | None:
     scope = _active()
     if scope is not None and (found := scope.find("groups", group_id, row=("group", group_id))) is not None:
         return copy_of(found)
-    found = await sql.select(Group, '"t"."id" = ?', (group_id,))
-    row = found[0] if found else None
+    row = await sql.select_one(Group, '"t"."id" = ?', (group_id,))
     if scope is not None and row is not None:
         scope.read.groups.put(row.id, row)
         scope.read.group_ids.put((row.platform, row.conversation_id), row.id)
@@ -294,8 +292,7 @@ async def group(platform: str, conversation_id: str) -> Group | None:
         cached = await group_by_id(gid)
         if cached is not None and (cached.platform, cached.conversation_id) == key:
             return cached
-    found = await sql.select(Group, '"t"."platform" = ? AND "t"."conversation_id" = ? ORDER BY "t"."id" LIMIT 1', key)
-    row = found[0] if found else None
+    row = await sql.select_one(Group, '"t"."platform" = ? AND "t"."conversation_id" = ? ORDER BY "t"."id"', key)
     if scope is not None and row is not None:
         scope.read.groups.put(row.id, row)
         scope.read.group_ids.put(key, row.id)

@@ -217,3 +217,9 @@ def _select_from(model: type[Model]) -> str:
 async def select(model: type[M], where: str, params: Sequence[Any] = ()) -> list[M]:
     """The ``model`` rows of ``SELECT … FROM "<table>" "t" WHERE <where>`` (``where`` names the table ``"t"``)."""
     return [row_instance(model, "t", row) for row in await fetch(_select_from(model) + where, params)]
+
+
+async def select_one(model: type[M], where: str, params: Sequence[Any] = ()) -> M | None:
+    """The first row ``select`` finds (``where`` may end with an ``ORDER BY``; ``LIMIT 1`` is added), or None."""
+    found = await select(model, where + " LIMIT 1", params)
+    return found[0] if found else None

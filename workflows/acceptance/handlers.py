@@ -156,8 +156,7 @@ async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple
     if actor.id != task.reviewer_id:
         reviewer: Person | None = task.reviewer  # loaded by lookup.subtask
         raise NotAllowed(_("Only {reviewer}, the reviewer of {code}, can pass or fail it.", reviewer=reviewer.name if reviewer else "?", code=task.code))
-    found = await sql.select(AcceptanceRequest, '"t"."subtask_id" = ? ORDER BY "t"."attempt" DESC LIMIT 1', (task.id,))
-    latest = found[0] if found else None
+    latest = await sql.select_one(AcceptanceRequest, '"t"."subtask_id" = ? ORDER BY "t"."attempt" DESC', (task.id,))
     if latest is None:
         raise TransitionNotAllowed(_("{code} has not been submitted for acceptance yet.", code=task.code))
     if attempt is not None and attempt != latest.attempt:

@@ -32,15 +32,9 @@ _DAY = sql.encoders(StandupRun, ("day",))
 # The statements are made on first use, when tortoise has added the foreign key columns to each model.
 
 
-@cache
-def _standup_select() -> str:
-    return f'SELECT {columns_of(Standup, "s")} FROM "standup" "s"'
-
-
 async def standup_where(column: Literal["id", "group_id"], value: int) -> Standup | None:
     """The stand-up whose ``id`` or ``group_id`` (``column``) is ``value``, or None."""
-    rows = await sql.fetch(f'{_standup_select()} WHERE "s"."{column}" = ? LIMIT 1', [value])
-    return row_instance(Standup, "s", rows[0]) if rows else None
+    return await sql.select_one(Standup, f'"t"."{column}" = ?', (value,))
 
 
 async def collaboration_ids(group_id: int) -> list[int]:
@@ -254,15 +248,9 @@ async def close_run(run_id: int, now: datetime) -> bool:
     return await sql.update_where(StandupRun, {"state": "closed", "closed_at": now}, {"id": run_id, "state": "open"}) > 0
 
 
-@cache
-def _answer_select() -> str:
-    return f'SELECT {columns_of(StandupAnswer, "a")} FROM "standup_answer" "a" WHERE "a"."run_id" = ? AND "a"."person_id" = ? LIMIT 1'
-
-
 async def answer_of(run_id: int, person_id: int) -> StandupAnswer | None:
     """The person's answer (or skip, or leave) of the run, if any."""
-    rows = await sql.fetch(_answer_select(), [run_id, person_id])
-    return row_instance(StandupAnswer, "a", rows[0]) if rows else None
+    return await sql.select_one(StandupAnswer, '"t"."run_id" = ? AND "t"."person_id" = ?', (run_id, person_id))
 
 
 _ANSWER_INSERT = ("run_id", "person_id", "status", "yesterday", "today", "blockers", "late", "edits", "answered_at", "updated_at")

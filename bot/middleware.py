@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.i18n import DEFAULT_LOCALE, normalize_locale
 from bot.types import EventKind
-from storage import directory, sql
+from storage import directory
 from storage.models import Group, Identity, Person
 from storage.unique import create_or_get
 
@@ -66,9 +66,7 @@ async def resolve_person(ctx: Context, engine: EngineServices) -> None:
         # a concurrent event may have registered this account first, with its own person row
         identity.person = person if created else await Person.get(id=identity.person_id)
     elif identity.last_seen_at is None or ctx.now - identity.last_seen_at > _SEEN_REFRESH:
-        identity.last_seen_at = ctx.now
-        await sql.update_where(Identity, {"last_seen_at": ctx.now}, {"id": identity.id})
-        directory.written("identity", identity.person_id)  # as a save would tell the directory's cache
+        await directory.mark_seen(identity, ctx.now)
     if event.conversation is not None and event.conversation.is_direct and identity.dm_conversation is None:
         identity.dm_conversation = event.conversation.id
         await identity.save(update_fields=["dm_conversation"])

@@ -40,8 +40,11 @@ async def person_target(person: Person, default_locale: str) -> Target | None:
     identities = await directory.identities_of(person.id)
     if not identities:
         return None
-    seen = sorted((i for i in identities if i.last_seen_at is not None), key=lambda i: i.last_seen_at, reverse=True)  # type: ignore[arg-type, return-value]
-    identity = seen[0] if seen else identities[0]
+    identity = identities[0]
+    if len(identities) > 1:  # the account used last: its time as the database has it (see directory.last_seen)
+        seen = await directory.last_seen(person.id)
+        latest = max((i for i in identities if seen.get(i.id)), key=lambda i: seen[i.id], default=None)  # type: ignore[arg-type, return-value]
+        identity = latest or identity
     return Target(
         platform=identity.platform,
         conversation_id=identity.dm_conversation or identity.platform_user_id,

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import DoesNotExist
@@ -256,6 +257,29 @@ async def identity(platform: str, platform_user_id: str) -> Identity | None:
     for row in rows:
         scope.read.identity_owner.put((row.platform, row.platform_user_id), match.person_id)
     return copy_of(match)
+
+
+async def mark_seen(account: Identity, now: datetime) -> None:
+    """Record that ``account`` was just used: one ``UPDATE`` of its ``last_seen_at``.
+
+    No directory change (the triggers ignore that column alone, ``storage/directory_triggers.py``): no other
+    process re-reads the person for it. This process's cached copies take the new time at once, so it writes
+    again only when the time it knows is old; a rolled-back event leaves them a little ahead of the row, which
+    only delays that next write.
+    """
+    await sql.update_where(Identity, {"last_seen_at": now}, {"id": account.id})
+    account.last_seen_at = now
+    scope = _scope.get()
+    for cache in (scope.cache, scope.read) if scope is not None else ():
+        for cached in cache.identities.get(account.person_id) or ():
+            if cached.id == account.id:
+                cached.last_seen_at = now
+
+
+async def last_seen(person_id: int) -> dict[int, datetime | None]:
+    """When each of a person's accounts was last used, by account id, read from the database: another process
+    may have seen them since this one cached them (``mark_seen`` is no directory change)."""
+    return {row.id: row.last_seen_at for row in await sql.select(Identity, '"t"."person_id" = ?', (person_id,))}
 
 
 # ---------------------------------------------------------------- groups

@@ -9,6 +9,11 @@ PostgreSQL runs them as deferred constraint triggers: they fire at COMMIT, so th
 only while a writing transaction commits, not from its first directory write to its end. SQLite has one
 writer at a time anyway and runs them at once.
 
+An account's ``last_seen_at`` is no directory change: the engine writes it once an hour per person
+(``storage.directory.mark_seen``), and bumping the version for it would make every process re-read that person
+each time. An update that changes nothing else bumps nothing; the one reader of that column reads it from the
+database (``storage.directory.last_seen``).
+
 They are (re)installed by ``storage.db.upgrade`` after the migrations, under the same lock: migrations
 are regenerated from the models (``scripts/makemigrations.py --reset``) and a trigger is no model.
 """
@@ -17,11 +22,23 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
+from storage.models import Identity
+
 RING = 1024
 """How many recent changes are kept; a process that fell further behind empties its cache instead."""
 
 TABLES = {"person": "person", "identity": "identity", "department": "department", "chat_group": "group"}
 """The directory tables (name → the change kind recorded). ``storage.directory`` caches exactly these."""
+
+
+NOT_A_CHANGE = "last_seen_at"
+"""The identity column whose change alone is no directory change."""
+
+
+def _changed_beyond_last_seen() -> str:
+    """SQLite: the ``WHEN`` of an identity update that changed more than ``last_seen_at``."""
+    columns = [c for c in Identity._meta.fields_db_projection.values() if c != NOT_A_CHANGE]
+    return "WHEN " + " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
 
 
 def _row_id(table: str, row: str) -> str:
@@ -47,7 +64,8 @@ def sqlite_statements() -> list[str]:
 
     for table, kind in TABLES.items():
         trigger(f"directory_{table}_insert", "INSERT", table, kind, _row_id(table, "NEW"))
-        trigger(f"directory_{table}_update", "UPDATE", table, kind, _row_id(table, "NEW"))
+        when = _changed_beyond_last_seen() if table == "identity" else ""
+        trigger(f"directory_{table}_update", "UPDATE", table, kind, _row_id(table, "NEW"), when)
         trigger(f"directory_{table}_delete", "DELETE", table, kind, _row_id(table, "OLD"))
     trigger(
         "directory_identity_moved", "UPDATE OF person_id", "identity", "identity", "OLD.person_id",
@@ -63,6 +81,10 @@ DECLARE
     one integer;
     next_version bigint;
 BEGIN
+    IF TG_TABLE_NAME = 'identity' AND TG_OP = 'UPDATE'
+            AND to_jsonb(OLD) - '{NOT_A_CHANGE}' = to_jsonb(NEW) - '{NOT_A_CHANGE}' THEN
+        RETURN NULL;
+    END IF;
     IF TG_TABLE_NAME = 'identity' THEN
         IF TG_OP = 'DELETE' THEN
             changed := ARRAY[OLD.person_id];

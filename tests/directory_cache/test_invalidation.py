@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,10 @@ from bot.engine import DispatchResult, Engine
 from bot.errors import InvalidInput
 from bot.i18n import _
 from bot.router import Context, Router
-from bot.types import Conversation, Event, EventKind, Outcome
-from storage import directory
+from bot.types import Conversation, Event, EventKind, Outcome, Text, ToPerson
+from storage import db, directory
 from storage.directory_cache import DirectoryCache
-from storage.models import Collaboration, Confirmation, Department, Group, Identity, Person
+from storage.models import Collaboration, Confirmation, Department, Group, Identity, OutboxMessage, Person
 from tests.core.harness import demo_config
 from workflows.directory.sync import sync_directory
 from workflows.registry import build_router
@@ -174,6 +174,12 @@ def _probe_router() -> Router:
         dept = await directory.department(person.department_id)
         return Outcome().reply(f"{person.name}|{person.locale}|{dept.head_id if dept else None}|{hasattr(person, '_department')}")
 
+    @router.command("dm")
+    async def dm(ctx: Context, args: str) -> Outcome:
+        found = await directory.person_named("handle", args)
+        assert found is not None
+        return Outcome().send(ToPerson(found.id), Text("ping"))
+
     @router.command("find")
     async def find(ctx: Context, args: str) -> Outcome:
         found = await directory.person_named("name", args)
@@ -289,3 +295,41 @@ async def test_a_name_taken_or_given_up_in_another_process_is_looked_up_anew(org
     assert _reply(await second.say("hanmei", "rename 梅梅")) == "梅梅"
     assert _reply(await first.say("lilei", "find 韩梅")) == "-"
     assert _reply(await first.say("lilei", "find 梅梅")) == "hanmei"
+
+
+async def _last_sent() -> OutboxMessage:
+    row = await OutboxMessage.all().order_by("-id").first()
+    assert row is not None and "ping" in str(row.payload), row
+    return row
+
+
+async def _directory_version() -> int:
+    rows = await db.connection().execute_query_dict("SELECT version FROM directory_version WHERE id = 1")
+    return int(rows[0]["version"])
+
+
+async def test_an_account_used_in_another_process_gets_the_next_dm_and_empties_no_cache(org: str) -> None:
+    """Being seen is no directory change (it happens hourly for everyone): no process re-reads the person for
+    it, and a direct message still goes to the account the person used last, whichever process saw it."""
+    first, second = Bot(org, _probe_router()), Bot(org, _probe_router())
+    await first.say("lilei", "whoami")
+    lilei = await Person.get(handle="lilei")
+    await Identity.create(person_id=lilei.id, platform="slack", platform_user_id="U_LILEI", dm_conversation="D_LILEI", last_seen_at=NOW - timedelta(days=1))
+
+    await first.say("hanmei", "dm lilei")
+    assert (await _last_sent()).platform == "simulator"
+    assert first.cache.identities.get(lilei.id) is not None
+
+    later = second.engine.clock.advance(hours=2)  # type: ignore[attr-defined]
+    version = await _directory_version()
+    slack_dm = Conversation("slack", "D_LILEI", is_direct=True)
+    result = await second.engine.dispatch(Event(EventKind.COMMAND, "slack", "seen-1", slack_dm, actor_id="U_LILEI", text="whoami"))
+    assert result.error is None and result.incident is None
+    assert (await Identity.get(platform="slack", platform_user_id="U_LILEI")).last_seen_at == later
+    assert await _directory_version() == version  # no process re-reads lilei for it
+    assert second.cache.identities.get(lilei.id)[1].last_seen_at == later  # type: ignore[index]
+
+    await first.say("hanmei", "dm lilei")
+    assert first.cache.identities.get(lilei.id) is not None  # still cached: nothing was evicted
+    newest = await _last_sent()
+    assert (newest.platform, newest.conversation_id) == ("slack", "D_LILEI")

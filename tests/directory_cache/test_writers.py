@@ -83,6 +83,20 @@ async def test_an_account_moved_to_another_person_names_both(database: str) -> N
     assert sorted(await _changes_since(before)) == sorted([("identity", first.id), ("identity", second.id)])
 
 
+async def test_an_account_seen_again_is_no_change_but_any_other_column_is(database: str) -> None:
+    """``last_seen_at`` is written hourly for everyone who talks: alone, it bumps nothing."""
+    async with in_transaction("default") as conn:
+        await conn.execute_query(WRITES[0][0])
+        await conn.execute_query(WRITES[2][0])
+    before = await _version()
+    async with in_transaction("default") as conn:
+        await conn.execute_query("UPDATE identity SET last_seen_at = '2026-11-23 02:00:00+00:00' WHERE id = 900")
+    assert await _version() == before
+    async with in_transaction("default") as conn:
+        await conn.execute_query("UPDATE identity SET last_seen_at = '2026-11-23 03:00:00+00:00', dm_conversation = 'd' WHERE id = 900")
+    assert await _changes_since(before) == [("identity", 900)]
+
+
 _MODEL = r"\b(?:Person|Identity|Department|Group)\."
 _QUERYSET_WRITE = re.compile(_MODEL + r"(?:filter|exclude|all|select_for_update)\(.*\)\.(?:update|delete)\(|" + _MODEL + r"bulk_(?:create|update)\(")
 

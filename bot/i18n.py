@@ -13,6 +13,7 @@ locale is read and merged, so each area can keep its own file.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,23 @@ def to_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_json(v) for v in value]
     return value
+
+
+def _one_level(value: Any) -> Any:
+    """The ``default`` of ``json_text``'s encoder: a ``Msg`` or ``Join`` as ``to_json`` shapes it, one level deep
+    (the encoder comes back for the values it holds)."""
+    if isinstance(value, Msg):
+        return {"$m": value.msgid, "a": value.args}
+    if isinstance(value, Join):
+        return {"$j": value.parts, "s": value.sep}
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+json_text = json.JSONEncoder(separators=(",", ":"), default=_one_level).encode
+"""``json_text(value)`` is ``json.dumps(to_json(value), separators=(",", ":"))`` — the text tortoise's
+``JSONField`` stores for ``to_json(value)`` — written in one pass, without building ``to_json``'s copy first."""
 
 
 def from_json(value: Any) -> Any:

@@ -108,7 +108,7 @@ async def _upsert_card(card: Card, now: datetime) -> tuple[int, int]:
     """The card's new content stored in one statement: ``(id, version)``, version 1 when it is new."""
     if not card.key:
         raise ValueError("only a keyed card is stored and updated")
-    return await event_rows.upsert_card(card.key, card.to_json(), now)
+    return await event_rows.upsert_card(card.key, card.json_text(), now)
 
 
 async def commit(ctx: Context, outcome: Outcome) -> list[int]:
@@ -138,11 +138,11 @@ async def commit(ctx: Context, outcome: Outcome) -> list[int]:
 
     # a card sent to several conversations is stored once (again only if its content differs), and a copy is
     # looked up or posted once per conversation: what this event stored and which copies it has seen
-    stored: dict[str, tuple[dict[str, Any], int, int]] = {}
+    stored: dict[str, tuple[str, int, int]] = {}
     copies: set[tuple[int, str, str]] = set()
 
     async def store(card: Card) -> tuple[int, int]:
-        content = card.to_json()
+        content = card.json_text()
         known = stored.get(card.key or "")
         if known is not None and known[0] == content:
             return known[1], known[2]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.i18n import Msg, from_json, to_json
+from bot.i18n import Msg, from_json, json_text, to_json
 
 Textish = Msg | str  # a user-facing text: translatable or verbatim (user content)
 
@@ -221,19 +221,28 @@ class Card:
     status: Any = None
     mentions: list[str] = field(default_factory=list)  # person ids to @-mention
 
-    def to_json(self) -> dict[str, Any]:
+    def _shape(self) -> dict[str, Any]:
+        """``to_json``'s dict with the title, body and status as they are (``Msg`` / ``Join`` not yet plain)."""
         return {
             "type": "card",
             "key": self.key,
-            "title": to_json(self.title),
-            "body": to_json(self.body),
+            "title": self.title,
+            "body": self.body,
             "fields": [f.to_json() for f in self.fields],
             "buttons": [b.to_json() for b in self.buttons],
             "form": self.form.to_json() if self.form else None,
             "color": self.color,
-            "status": to_json(self.status),
+            "status": self.status,
             "mentions": list(self.mentions),
         }
+
+    def to_json(self) -> dict[str, Any]:
+        return to_json(self._shape())
+
+    def json_text(self) -> str:
+        """``to_json()`` as the JSON text the card table stores (``bot.i18n.json_text``): a card can hold
+        thousands of values (a digest lists every answer), and this writes them in one pass."""
+        return json_text(self._shape())
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Card:

@@ -133,12 +133,16 @@ _CARD_UPSERT = (
     'ON CONFLICT ("key") DO UPDATE SET "content" = excluded."content", "version" = "card"."version" + 1, '
     '"updated_at" = excluded."updated_at" RETURNING "id", "version"'
 )
-_CARD = sql.encoders(CardRecord, ("key", "content", "updated_at"))
+_CARD = sql.encoders(CardRecord, ("key", "updated_at"))
 
 
-async def upsert_card(key: str, content: dict[str, Any], now: datetime) -> tuple[int, int]:
-    """Store a keyed card's new content in one statement: ``(id, version)``, version 1 for a new card."""
-    rows = await sql.fetch(_CARD_UPSERT, sql.encoded(_CARD, (key, content, now)))
+async def upsert_card(key: str, content: str, now: datetime) -> tuple[int, int]:
+    """Store a keyed card's new content in one statement: ``(id, version)``, version 1 for a new card.
+
+    ``content`` is the JSON text as the ORM would store it (``Card.json_text``: the card's dict encoded as
+    ``CardRecord.content``'s field encodes it); it is written as it is."""
+    key_value, updated_at = sql.encoded(_CARD, (key, now))
+    rows = await sql.fetch(_CARD_UPSERT, [key_value, content, updated_at])
     return int(rows[0]["id"]), int(rows[0]["version"])
 
 

@@ -7,6 +7,7 @@ Each test writes a row by hand-written SQL and its twin through the ORM, then co
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -16,8 +17,9 @@ from tortoise.transactions import in_transaction
 
 from bot.config import from_dict
 from bot.engine import Engine
+from bot.i18n import _, join
 from bot.router import Router
-from bot.types import AuditNote, Card, Conversation, Event, EventKind, Outcome, TimerSpec
+from bot.types import AuditNote, Button, Card, CardField, Conversation, Event, EventKind, Outcome, TimerSpec
 from storage import event_rows, outbox_queue, sql
 from storage.event_rows import AuditRow, OutboxRow, TimerRow
 from storage.models import AuditEntry, CardPost, CardRecord, InboxEntry, OutboxMessage, Person, Timer
@@ -131,14 +133,25 @@ async def test_an_outbox_dedupe_key_is_written_once(database):
 
 
 async def test_a_card_is_upserted_in_one_statement_and_reads_back(database):
-    card = Card(title="海报", body="第一版", key="task:XZB2026112301-01").to_json()
-    card_id, version = await event_rows.upsert_card("task:XZB2026112301-01", card, AT)
+    card = Card(title="海报", body="第一版", key="task:XZB2026112301-01")
+    card_id, version = await event_rows.upsert_card("task:XZB2026112301-01", card.json_text(), AT)
     assert (card_id, version) == ((await CardRecord.get(key="task:XZB2026112301-01")).id, 1)
     later = AT + timedelta(minutes=5)
-    edited = {**card, "body": "第二版 ✅"}
-    assert await event_rows.upsert_card("task:XZB2026112301-01", edited, later) == (card_id, 2)
+    # what a workflow's card holds: messages (with messages and joins inside), fields, buttons, DETAIL's escapes
+    card = Card(
+        title=_("Stand-up digest · {group} · {day}", group="设计部", day=_("{date} ({weekday})", date="2026-11-23", weekday=_("Mon"))),
+        key="task:XZB2026112301-01",
+        body=join(["第二版 ✅", _("{answered} of {total} answered ({away} away, {missing} missing).", answered=1, total=2, away=0, missing=1), DETAIL["title"]]),
+        fields=[CardField(_("Missing"), join(["李雷", "韩梅梅"], ", "))],
+        buttons=[Button(_("Accept"), "request.accept", {"code": "XZB2026112301", "n": 2.5})],
+        status={"nested": DETAIL["nested"]},
+    )
+    edited = card.to_json()
+    assert card.json_text() == json.dumps(edited, separators=(",", ":"))
+    assert await event_rows.upsert_card("task:XZB2026112301-01", card.json_text(), later) == (card_id, 2)
     record = await CardRecord.get(id=card_id)
     assert (record.content, record.version, record.updated_at) == (edited, 2, later)
+    assert Card.from_json(record.content).to_json() == edited
     twin = await CardRecord.create(key="twin", content=edited, version=2, updated_at=later)
     raw_mine, raw_twin = await _stored("card", [card_id, twin.id])
     assert {**raw_mine, "key": "twin"} == raw_twin

@@ -244,18 +244,36 @@ def _like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _after_prefix(prefix: str) -> str | None:
+    """The first text after every text that starts with ``prefix``, in SQLite's binary order (None: none simple)."""
+    if not prefix or ord(prefix[-1]) >= 0xD7FF:
+        return None
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 async def cancel_timers(keys: Sequence[str]) -> int:
-    """Cancel the pending timers named: a key, or a key prefix ending in ``*``. One statement for all."""
+    """Cancel the pending timers named: a key, or a key prefix ending in ``*``. One statement for all.
+
+    On SQLite a prefix is a range of the key's index (``LIKE`` would read every pending timer: 0.1 ms each
+    event that closes something, growing with the timers pending). PostgreSQL orders text by the database's
+    collation, where a range is not a prefix: there it is ``LIKE``."""
     if not keys:
         return 0
+    sqlite = sql.dialect() == "sqlite"
     conditions, params = [], []
     for key in keys:
-        if key.endswith("*"):
+        after = _after_prefix(key[:-1]) if sqlite and key.endswith("*") else None
+        if after is not None:
+            conditions.append('("key" >= ? AND "key" < ?)')
+            params += [key[:-1], after]
+        elif key.endswith("*"):
             # LIKE, as tortoise's ``key__startswith`` writes it, with the wildcards of the prefix escaped
             conditions.append('"key" LIKE ? ESCAPE \'\\\'')
             params.append(_like_prefix(key[:-1]))
         else:
             conditions.append('"key" = ?')
             params.append(key)
-    text = 'UPDATE "timer" SET "status" = \'cancelled\' WHERE "status" = \'pending\' AND (' + " OR ".join(conditions) + ")"
+    # SQLite: "+" keeps the planner off the status index, which it would otherwise prefer to the key's range
+    status = '+"status"' if sqlite else '"status"'
+    text = f'UPDATE "timer" SET "status" = \'cancelled\' WHERE {status} = \'pending\' AND (' + " OR ".join(conditions) + ")"
     return await sql.execute(text, params)

@@ -187,10 +187,14 @@ async def test_timers_are_set_rearmed_and_cancelled_like_the_orm_did(database):
     raw_mine, raw_twin = await _stored("timer", [mine.id, twin.id])
     assert {**raw_mine, "key": "twin"} == raw_twin
 
-    # a prefix's "_" is a character, not a wildcard: sla:axb is not under sla:a_b
-    assert await event_rows.cancel_timers(["sla:a_b:*", "twin"]) == 3
+    # a prefix's "_" is a character, not a wildcard: sla:axb is not under sla:a_b; the prefix is exact (its case,
+    # its last character: the text just before or after it in the key index is not under it) on both databases
+    neighbours = ["sla:a_b", "sla:a_b;", "SLA:A_B:remind", "sla:a_b:提醒"]
+    await event_rows.set_timers([TimerRow(key, "sla.remind", due, {}) for key in neighbours], AT)
+    assert await event_rows.cancel_timers(["sla:a_b:*", "twin"]) == 4
     assert {t.key: t.status for t in await Timer.all()} == {
         "sla:a_b:remind": "cancelled", "sla:axb:remind": "pending", "sla:a_b:escalate": "cancelled", "twin": "cancelled",
+        "sla:a_b": "pending", "sla:a_b;": "pending", "SLA:A_B:remind": "pending", "sla:a_b:提醒": "cancelled",
     }
     await Timer.filter(key="sla:a_b:remind").update(lease_owner="w1", fired_at=AT)
     later = due + timedelta(hours=2)

@@ -57,6 +57,30 @@ async def test_runs_and_their_stand_up_are_the_rows_the_orm_reads(database: str)
     assert closed.state == "closed" and closed.closed_at == NOW
 
 
+async def test_an_answer_belongs_to_the_latest_run_of_each_stand_up_that_asked_its_author(database: str) -> None:
+    """Of many stand-ups, only the runs that asked the person come back (the statement filters them), and of
+    each stand-up only its latest run in the window, even when an earlier one asked and the latest did not."""
+    standup, run, li, han = await _standup()
+    others = []
+    for number in range(30):  # the organisation's other stand-ups: li is in every third, by id or as text
+        group = await Group.create(platform="simulator", conversation_id=f"g{number}", created_at=NOW)
+        asked = [han.id] + ([li.id if number % 2 else str(li.id)] if number % 3 == 0 else [])
+        other = await Standup.create(group=group, participants=asked, created_at=NOW, updated_at=NOW)
+        others.append(await StandupRun.create(standup=other, day=DAY, participants=asked, prompted_at=NOW, cutoff_at=NOW))
+    later = DAY + timedelta(days=1)
+    moved = await Standup.create(group=await Group.create(platform="simulator", conversation_id="moved", created_at=NOW), created_at=NOW, updated_at=NOW)
+    await StandupRun.create(standup=moved, day=DAY, participants=[li.id], prompted_at=NOW - timedelta(hours=10), cutoff_at=NOW)
+    await StandupRun.create(standup=moved, day=later, participants=[han.id], prompted_at=NOW, cutoff_at=NOW)
+
+    async with db.transaction():
+        mine = await store.current_runs(li.id, NOW + timedelta(minutes=5))
+        hans = await store.current_runs(han.id, NOW + timedelta(minutes=5))
+    expected = [run.id] + [r.id for n, r in enumerate(others) if n % 3 == 0]
+    assert sorted(r.id for r in mine) == sorted(expected)
+    assert all(r.standup.id == r.standup_id for r in mine)
+    assert len(hans) == 32 and moved.id in {r.standup_id for r in hans}  # moved's latest run asked han only
+
+
 async def test_answers_written_and_read_by_hand_are_the_orm_rows(database: str) -> None:
     _standup_row, run, li, han = await _standup()
     mine = StandupAnswer(run_id=run.id, person_id=li.id, status="answered", late=False, answered_at=NOW, updated_at=NOW,

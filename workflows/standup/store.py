@@ -197,31 +197,42 @@ async def run_state(run: StandupRun) -> RunState:
 _PROMPTED = sql.encoders(StandupRun, ("prompted_at", "prompted_at"))
 
 
+# a participant id as text: new runs hold numbers, a list typed into the config may hold strings
+_ASKED = {
+    "sqlite": 'EXISTS (SELECT 1 FROM json_each("r"."participants") WHERE CAST("value" AS TEXT) = ?)',
+    "postgres": 'EXISTS (SELECT 1 FROM jsonb_array_elements_text("r"."participants") AS "p"("id") WHERE "p"."id" = ?)',
+}
+
+
 @cache
-def _current_runs(in_group: bool) -> str:
-    text = (
+def _current_runs(in_group: bool, dialect: str) -> str:
+    window = '"{run}"."prompted_at" <= ? AND "{run}"."prompted_at" >= ?'
+    return (
         f'SELECT {columns_of(StandupRun, "r")}, {columns_of(Standup, "s")} FROM "standup_run" "r"'
-        ' JOIN "standup" "s" ON "s"."id" = "r"."standup_id" WHERE "r"."prompted_at" <= ? AND "r"."prompted_at" >= ?'
+        ' JOIN "standup" "s" ON "s"."id" = "r"."standup_id" WHERE ' + window.format(run="r")
+        + (' AND "s"."group_id" = ?' if in_group else "")
+        + f" AND {_ASKED[dialect]}"
+        # the latest run of its stand-up in the window: a person not asked in it answers none of that stand-up's
+        + ' AND NOT EXISTS (SELECT 1 FROM "standup_run" "n" WHERE "n"."standup_id" = "r"."standup_id" AND '
+        + window.format(run="n")
+        + ' AND ("n"."day" > "r"."day" OR ("n"."day" = "r"."day" AND "n"."id" > "r"."id")))'
+        ' ORDER BY "r"."day" DESC, "r"."id" DESC'
     )
-    return text + (' AND "s"."group_id" = ?' if in_group else "") + ' ORDER BY "r"."day" DESC, "r"."id" DESC'
 
 
 async def current_runs(person_id: int, now: datetime, group_id: int | None = None) -> list[StandupRun]:
     """The runs a person's answer right now belongs to: the latest run of each stand-up they were asked in,
-    if it was prompted within the last 20 hours. Each comes with its stand-up (``run.standup``)."""
-    params = sql.encoded(_PROMPTED, (now, now - timedelta(hours=20)))
-    if group_id is not None:
-        params.append(group_id)
-    seen: set[int] = set()
+    if it was prompted within the last 20 hours. Each comes with its stand-up (``run.standup``).
+
+    One statement that returns only those runs: every DM answer asks this, and an organisation runs a
+    stand-up in each of hundreds of groups."""
+    window = sql.encoded(_PROMPTED, (now, now - timedelta(hours=20)))
+    params = [*window, *([group_id] if group_id is not None else []), str(person_id), *window]
     found = []
-    for row in await sql.fetch(_current_runs(group_id is not None), params):
-        if row["r.standup_id"] in seen:
-            continue
-        seen.add(row["r.standup_id"])
+    for row in await sql.fetch(_current_runs(group_id is not None, sql.dialect()), params):
         run = row_instance(StandupRun, "r", row)
-        if person_id in [int(p) for p in run.participants or []]:
-            run.standup = row_instance(Standup, "s", row)
-            found.append(run)
+        run.standup = row_instance(Standup, "s", row)
+        found.append(run)
     return found
 
 

@@ -97,14 +97,15 @@ MIGRATION_LOCK = 0x636F6C6C  # the PostgreSQL advisory lock key that serializes 
 
 async def upgrade(url: str) -> None:
     """Apply every migration not yet applied (``collabbot db upgrade``, and every process at start), then
-    (re)install the directory triggers (``storage/directory_triggers.py``).
+    (re)install the directory triggers (``storage/directory_triggers.py``) and, on PostgreSQL, the indexes the
+    models cannot declare (``storage/pg_indexes.py``).
 
     On PostgreSQL under an advisory lock held on a connection of its own: processes that start together
     migrate one after the other, and the later ones find nothing left to do. SQLite has one writer anyway.
     """
     from tortoise.migrations.api import migrate
 
-    from storage import directory_triggers
+    from storage import directory_triggers, pg_indexes
 
     if is_sqlite(url):
         await migrate(config=tortoise_config(url))
@@ -117,6 +118,7 @@ async def upgrade(url: str) -> None:
         await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
         await migrate(config=tortoise_config(url))
         await directory_triggers.install(sqlite=False)
+        await pg_indexes.install(connection())
     finally:
         await lock.close()  # ends the session, and with it the lock
 

@@ -245,26 +245,34 @@ def _like_prefix(prefix: str) -> str:
 
 
 def _after_prefix(prefix: str) -> str | None:
-    """The first text after every text that starts with ``prefix``, in SQLite's binary order (None: none simple)."""
+    """The first text after every text that starts with ``prefix``, in byte (code point) order (None: none simple)."""
     if not prefix or ord(prefix[-1]) >= 0xD7FF:
         return None
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 async def cancel_timers(keys: Sequence[str]) -> int:
-    """Cancel the pending timers named: a key, or a key prefix ending in ``*``. One statement for all.
-
-    On SQLite a prefix is a range of the key's index (``LIKE`` would read every pending timer: 0.1 ms each
-    event that closes something, growing with the timers pending). PostgreSQL orders text by the database's
-    collation, where a range is not a prefix: there it is ``LIKE``."""
+    """Cancel the pending timers named: a key, or a key prefix ending in ``*``. One statement for all."""
     if not keys:
         return 0
-    sqlite = sql.dialect() == "sqlite"
+    return await sql.execute(*cancel_statement(keys, sql.dialect()))
+
+
+def cancel_statement(keys: Sequence[str], dialect: str) -> tuple[str, list[str]]:
+    """``cancel_timers``' statement and its parameters.
+
+    A prefix is a range of keys in byte order, read from an index (``LIKE`` would read every pending timer:
+    0.1 ms each event that closes something on SQLite, growing with the timers pending): the key's own index
+    on SQLite, whose text order is byte order; on PostgreSQL, whose order follows the database's language,
+    the keys compared as "C" and the index of pending keys in that order (``storage/pg_indexes.py``).
+    """
+    sqlite = dialect == "sqlite"
+    in_bytes = '"key"' if sqlite else '"key" COLLATE "C"'
     conditions, params = [], []
     for key in keys:
-        after = _after_prefix(key[:-1]) if sqlite and key.endswith("*") else None
+        after = _after_prefix(key[:-1]) if key.endswith("*") else None
         if after is not None:
-            conditions.append('("key" >= ? AND "key" < ?)')
+            conditions.append(f"({in_bytes} >= ? AND {in_bytes} < ?)")
             params += [key[:-1], after]
         elif key.endswith("*"):
             # LIKE, as tortoise's ``key__startswith`` writes it, with the wildcards of the prefix escaped
@@ -275,5 +283,4 @@ async def cancel_timers(keys: Sequence[str]) -> int:
             params.append(key)
     # SQLite: "+" keeps the planner off the status index, which it would otherwise prefer to the key's range
     status = '+"status"' if sqlite else '"status"'
-    text = f'UPDATE "timer" SET "status" = \'cancelled\' WHERE {status} = \'pending\' AND (' + " OR ".join(conditions) + ")"
-    return await sql.execute(text, params)
+    return f'UPDATE "timer" SET "status" = \'cancelled\' WHERE {status} = \'pending\' AND (' + " OR ".join(conditions) + ")", params

@@ -28,7 +28,7 @@ from bot.logs import event_context
 from bot.middleware import DEFAULT_MIDDLEWARE
 from bot.router import Context, Router
 from bot.types import Event, EventKind, Form, Outcome
-from storage import directory
+from storage import db, directory
 from storage.directory_cache import DirectoryCache
 from storage.event_rows import AuditRow, claim_and_read_directory_version, insert_audit
 
@@ -125,7 +125,7 @@ class Engine:
         try:
             try:
                 with directory.event_scope(self.directory_cache) as scope:
-                    async with in_transaction("default"):
+                    async with db.transaction():
                         version = await self._claim(event, now)
                         await scope.refresh(version)  # what other processes changed in the directory
                         result = await self._handle(ctx)

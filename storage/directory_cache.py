@@ -62,8 +62,7 @@ class LRU(Generic[K, V]):
 def copy_of(instance: M) -> M:
     """A model instance of its own with the same column values (directory rows hold no mutable values)."""
     fresh = instance.__class__.__new__(instance.__class__)
-    fresh.__dict__.update(instance.__dict__)
-    fresh._await_when_save = {}
+    fresh.__dict__.update(instance.__dict__, _await_when_save={})  # (past tortoise's __setattr__ and its checks)
     return fresh
 
 

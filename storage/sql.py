@@ -18,14 +18,16 @@ The workflows' hot reads and writes use the same path: ``select`` (model instanc
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache, partial
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.fields import DatetimeField, Field
+from tortoise.fields import DatetimeField, Field, JSONField
 from tortoise.models import Model
+from tortoise.validators import MaxLengthValidator
 
 from storage import db
 from storage.sqlite_inline import fetch_dicts, transaction_connection
@@ -126,8 +128,28 @@ def _encoder(field: Any, model: type[Model]) -> Encoder:
             return encode(value)
 
         return encode_datetime
+    if isinstance(field, JSONField) and _is_compact_json(field.encoder) and not field.validators:
+        # a dict or list is encoded as the field's encoder does, by one encoder built once instead of per value
+        def encode_json(value: Any) -> Any:
+            if value.__class__ is dict or value.__class__ is list:
+                return _COMPACT_JSON(value)
+            return encode(value)
+
+        return encode_json
     kind = field.field_type
     plain = type(field).to_db_value is Field.to_db_value and type(field).to_python_value is Field.to_python_value
+    limit = _only_max_length(field)
+    if plain and kind is str and limit is not None:
+
+        def encode_text(value: Any) -> Any:
+            if value.__class__ is str and len(value) <= limit:  # what the field's one validator checks
+                return value
+            if value is None or value.__class__ is str:
+                field.validate(value)
+                return value
+            return encode(value)
+
+        return encode_text
     if plain and kind in (str, int, bool):
 
         def encode_plain(value: Any) -> Any:
@@ -138,6 +160,22 @@ def _encoder(field: Any, model: type[Model]) -> Encoder:
 
         return encode_plain
     return encode
+
+
+def _only_max_length(field: Any) -> int | None:
+    """The field's maximum length when that is all its validators check (a ``CharField``'s)."""
+    validators = field.validators
+    if len(validators) == 1 and type(validators[0]) is MaxLengthValidator:
+        return int(validators[0].max_length)
+    return None
+
+
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _is_compact_json(encoder: Any) -> bool:
+    """Whether ``encoder`` is ``json.dumps(value, separators=(",", ":"))`` (tortoise's own, without orjson)."""
+    return isinstance(encoder, partial) and encoder.func is json.dumps and not encoder.args and encoder.keywords == {"separators": (",", ":")}
 
 
 def encoded(codecs: Sequence[Encoder | None], values: Sequence[Any]) -> list[Any]:
@@ -191,9 +229,15 @@ def _text_parsers(model: type[Model]) -> tuple[tuple[str, Callable[[str], Any]],
     )
 
 
+@cache
+def _aliased(model: type[Model], alias: str) -> tuple[tuple[str, str], ...]:
+    """Each column of ``model`` with its key in a row of ``columns_of(model, alias)``."""
+    return tuple((c, f"{alias}.{c}") for c in model._meta.fields_db_projection.values())
+
+
 def row_instance(model: type[M], alias: str, row: dict[str, Any]) -> M:
     """The ``model`` instance made of the columns ``"alias.column"`` of ``row``, as tortoise makes one from a query."""
-    values = {c: row[f"{alias}.{c}"] for c in model._meta.fields_db_projection.values()}
+    values = {column: row[key] for column, key in _aliased(model, alias)}
     for column, parse in _text_parsers(model):
         # SQLite returns dates and times as text: parsed here at a fraction of the CPU of tortoise's iso8601
         # parser; the field then treats the value as any other (an aware datetime moves to tortoise's zone)

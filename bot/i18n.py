@@ -103,18 +103,25 @@ def to_json(value: Any) -> Any:
         return {k: to_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_json(v) for v in value]
+    shape = getattr(value, "json_shape", None)
+    if shape is not None:
+        return to_json(shape())
     return value
 
 
 def _one_level(value: Any) -> Any:
-    """The ``default`` of ``json_text``'s encoder: a ``Msg`` or ``Join`` as ``to_json`` shapes it, one level deep
-    (the encoder comes back for the values it holds)."""
+    """The ``default`` of ``json_text``'s encoder: a ``Msg``, a ``Join`` or an object with a ``json_shape()``
+    (a card, a card's field) as ``to_json`` shapes it, one level deep (the encoder comes back for the values
+    it holds)."""
     if isinstance(value, Msg):
         return {"$m": value.msgid, "a": value.args}
     if isinstance(value, Join):
         return {"$j": value.parts, "s": value.sep}
     if isinstance(value, Mapping):
         return dict(value)
+    shape = getattr(value, "json_shape", None)
+    if shape is not None:
+        return shape()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 

@@ -198,8 +198,12 @@ class CardField:
     label: Textish
     value: Any  # Textish, or a plain value
 
+    def json_shape(self) -> dict[str, Any]:
+        """``to_json``'s dict with the label and value as they are (``bot.i18n.json_text`` finishes it)."""
+        return {"label": self.label, "value": self.value}
+
     def to_json(self) -> dict[str, Any]:
-        return {"label": to_json(self.label), "value": to_json(self.value)}
+        return to_json(self.json_shape())
 
 
 @dataclass(slots=True)
@@ -221,14 +225,15 @@ class Card:
     status: Any = None
     mentions: list[str] = field(default_factory=list)  # person ids to @-mention
 
-    def _shape(self) -> dict[str, Any]:
-        """``to_json``'s dict with the title, body and status as they are (``Msg`` / ``Join`` not yet plain)."""
+    def json_shape(self) -> dict[str, Any]:
+        """``to_json``'s dict with the title, body, fields and status as they are (``Msg`` / ``Join`` /
+        ``CardField`` not yet plain: ``bot.i18n.to_json`` or ``json_text`` finish it)."""
         return {
             "type": "card",
             "key": self.key,
             "title": self.title,
             "body": self.body,
-            "fields": [f.to_json() for f in self.fields],
+            "fields": list(self.fields),
             "buttons": [b.to_json() for b in self.buttons],
             "form": self.form.to_json() if self.form else None,
             "color": self.color,
@@ -237,12 +242,12 @@ class Card:
         }
 
     def to_json(self) -> dict[str, Any]:
-        return to_json(self._shape())
+        return to_json(self.json_shape())
 
     def json_text(self) -> str:
         """``to_json()`` as the JSON text the card table stores (``bot.i18n.json_text``): a card can hold
         thousands of values (a digest lists every answer), and this writes them in one pass."""
-        return json_text(self._shape())
+        return json_text(self.json_shape())
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Card:

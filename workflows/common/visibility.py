@@ -1,18 +1,31 @@
-"""Who may read what: one rule for the dashboard, "my tasks" and any other read-only view.
+"""Who may read what: one rule for the dashboard, "my tasks", the chat's views (show, list, log, pending),
+charts and exports.
 
 A person may read a collaboration when they are an admin, take part in it (initiator, tracker, reviewer,
 decision maker, owner, collaborator or reviewer of a subtask, head of a department asked), or belong to
 the initiator's department or to a department asked (not withdrawn). Nothing else: another department's
 collaborations stay out of sight.
+
+And where an answer about a collaboration goes: into the conversation when that is a direct chat or a group
+the collaboration is shown in; anywhere else to the person directly, so a group never reads another
+department's records because one of its members may.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from functools import cache
 
 from tortoise.expressions import Q
 
-from storage.models import Collaboration, Person, RequestedDepartment, Subtask
+from bot.errors import NotAllowed
+from bot.i18n import _
+from bot.router import Context
+from bot.types import Audience, Content, Outcome, Reply, Text, ToPerson
+from storage import sql
+from storage.models import Collaboration, GroupBinding, Person, RequestedDepartment, Subtask
+
+from . import lookup
+from .records import require_actor
 
 
 async def visible_collaboration_ids(person: Person) -> set[int] | None:
@@ -35,12 +48,75 @@ async def visible_collaboration_ids(person: Person) -> set[int] | None:
     return ids
 
 
+# a collaborator id as text: ids are stored as numbers, a list typed into a form may hold strings
+_COLLABORATOR = {
+    "sqlite": 'EXISTS (SELECT 1 FROM json_each("s"."collaborators") WHERE CAST("value" AS TEXT) = ?)',
+    "postgres": 'EXISTS (SELECT 1 FROM jsonb_array_elements_text("s"."collaborators") AS "p"("id") WHERE "p"."id" = ?)',
+}
+
+
+@cache
+def _seen_and_shown(dialect: str) -> str:
+    """Whether the person may read the collaboration (the rule of ``visible_collaboration_ids``: an admin flag,
+    then each role) and whether the group asked in shows it."""
+    return (
+        'SELECT EXISTS (SELECT 1 FROM "collaboration" "c" WHERE "c"."id" = ? AND (? = 1'
+        ' OR ? IN ("c"."initiator_id", "c"."tracker_id", "c"."reviewer_id", "c"."decision_maker_id")'
+        ' OR EXISTS (SELECT 1 FROM "person" "i" WHERE "i"."id" = "c"."initiator_id" AND "i"."department_id" = ?)'
+        ' OR EXISTS (SELECT 1 FROM "requested_department" "r" JOIN "department" "d" ON "d"."id" = "r"."department_id"'
+        ' WHERE "r"."collaboration_id" = "c"."id" AND "r"."state" <> \'withdrawn\' AND ("d"."head_id" = ? OR "r"."department_id" = ?))'
+        ' OR EXISTS (SELECT 1 FROM "subtask" "s" WHERE "s"."collaboration_id" = "c"."id"'
+        f' AND ("s"."owner_id" = ? OR "s"."reviewer_id" = ? OR {_COLLABORATOR[dialect]})))) AS "seen",'
+        ' EXISTS (SELECT 1 FROM "group_binding" "b" WHERE "b"."collaboration_id" = ? AND "b"."group_id" = ?) AS "shown"'
+    )
+
+
+async def _read_rule(person: Person, collaboration_id: int, group_id: int | None) -> tuple[bool, bool]:
+    """``(may read, shown in the group)``: one statement."""
+    pid, department = person.id, person.department_id
+    params = [collaboration_id, 1 if person.is_admin else 0, pid, department, pid, department, pid, pid, str(pid), collaboration_id, group_id]
+    row = (await sql.fetch(_seen_and_shown(sql.dialect()), params))[0]
+    return bool(row["seen"]), bool(row["shown"])
+
+
 async def can_see(person: Person, collaboration_id: int) -> bool:
-    """Whether ``person`` may read the collaboration (see the module docstring)."""
-    visible = await visible_collaboration_ids(person)
-    return visible is None or collaboration_id in visible
+    """Whether ``person`` may read the collaboration (see the module docstring): the same rule as
+    ``visible_collaboration_ids``, asked of one collaboration in one statement."""
+    return (await _read_rule(person, collaboration_id, None))[0]
 
 
-def only_visible(visible: set[int] | None, ids: Iterable[int]) -> list[int]:
-    """``ids`` that lie within ``visible`` (``None`` = everything), in their order."""
-    return [i for i in ids if visible is None or i in visible]
+async def readable_collaboration(ctx: Context, text: str) -> tuple[Collaboration, Person, Audience]:
+    """The collaboration named (or bound to this group) when the actor may read it, and where an answer about
+    it goes (``audience_for``); else a specific refusal."""
+    actor = require_actor(ctx)
+    collab = await lookup.collaboration(ctx, text)
+    conversation = ctx.event.conversation
+    in_group = conversation is not None and not conversation.is_direct
+    seen, shown = await _read_rule(actor, collab.id, ctx.group.id if in_group and ctx.group is not None else None)
+    if not seen:
+        raise NotAllowed(
+            _("You cannot see {code}: neither you nor your department takes part in it. Ask its initiator if you need it.", code=collab.code)
+        )
+    return collab, actor, ToPerson(actor.id) if in_group and not shown else Reply()
+
+
+async def audience_for(ctx: Context, actor: Person, collaboration_ids: list[int]) -> Audience:
+    """Here, when this is a direct chat or a group that shows every one of these collaborations; else the actor's DM."""
+    conversation = ctx.event.conversation
+    if conversation is None or conversation.is_direct:
+        return Reply()
+    if ctx.group is not None and collaboration_ids:
+        shown = set(await GroupBinding.filter(group_id=ctx.group.id, collaboration_id__in=collaboration_ids).values_list("collaboration_id", flat=True))
+        if shown == set(collaboration_ids):
+            return Reply()
+    return ToPerson(actor.id)
+
+
+def sent_to(audience: Audience, contents: list[Content]) -> Outcome:
+    """``contents`` to ``audience``; when that is the actor's DM rather than here, a short note here says so."""
+    outcome = Outcome()
+    for content in contents:
+        outcome.send(audience, content)
+    if isinstance(audience, ToPerson):
+        outcome.reply(Text(_("I sent it to you in a direct message, so only you see it."), ephemeral=True))
+    return outcome

@@ -1,7 +1,7 @@
 """``甘特图`` / ``gantt`` and ``燃尽图`` / ``burndown``: the charts as images in the chat.
 
 A Gantt of many subtasks comes one page (one department-grouped image) at a time; the caption says how to
-ask for the next. The image goes where ``access.audience_for`` says.
+ask for the next. The image goes where ``common.visibility.readable_collaboration`` says.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from storage.models import Subtask
 
 from ..common import lookup
 from ..common.paging import page_count, page_number
-from .access import audience_for, dashboard_link, no_subtasks, readable_collaboration, send_files
+from ..common.visibility import readable_collaboration
+from .access import dashboard_link, no_subtasks, send_files
 from .chartdata import GANTT_PAGE_SIZE
 from .charts import burndown_png, gantt_png
 
@@ -26,7 +27,7 @@ PNG = "image/png"
 @router.command("gantt", "甘特图", "任务甘特图")
 async def gantt(ctx: Context, args: str, calendar: WorkCalendar) -> Outcome:
     page, rest = page_number(args)
-    collab, actor = await readable_collaboration(ctx, rest)
+    collab, actor, audience = await readable_collaboration(ctx, rest)
     count = await Subtask.filter(collaboration_id=collab.id).count()
     if count == 0:
         raise no_subtasks(collab.code)
@@ -46,16 +47,16 @@ async def gantt(ctx: Context, args: str, calendar: WorkCalendar) -> Outcome:
         caption = _("Gantt chart of {code} {title}.", code=collab.code, title=collab.title)
     suffix = f"-p{page}" if pages > 1 else ""
     image = FileContent(f"{collab.code}-gantt{suffix}.png", PNG, png, caption, dashboard_link(ctx, f"collab:{collab.id}", actor.id))
-    return send_files(await audience_for(ctx, actor, [collab.id]), [image]).record("report.gantt", collab.code, page=page)
+    return send_files(audience, [image]).record("report.gantt", collab.code, page=page)
 
 
 @router.command("burndown", "燃尽图")
 async def burndown(ctx: Context, args: str, calendar: WorkCalendar) -> Outcome:
-    collab, actor = await readable_collaboration(ctx, args)
+    collab, actor, audience = await readable_collaboration(ctx, args)
     if not await Subtask.filter(collaboration_id=collab.id).exists():
         raise no_subtasks(collab.code)
     png = await burndown_png(collab.id, locale=ctx.locale, calendar=calendar, today=lookup.local_today(ctx), timezone=ctx.config.bot.timezone)
     caption = _("Burndown chart of {code} {title}: open subtasks per working day against the ideal line.", code=collab.code, title=collab.title)
     image = FileContent(f"{collab.code}-burndown.png", PNG, png, caption, dashboard_link(ctx, f"collab:{collab.id}", actor.id))
-    return send_files(await audience_for(ctx, actor, [collab.id]), [image]).record("report.burndown", collab.code)
+    return send_files(audience, [image]).record("report.burndown", collab.code)
 

@@ -17,8 +17,8 @@ from storage.models import Collaboration, Person
 
 from ..common import lookup
 from ..common.records import require_actor
-from ..common.visibility import visible_collaboration_ids
-from .access import audience_for, dashboard_link, readable_collaboration, send_files
+from ..common.visibility import audience_for, readable_collaboration, visible_collaboration_ids
+from .access import dashboard_link, send_files
 from .exports import CSV_MIME, XLSX_MIME, to_csv, to_xlsx
 from .tables import Table, build_tables
 
@@ -75,9 +75,8 @@ async def export(ctx: Context, args: str, calendar: WorkCalendar) -> Outcome:
         audience = ToPerson(actor.id) if ctx.group is not None else await audience_for(ctx, actor, [])
         link = dashboard_link(ctx, "archive", actor.id)
     else:
-        collab, actor = await readable_collaboration(ctx, rest)
+        collab, actor, audience = await readable_collaboration(ctx, rest)
         collabs, stem = [collab], collab.code
-        audience = await audience_for(ctx, actor, [collab.id])
         link = dashboard_link(ctx, f"collab:{collab.id}", actor.id)
     tables = await build_tables(
         collabs, locale=ctx.locale, tz=ctx.config.bot.timezone, calendar=calendar, today=today,

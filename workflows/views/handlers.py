@@ -12,6 +12,8 @@ from ..acceptance.history import acceptance_histories, history_lines
 from ..common import lookup
 from ..common.format import CONFIRMATION_STATES, account, day, purpose_label, when
 from ..common.paging import page_count, page_number
+from ..common.records import require_actor
+from ..common.visibility import audience_for, readable_collaboration, sent_to, visible_collaboration_ids
 from ..requests.cards import overview_card
 from ..requests.states import CollaborationFlow
 from ..tasks.cards import status_colour
@@ -105,7 +107,7 @@ ACTION_LABELS = {
 @router.command("show", "view", "查看", "详情", "看板", "board")
 async def show(ctx: Context, args: str) -> Outcome:
     page, args = page_number(args)
-    collab = await lookup.collaboration(ctx, args)
+    collab, _actor, audience = await readable_collaboration(ctx, args)
     card = await overview_card(collab, ctx)
     card.key = None  # a snapshot, not a live copy
     today = lookup.local_today(ctx)
@@ -139,13 +141,17 @@ async def show(ctx: Context, args: str) -> Outcome:
             )
         )
     card.body = join([card.body, _("**Subtasks**") if lines else _("No subtasks yet."), *lines])
-    return Outcome().reply(card)
+    return sent_to(audience, [card])
 
 
 @router.command("list", "ls", "列表", "协作列表", "我的协作")
 async def list_open(ctx: Context, args: str) -> Outcome:
     show_all = args.strip().lower() in ("all", "全部", "archived", "已归档")
+    actor = require_actor(ctx)
     query = Collaboration.all() if show_all else Collaboration.filter(state__in=["pending", "active"])
+    visible = await visible_collaboration_ids(actor)
+    if visible is not None:  # only what this person may read
+        query = query.filter(id__in=list(visible))
     rows = await query.order_by("-id").limit(30).select_related("initiator")
     if not rows:
         return Outcome().reply(_("No open collaborations. Start one with “new”."))
@@ -153,12 +159,13 @@ async def list_open(ctx: Context, args: str) -> Outcome:
         _("{code} {title} — {state}, {initiator}, due {deadline}", code=c.code, title=c.title, state=CollaborationFlow.label(c.state), initiator=c.initiator.name, deadline=day(c.deadline))
         for c in rows
     ]
-    return Outcome().reply(Card(title=_("Collaborations"), body=join(lines), color="blue"))
+    card = Card(title=_("Collaborations"), body=join(lines), color="blue")
+    return sent_to(await audience_for(ctx, actor, [c.id for c in rows]), [card])
 
 
 @router.command("log", "audit", "history", "记录", "日志", "审计")
 async def audit_log(ctx: Context, args: str) -> Outcome:
-    collab = await lookup.collaboration(ctx, args)
+    collab, _actor, audience = await readable_collaboration(ctx, args)
     entries = await audit_trail(collab.code)
     tz = ctx.config.bot.timezone
     lines = [
@@ -174,12 +181,13 @@ async def audit_log(ctx: Context, args: str) -> Outcome:
         else _("{time} {label} {subject}", time=when(e.at, tz), label=ACTION_LABELS.get(e.action) or _("other record"), subject=e.subject)
         for e in entries
     ]
-    return Outcome().reply(Card(title=_("Audit trail of {code}", code=collab.code), body=join(lines[-60:]), color="grey"))
+    card = Card(title=_("Audit trail of {code}", code=collab.code), body=join(lines[-60:]), color="grey")
+    return sent_to(audience, [card])
 
 
 @router.command("pending", "confirmations", "待确认", "确认情况")
 async def pending(ctx: Context, args: str) -> Outcome:
-    collab = await lookup.collaboration(ctx, args)
+    collab, _actor, audience = await readable_collaboration(ctx, args)
     rows = await Confirmation.filter(subject__startswith=collab.code).exclude(state="void").order_by("id").select_related("person")
     tz = ctx.config.bot.timezone
     waiting = [r for r in rows if r.state == "pending"]
@@ -197,7 +205,8 @@ async def pending(ctx: Context, args: str) -> Outcome:
         )
         for r in done
     ]
-    return Outcome().reply(Card(title=_("Confirmations of {code}", code=collab.code), body=join(lines), fields=fields, color="yellow" if waiting else "green"))
+    card = Card(title=_("Confirmations of {code}", code=collab.code), body=join(lines), fields=fields, color="yellow" if waiting else "green")
+    return sent_to(audience, [card])
 
 
 async def person_name(person_id: int | None) -> str:

@@ -1,0 +1,66 @@
+"""The chat's views keep to the dashboard's rule (workflows/common/visibility.py): another department's
+collaboration is neither shown, nor listed, nor its record read; and a view goes where everyone may read it —
+into a direct chat or a group the collaboration is shown in, else to the asker by direct message."""
+
+from __future__ import annotations
+
+from storage.models import Collaboration, Person, Subtask
+from tests.core.harness import running
+from tests.simclient import body_text
+from tests.workflows.helpers import active_collaboration, add_subtask, bot_messages, ok
+from workflows.common.visibility import can_see, visible_collaboration_ids
+
+DESIGN_ONLY = "新建协作\n标题：新品海报\n目标：12月18日前完成海报\n协作部门：设计部\n截止：2026-12-20\n交付物：海报"
+
+
+async def test_another_departments_collaboration_stays_out_of_the_chat(database_url, clock):
+    async with running(database_url, clock) as (_app, sim):
+        code = await active_collaboration(sim, text=DESIGN_ONLY, heads=("liuyang",))
+
+        # 研发部 takes no part: not shown, not in a list, no record — each reader told in their language
+        for person, command, refusal in (
+            ("chenjie", f"查看 {code}", "你无权查看"), ("chenjie", f"待确认 {code}", "你无权查看"), ("anna", f"记录 {code}", "You cannot see"),
+        ):
+            response = await sim.say(person, command)
+            assert response["ok"] and response["error"] and refusal in response["error"], response
+            assert refusal in body_text((await bot_messages(sim, person=person))[-1])
+        await ok(await sim.say("anna", "列表"))
+        assert code not in body_text((await bot_messages(sim, person="anna"))[-1])
+
+        # the initiator, in the collaboration's group: answered there
+        await ok(await sim.say("lilei", f"查看 {code}", "launch"))
+        assert code in body_text((await bot_messages(sim, conversation="launch"))[-1])
+
+        # 韩梅 (设计部, asked) in a group that does not show it: the board comes to her alone
+        before = len(await bot_messages(sim, conversation="global"))
+        await ok(await sim.say("hanmei", f"查看 {code}", "global"))
+        assert len(await bot_messages(sim, conversation="global")) == before  # the group reads nothing of it
+        note = (await bot_messages(sim, conversation="global", person="hanmei"))[-1]
+        assert note["ephemeral"] and "direct message" in body_text(note) and code not in body_text(note)  # (the group reads English)
+        assert code in body_text((await bot_messages(sim, person="hanmei"))[-1])
+        await ok(await sim.say("hanmei", "列表", "global"))
+        assert len(await bot_messages(sim, conversation="global")) == before
+        assert code in body_text((await bot_messages(sim, person="hanmei"))[-1])
+
+        # the admin sees everything
+        await ok(await sim.say("zhaomin", f"记录 {code}"))
+        assert code in body_text((await bot_messages(sim, person="zhaomin"))[-1])
+
+
+async def test_one_collaborations_check_is_the_rule_of_the_whole_list(database_url, clock):
+    """``can_see`` asks one statement what ``visible_collaboration_ids`` computes for all: the same answers."""
+    async with running(database_url, clock) as (_app, sim):
+        design = await active_collaboration(sim, text=DESIGN_ONLY, heads=("liuyang",))
+        both = await active_collaboration(sim)
+        task = await add_subtask(sim, both, "落地页", "anna", "可访问", "2026-12-10")
+        anna = await Person.get(handle="anna")
+        await Subtask.filter(code=task).update(collaborators=[str(anna.id)])  # a collaborator typed as text
+        collaborations = await Collaboration.filter(code__in=[design, both])
+        answers = 0
+        for person in await Person.all():
+            visible = await visible_collaboration_ids(person)
+            for collab in collaborations:
+                assert await can_see(person, collab.id) == (visible is None or collab.id in visible), (person.handle, collab.code)
+                answers += 1
+        assert answers == 2 * await Person.all().count()
+        assert not await can_see(anna, collaborations[0].id if collaborations[0].code == design else collaborations[1].id)

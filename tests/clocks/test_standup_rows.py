@@ -60,7 +60,7 @@ async def test_runs_and_their_stand_up_are_the_rows_the_orm_reads(database: str)
 async def test_an_answer_belongs_to_the_latest_run_of_each_stand_up_that_asked_its_author(database: str) -> None:
     """Of many stand-ups, only the runs that asked the person come back (the statement filters them), and of
     each stand-up only its latest run in the window, even when an earlier one asked and the latest did not."""
-    standup, run, li, han = await _standup()
+    _standup_row, run, li, han = await _standup()
     others = []
     for number in range(30):  # the organisation's other stand-ups: li is in every third, by id or as text
         group = await Group.create(platform="simulator", conversation_id=f"g{number}", created_at=NOW)

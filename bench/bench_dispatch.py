@@ -131,6 +131,7 @@ async def run(events: int, stored: int, database_url: str | None) -> None:
 
     full_engine = Engine(build_router(), cfg, clock)
     floor_engine = Engine(floor_router, cfg, clock)
+    full_engine.services["calendar"].preload(clock.now().date())  # as `collabbot run` does at start
     settle_heap()  # as `collabbot run` does after start-up
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite WAL"
     print(f"collabbot dispatch benchmark — {len(full_events)} events, {stored} stored collaborations, {backend}")

@@ -245,6 +245,7 @@ async def set_up(url: str, participants: int, clock: ManualClock) -> tuple[Engin
         await _truncate_pg()
     await sync_directory(cfg, clock.now())
     engine = Engine(build_router(), cfg, clock)
+    engine.services["calendar"].preload(clock.now().date())  # as `collabbot run` does at start
     handles = [f"p{i:02d}" for i in range(participants)]
     setup = Event(
         EventKind.COMMAND, "simulator", "standup-bench-setup", GROUP, actor_id=handles[0], actor_name=handles[0],

@@ -126,6 +126,7 @@ class App:
     async def start(self, *, serve_http: bool = True, background: bool = True) -> None:
         """Open the database, start platforms, the HTTP server and (if ``background``) the workers."""
         await asyncio.to_thread(i18n.preload)
+        await asyncio.to_thread(self.engine.services["calendar"].preload, self.clock.now().date())
         await self.open_database()
         for platform in self.platforms.values():
             await platform.start(self)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,12 +49,14 @@ class OfficialYears:
     def __init__(self) -> None:
         self.years: dict[tuple[str, int], tuple[frozenset[date], frozenset[date]]] = {}
         self.version = 0
+        self._public: dict[tuple[str, int], tuple[frozenset[date], frozenset[date]]] = {}
 
     def set(self, country: str, year: int, days_off: Iterable[date], working_days: Iterable[date]) -> None:
         entry = (frozenset(days_off), frozenset(working_days))
         if self.years.get((country.upper(), year)) != entry:
             self.years[(country.upper(), year)] = entry
             self.version += 1
+            self._public.clear()
 
     def get(self, country: str, year: int) -> tuple[frozenset[date], frozenset[date]] | None:
         return self.years.get((country.upper(), year))
@@ -62,6 +64,18 @@ class OfficialYears:
     def clear(self) -> None:
         self.years.clear()
         self.version += 1
+        self._public.clear()
+
+    def public_year(
+        self, country: str, year: int, load: Callable[[], tuple[frozenset[date], frozenset[date]]]
+    ) -> tuple[frozenset[date], frozenset[date]]:
+        """``country``'s public calendar of ``year`` as ``load`` reads it, once per process for every calendar
+        on these official years (a stand-up's own country makes a calendar per command)."""
+        key = (country, year)
+        found = self._public.get(key)
+        if found is None:
+            found = self._public[key] = load()
+        return found
 
 
 OFFICIAL_YEARS = OfficialYears()
@@ -186,8 +200,14 @@ class WorkCalendar:
             self._version = self.official.version
         cached = self._years.get(year)
         if cached is None:
-            cached = self._years[year] = self._load_year(year)
+            cached = self._years[year] = self.official.public_year(self.country, year, lambda: self._load_year(year))
         return cached
+
+    def preload(self, today: date) -> None:
+        """Read this year's and next year's public calendars now, at start-up, rather than in the first command
+        that looks past New Year: the ``holidays`` package took about 60 ms to import and estimate a year."""
+        self._year(today.year)
+        self._year(today.year + 1)
 
     def _load_year(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
         if self.country in ("NONE", "-", ""):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.calendar import WorkCalendar, local_datetime, utc_at
+from bot.calendar import OfficialYears, WorkCalendar, local_datetime, utc_at
 from bot.config import from_dict
 
 
@@ -39,6 +39,17 @@ def test_years_beyond_chinese_calendar_fall_back_to_an_estimate():
     cal = WorkCalendar("CN")
     assert not cal.is_working_day(date(2027, 10, 1))
     assert cal.is_working_day(date(2027, 3, 3))
+
+
+def test_a_public_year_is_read_once_for_every_calendar_and_replaced_by_an_official_one():
+    official = OfficialYears()
+    office = WorkCalendar("DE", official=official)
+    office.preload(date(2026, 12, 2))  # at start: this year and the next
+    team = WorkCalendar("CN", official=official).with_country("DE")  # a stand-up's own country, per command
+    assert team._year(2027) is office._year(2027)  # read once, not again for each new calendar
+    assert team.is_working_day(date(2027, 1, 4))
+    official.set("DE", 2027, [date(2027, 1, 4)], [])
+    assert not team.is_working_day(date(2027, 1, 4)) and not office.is_working_day(date(2027, 1, 4))
 
 
 def test_organisation_days_override_the_public_calendar():

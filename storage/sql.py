@@ -70,6 +70,14 @@ def dialect(connection: BaseDBAsyncClient | None = None) -> str:
     return (connection or db.connection()).capabilities.dialect
 
 
+def json_list_holds(column: str, dialect: str) -> str:
+    """A condition: the JSON list in ``column`` holds the next ``?`` parameter, both compared as text (the code
+    writes ids as numbers; a list typed into the configuration or a form may hold them as strings)."""
+    if dialect == "postgres":
+        return f'EXISTS (SELECT 1 FROM jsonb_array_elements_text({column}) AS "e"("item") WHERE "e"."item" = ?)'
+    return f'EXISTS (SELECT 1 FROM json_each({column}) WHERE CAST("value" AS TEXT) = ?)'
+
+
 async def fetch(sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     """Run a statement that returns rows (a ``SELECT``, or a write with ``RETURNING``)."""
     connection = db.connection()

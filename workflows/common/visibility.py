@@ -48,13 +48,6 @@ async def visible_collaboration_ids(person: Person) -> set[int] | None:
     return ids
 
 
-# a collaborator id as text: ids are stored as numbers, a list typed into a form may hold strings
-_COLLABORATOR = {
-    "sqlite": 'EXISTS (SELECT 1 FROM json_each("s"."collaborators") WHERE CAST("value" AS TEXT) = ?)',
-    "postgres": 'EXISTS (SELECT 1 FROM jsonb_array_elements_text("s"."collaborators") AS "p"("id") WHERE "p"."id" = ?)',
-}
-
-
 @cache
 def _seen_and_shown(dialect: str) -> str:
     """Whether the person may read the collaboration (the rule of ``visible_collaboration_ids``: an admin flag,
@@ -66,7 +59,9 @@ def _seen_and_shown(dialect: str) -> str:
         ' OR EXISTS (SELECT 1 FROM "requested_department" "r" JOIN "department" "d" ON "d"."id" = "r"."department_id"'
         ' WHERE "r"."collaboration_id" = "c"."id" AND "r"."state" <> \'withdrawn\' AND ("d"."head_id" = ? OR "r"."department_id" = ?))'
         ' OR EXISTS (SELECT 1 FROM "subtask" "s" WHERE "s"."collaboration_id" = "c"."id"'
-        f' AND ("s"."owner_id" = ? OR "s"."reviewer_id" = ? OR {_COLLABORATOR[dialect]})))) AS "seen",'
+        ' AND ("s"."owner_id" = ? OR "s"."reviewer_id" = ? OR '
+        + sql.json_list_holds('"s"."collaborators"', dialect)
+        + ')))) AS "seen",'
         ' EXISTS (SELECT 1 FROM "group_binding" "b" WHERE "b"."collaboration_id" = ? AND "b"."group_id" = ?) AS "shown"'
     )
 

@@ -197,13 +197,6 @@ async def run_state(run: StandupRun) -> RunState:
 _PROMPTED = sql.encoders(StandupRun, ("prompted_at", "prompted_at"))
 
 
-# a participant id as text: new runs hold numbers, a list typed into the config may hold strings
-_ASKED = {
-    "sqlite": 'EXISTS (SELECT 1 FROM json_each("r"."participants") WHERE CAST("value" AS TEXT) = ?)',
-    "postgres": 'EXISTS (SELECT 1 FROM jsonb_array_elements_text("r"."participants") AS "p"("id") WHERE "p"."id" = ?)',
-}
-
-
 @cache
 def _current_runs(in_group: bool, dialect: str) -> str:
     window = '"{run}"."prompted_at" <= ? AND "{run}"."prompted_at" >= ?'
@@ -211,7 +204,7 @@ def _current_runs(in_group: bool, dialect: str) -> str:
         f'SELECT {columns_of(StandupRun, "r")}, {columns_of(Standup, "s")} FROM "standup_run" "r"'
         ' JOIN "standup" "s" ON "s"."id" = "r"."standup_id" WHERE ' + window.format(run="r")
         + (' AND "s"."group_id" = ?' if in_group else "")
-        + f" AND {_ASKED[dialect]}"
+        + " AND " + sql.json_list_holds('"r"."participants"', dialect)
         # the latest run of its stand-up in the window: a person not asked in it answers none of that stand-up's
         + ' AND NOT EXISTS (SELECT 1 FROM "standup_run" "n" WHERE "n"."standup_id" = "r"."standup_id" AND '
         + window.format(run="n")

@@ -59,8 +59,12 @@ class Msg:
     msgid: str
     args: Mapping[str, Any] = field(default_factory=dict)
 
+    def json_shape(self) -> dict[str, Any]:
+        """``to_json``'s dict with the arguments as they are (``to_json`` / ``json_text`` finish them)."""
+        return {"$m": self.msgid, "a": self.args}
+
     def to_json(self) -> dict[str, Any]:
-        return {"$m": self.msgid, "a": {k: to_json(v) for k, v in self.args.items()}}
+        return to_json(self.json_shape())
 
     def __str__(self) -> str:  # a Msg printed by accident still reads as something
         return localize(self, DEFAULT_LOCALE)
@@ -73,8 +77,12 @@ class Join:
     parts: tuple[Any, ...]
     sep: str = "\n"
 
+    def json_shape(self) -> dict[str, Any]:
+        """``to_json``'s dict with the parts as they are (``to_json`` / ``json_text`` finish them)."""
+        return {"$j": self.parts, "s": self.sep}
+
     def to_json(self) -> dict[str, Any]:
-        return {"$j": [to_json(p) for p in self.parts], "s": self.sep}
+        return to_json(self.json_shape())
 
 
 # ``join(items, ", ")`` is a list of names or things: Chinese lists them with the enumeration comma.
@@ -110,13 +118,8 @@ def to_json(value: Any) -> Any:
 
 
 def _one_level(value: Any) -> Any:
-    """The ``default`` of ``json_text``'s encoder: a ``Msg``, a ``Join`` or an object with a ``json_shape()``
-    (a card, a card's field) as ``to_json`` shapes it, one level deep (the encoder comes back for the values
-    it holds)."""
-    if isinstance(value, Msg):
-        return {"$m": value.msgid, "a": value.args}
-    if isinstance(value, Join):
-        return {"$j": value.parts, "s": value.sep}
+    """The ``default`` of ``json_text``'s encoder: an object with a ``json_shape()`` (a message, a join, a card,
+    a card's field) as ``to_json`` shapes it, one level deep (the encoder comes back for the values it holds)."""
     if isinstance(value, Mapping):
         return dict(value)
     shape = getattr(value, "json_shape", None)

@@ -80,31 +80,42 @@ async def can_see(person: Person, collaboration_id: int) -> bool:
     return (await _read_rule(person, collaboration_id, None))[0]
 
 
-async def readable_collaboration(ctx: Context, text: str) -> tuple[Collaboration, Person, Audience]:
-    """The collaboration named (or bound to this group) when the actor may read it, and where an answer about
-    it goes (``audience_for``); else a specific refusal."""
-    actor = require_actor(ctx)
-    collab = await lookup.collaboration(ctx, text)
+def _group_asked_in(ctx: Context) -> int | None:
+    """The group the command was given in; None in a direct chat (or without a conversation)."""
     conversation = ctx.event.conversation
     in_group = conversation is not None and not conversation.is_direct
-    seen, shown = await _read_rule(actor, collab.id, ctx.group.id if in_group and ctx.group is not None else None)
+    return ctx.group.id if in_group and ctx.group is not None else None
+
+
+def _answer_to(ctx: Context, actor: Person, shown_here: bool) -> Audience:
+    """Here, when this is a direct chat or a group that shows what the answer is about; else the actor's DM."""
+    conversation = ctx.event.conversation
+    if conversation is None or conversation.is_direct or shown_here:
+        return Reply()
+    return ToPerson(actor.id)
+
+
+async def readable_collaboration(ctx: Context, text: str) -> tuple[Collaboration, Person, Audience]:
+    """The collaboration named (or bound to this group) when the actor may read it, and where an answer about
+    it goes (as ``audience_for`` says); else a specific refusal."""
+    actor = require_actor(ctx)
+    collab = await lookup.collaboration(ctx, text)
+    seen, shown = await _read_rule(actor, collab.id, _group_asked_in(ctx))
     if not seen:
         raise NotAllowed(
             _("You cannot see {code}: neither you nor your department takes part in it. Ask its initiator if you need it.", code=collab.code)
         )
-    return collab, actor, ToPerson(actor.id) if in_group and not shown else Reply()
+    return collab, actor, _answer_to(ctx, actor, shown)
 
 
 async def audience_for(ctx: Context, actor: Person, collaboration_ids: list[int]) -> Audience:
     """Here, when this is a direct chat or a group that shows every one of these collaborations; else the actor's DM."""
-    conversation = ctx.event.conversation
-    if conversation is None or conversation.is_direct:
-        return Reply()
-    if ctx.group is not None and collaboration_ids:
-        shown = set(await GroupBinding.filter(group_id=ctx.group.id, collaboration_id__in=collaboration_ids).values_list("collaboration_id", flat=True))
-        if shown == set(collaboration_ids):
-            return Reply()
-    return ToPerson(actor.id)
+    group_id = _group_asked_in(ctx)
+    shown = False
+    if group_id is not None and collaboration_ids:
+        bound = await GroupBinding.filter(group_id=group_id, collaboration_id__in=collaboration_ids).values_list("collaboration_id", flat=True)
+        shown = set(bound) == set(collaboration_ids)
+    return _answer_to(ctx, actor, shown)
 
 
 def sent_to(audience: Audience, contents: list[Content]) -> Outcome:

@@ -30,7 +30,7 @@ from bot.router import Context, Router
 from bot.types import Event, EventKind, Form, Outcome
 from storage import db, directory
 from storage.directory_cache import DirectoryCache
-from storage.event_rows import AuditRow, claim_and_read_directory_version, insert_audit
+from storage.event_rows import AuditRow, claim_and_read_directory_version
 
 log = logging.getLogger("collabbot.engine")
 
@@ -164,8 +164,7 @@ class Engine:
             )
         outcome = await self._route(ctx)
         result = DispatchResult(locale=ctx.locale, outcome=outcome)
-        result.outbox_ids = await outcome_writer.commit(ctx, outcome)
-        await self._audit(ctx, outcome)
+        result.outbox_ids = await outcome_writer.commit(ctx, outcome, self._audit_rows(ctx, outcome))
         return result
 
     async def _refuse(self, ctx: Context, error: UserError) -> DispatchResult:
@@ -203,17 +202,15 @@ class Engine:
                 return outcome
         return Outcome().reply(_("Sorry, I did not understand that. Send “help” for the commands."), ephemeral=True)
 
-    async def _audit(self, ctx: Context, outcome: Outcome) -> None:
-        if not outcome.audit:
-            return
+    @staticmethod
+    def _audit_rows(ctx: Context, outcome: Outcome) -> list[AuditRow]:
+        """The outcome's decisions, with who took them (person and platform account), when, and in which delivery."""
         event = ctx.event
         actor_id = ctx.actor.id if ctx.actor else None
-        await insert_audit(
-            [
-                AuditRow(ctx.now, actor_id, event.platform, event.actor_id, note.action, note.subject, note.detail, event.delivery_id)
-                for note in outcome.audit
-            ]
-        )
+        return [
+            AuditRow(ctx.now, actor_id, event.platform, event.actor_id, note.action, note.subject, note.detail, event.delivery_id)
+            for note in outcome.audit
+        ]
 
     async def _apologize(self, ctx: Context, incident: str) -> DispatchResult:
         """After a bug: keep the inbox row (a redelivery would fail the same way) and say so."""

@@ -9,14 +9,14 @@ is bound to, each copy in that reader's locale.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import normalize_locale
 from bot.types import Card, Outgoing, Reply, Text, ToCollaboration, ToConversation, ToPerson
 from storage import directory, event_rows, sql
-from storage.event_rows import OutboxRow, TimerRow
+from storage.event_rows import AuditRow, OutboxRow, TimerRow
 from storage.models import Group, Person
 
 if TYPE_CHECKING:
@@ -104,15 +104,9 @@ async def targets_for(ctx: Context, message: Outgoing) -> list[Target]:
     raise TypeError(f"unknown audience {audience!r}")
 
 
-async def _upsert_card(card: Card, now: datetime) -> tuple[int, int]:
-    """The card's new content stored in one statement: ``(id, version)``, version 1 when it is new."""
-    if not card.key:
-        raise ValueError("only a keyed card is stored and updated")
-    return await event_rows.upsert_card(card.key, card.json_text(), now)
-
-
-async def commit(ctx: Context, outcome: Outcome) -> list[int]:
-    """Write the outcome's messages, card updates and timers; return the ids of the outbox rows queued."""
+async def commit(ctx: Context, outcome: Outcome, audit: Sequence[AuditRow] = ()) -> list[int]:
+    """Write the outcome's messages, card updates and timers, and the event's ``audit`` entries; return the ids
+    of the outbox rows queued."""
     now = ctx.now
     base_key = f"{ctx.event.platform}:{ctx.event.delivery_id}"
     rows: list[OutboxRow] = []
@@ -171,16 +165,15 @@ async def commit(ctx: Context, outcome: Outcome) -> list[int]:
             else:
                 row(key, target, "text" if isinstance(content, Text) else "post", content.to_json())
 
-    # each card stored, then the copies of all of them read in one statement (each after its card's upsert)
-    updated = [await _upsert_card(card, now) for card in outcome.updates]
-    copies_of = await event_rows.card_posts_of([card_id for card_id, version in updated if version > 1])
-    for card_id, version in updated:
-        for post in copies_of.get(card_id, []) if version > 1 else []:
+    # the cards updated stored and their copies read, in one statement (the last content given for a key)
+    updated = await event_rows.update_cards({card.key or "": card.json_text() for card in outcome.updates}, now)
+    for card in updated.values():
+        for post in card.posts:
             if post.message_ref:  # not yet posted copies will be sent with the newest content anyway
                 target = Target(post.platform, post.conversation_id, post.locale, bool(post.recipient), post.recipient)
-                row(f"edit:{post.id}:{version}", target, "edit", {}, post.id)
+                row(f"edit:{post.id}:{card.version}", target, "edit", {}, post.id)
 
-    await event_rows.cancel_timers(outcome.cancel_timers)
-    await event_rows.set_timers([TimerRow(t.key, t.kind, t.due_at, t.payload) for t in outcome.timers], now)
-    # one statement for all: the rows get ascending ids in this order, their order in their queues
-    return [row_id for row_id in await event_rows.insert_outbox(rows) if row_id is not None]
+    await event_rows.cancel_timers(outcome.cancel_timers)  # before the timers set: a key cancelled and set is set
+    timers = [TimerRow(t.key, t.kind, t.due_at, t.payload) for t in outcome.timers]
+    # the outbox rows in one statement get ascending ids in this order, their order in their queues
+    return await event_rows.insert_event_rows(rows, audit, timers, now)

@@ -75,10 +75,13 @@ _AUDIT_INSERT = 'INSERT INTO "audit_entry" (' + ", ".join(f'"{c}"' for c in _AUD
 
 async def insert_audit(rows: Sequence[AuditRow]) -> None:
     """Append audit entries (append-only: there is no other write to this table)."""
-    if not rows:
-        return
+    if rows:
+        await sql.execute(*_audit_statement(rows))
+
+
+def _audit_statement(rows: Sequence[AuditRow]) -> tuple[str, list[Any]]:
     params = [value for row in rows for value in sql.encoded(_AUDIT, _audit_values(row))]
-    await sql.execute(_AUDIT_INSERT + sql.rows_of(len(rows), len(_AUDIT_COLUMNS)), params)
+    return _AUDIT_INSERT + sql.rows_of(len(rows), len(_AUDIT_COLUMNS)), params
 
 
 # --- outbox -----------------------------------------------------------------------------------------
@@ -118,21 +121,30 @@ async def insert_outbox(rows: Sequence[OutboxRow], *, skip_existing: bool = Fals
     """
     if not rows:
         return []
+    return _outbox_ids(rows, await sql.fetch(*_outbox_statement(rows, skip_existing)))
+
+
+def _outbox_statement(rows: Sequence[OutboxRow], skip_existing: bool = False) -> tuple[str, list[Any]]:
     params = [value for row in rows for value in sql.encoded(_OUTBOX, (*_outbox_values(row), "pending", 0))]
     text = _OUTBOX_INSERT + sql.rows_of(len(rows), len(_OUTBOX_COLUMNS))
     if skip_existing:
         text += ' ON CONFLICT ("dedupe_key") DO NOTHING'
-    written = {r["dedupe_key"]: int(r["id"]) for r in await sql.fetch(text + ' RETURNING "id", "dedupe_key"', params)}
-    return [written.get(row.dedupe_key) for row in rows]
+    return text + ' RETURNING "id", "dedupe_key"', params
+
+
+def _outbox_ids(rows: Sequence[OutboxRow], written: list[dict[str, Any]]) -> list[int | None]:
+    ids = {r["dedupe_key"]: int(r["id"]) for r in written}
+    return [ids.get(row.dedupe_key) for row in rows]
 
 
 # --- cards ------------------------------------------------------------------------------------------
 
-_CARD_UPSERT = (
-    'INSERT INTO "card" ("key", "content", "version", "updated_at") VALUES (?, ?, 1, ?) '
-    'ON CONFLICT ("key") DO UPDATE SET "content" = excluded."content", "version" = "card"."version" + 1, '
+_CARD_INSERT = 'INSERT INTO "card" ("key", "content", "version", "updated_at") VALUES '
+_CARD_ON_CONFLICT = (
+    ' ON CONFLICT ("key") DO UPDATE SET "content" = excluded."content", "version" = "card"."version" + 1, '
     '"updated_at" = excluded."updated_at" RETURNING "id", "version"'
 )
+_CARD_UPSERT = _CARD_INSERT + "(?, ?, 1, ?)" + _CARD_ON_CONFLICT
 _CARD = sql.encoders(CardRecord, ("key", "updated_at"))
 
 
@@ -191,6 +203,49 @@ async def card_posts_of(card_ids: Sequence[int]) -> dict[int, list[PostRow]]:
     return posts
 
 
+@dataclass(slots=True)
+class UpdatedCard:
+    """A keyed card given new content: its row, its new version, and — unless it is new — its copies, oldest first."""
+
+    id: int
+    version: int
+    posts: list[PostRow]
+
+
+async def update_cards(contents: dict[str, str], now: datetime) -> dict[str, UpdatedCard]:
+    """Store each keyed card's new content (``{key: JSON text}``, as ``upsert_card``) and read every copy of the
+    cards that existed before: by key.
+
+    One statement on PostgreSQL (the upsert a ``WITH`` clause of the read of the copies: a round trip is what
+    costs there), two on SQLite (the upsert of all cards, then the copies).
+    """
+    if not contents:
+        return {}
+    params: list[Any] = []
+    for key, content in contents.items():
+        key_value, updated_at = sql.encoded(_CARD, (key, now))
+        params += [key_value, content, updated_at]
+    upsert = _CARD_INSERT + ", ".join(["(?, ?, 1, ?)"] * len(contents)) + _CARD_ON_CONFLICT + ', "key"'
+    if sql.dialect() == "postgres":
+        rows = await sql.fetch(
+            f'WITH "c" AS ({upsert}) SELECT "c"."key" AS "card_key", "c"."id" AS "card_id", "c"."version" AS "card_version", '
+            + ", ".join(f'"p".{column}' for column in _POST_FIELDS.split(", "))
+            + ' FROM "c" LEFT JOIN "card_post" "p" ON "p"."card_id" = "c"."id" AND "c"."version" > 1 ORDER BY "p"."id"',
+            params,
+        )
+        cards: dict[str, UpdatedCard] = {}
+        for row in rows:
+            card = cards.setdefault(row.pop("card_key"), UpdatedCard(int(row.pop("card_id")), int(row.pop("card_version")), []))
+            if row["id"] is not None:
+                card.posts.append(PostRow(**row))
+        return cards
+    cards = {row["key"]: UpdatedCard(int(row["id"]), int(row["version"]), []) for row in await sql.fetch(upsert, params)}
+    copies = await card_posts_of([card.id for card in cards.values() if card.version > 1])
+    for card in cards.values():
+        card.posts = copies.get(card.id, [])
+    return cards
+
+
 async def insert_card_post(card_id: int, platform: str, conversation_id: str, recipient: str | None, locale: str) -> int:
     """A new copy of a card, not yet sent; returns its id."""
     rows = await sql.fetch(_POST_INSERT, sql.encoded(_POST, (card_id, platform, conversation_id, recipient, locale)))
@@ -225,10 +280,13 @@ async def set_timers(timers: Sequence[TimerRow], now: datetime) -> None:
 
     One statement. A key given twice counts once, the last one given (as if set one after the other).
     """
+    if timers:
+        await sql.execute(*_set_timers_statement(timers, now))
+
+
+def _set_timers_statement(timers: Sequence[TimerRow], now: datetime) -> tuple[str, list[Any]]:
     latest = list({t.key: t for t in timers}.values())
-    if not latest:
-        return
-    await sql.execute(_TIMER_INSERT + sql.rows_of(len(latest), len(_TIMER)) + _TIMER_RESET, _timer_params(latest, now))
+    return _TIMER_INSERT + sql.rows_of(len(latest), len(_TIMER)) + _TIMER_RESET, _timer_params(latest, now)
 
 
 async def add_timers(timers: Sequence[TimerRow], now: datetime) -> int:
@@ -284,3 +342,26 @@ def cancel_statement(keys: Sequence[str], dialect: str) -> tuple[str, list[str]]
     # SQLite: "+" keeps the planner off the status index, which it would otherwise prefer to the key's range
     status = '+"status"' if sqlite else '"status"'
     return f'UPDATE "timer" SET "status" = \'cancelled\' WHERE {status} = \'pending\' AND (' + " OR ".join(conditions) + ")", params
+
+
+# --- the end of an event ----------------------------------------------------------------------------
+
+
+async def insert_event_rows(outbox: Sequence[OutboxRow], audit: Sequence[AuditRow], timers: Sequence[TimerRow], now: datetime) -> list[int]:
+    """The writes that end an event: its timers set (``set_timers``), its audit entries (``insert_audit``) and its
+    outbox rows (``insert_outbox``, whose ids are returned in the order given).
+
+    On PostgreSQL they are one statement — the timers and the audit entries as data-modifying ``WITH`` clauses
+    of the outbox insert — one round trip instead of three (each costs about 0.1 ms of client and server CPU
+    there). They write three different tables, so running side by side in one statement changes nothing of
+    what they write. On SQLite, where a statement is a function call, they stay one statement each.
+    """
+    if not outbox or (not audit and not timers) or sql.dialect() != "postgres":
+        await set_timers(timers, now)
+        await insert_audit(audit)
+        return [row_id for row_id in await insert_outbox(outbox) if row_id is not None]
+    writes = ([_set_timers_statement(timers, now)] if timers else []) + ([_audit_statement(audit)] if audit else [])
+    text, params = _outbox_statement(outbox)
+    clauses = ", ".join(f'"w{n}" AS ({write})' for n, (write, _params) in enumerate(writes))
+    params = [p for _write, write_params in writes for p in write_params] + params
+    return [row_id for row_id in _outbox_ids(outbox, await sql.fetch(f"WITH {clauses} {text}", params)) if row_id is not None]

@@ -223,6 +223,57 @@ async def test_a_key_prefix_is_read_from_an_index_among_many_pending_timers(data
     assert await event_rows.cancel_timers(["sla:XZB00017:*"]) == 1
 
 
+async def test_the_end_of_an_event_writes_its_timers_audit_and_outbox_rows_together(database):
+    """On PostgreSQL one statement (the timers and audit entries as WITH clauses of the outbox insert), on SQLite
+    one each: the same rows either way, the outbox ids in the order given; a key cancelled and set is set."""
+    actor = await Person.create(handle="lilei", name="李雷", created_at=AT)
+    due = AT + timedelta(days=1)
+    await event_rows.set_timers([TimerRow("sla:X:remind", "sla.remind", AT, {}), TimerRow("sla:X:escalate", "sla.escalate", AT, {})], AT)
+    async with in_transaction("default"):
+        await event_rows.cancel_timers(["sla:X:*"])
+        ids = await event_rows.insert_event_rows(
+            [_outbox_row("e:1"), _outbox_row("e:2", "C2"), _outbox_row("e:3")],
+            [AuditRow(AT, actor.id, "slack", "U1", "request.created", "X", DETAIL, "Ev1")],
+            [TimerRow("sla:X:remind", "sla.remind", due, {"n": 2}), TimerRow("sla:Y:remind", "sla.remind", due, {})],
+            AT,
+        )
+    assert ids == [row.id for row in await OutboxMessage.all().order_by("id")] and ids == sorted(ids) and len(ids) == 3
+    assert [row.dedupe_key for row in await OutboxMessage.all().order_by("id")] == ["e:1", "e:2", "e:3"]
+    assert {t.key: (t.status, t.payload) for t in await Timer.all()} == {
+        "sla:X:remind": ("pending", {"n": 2}), "sla:X:escalate": ("cancelled", {}), "sla:Y:remind": ("pending", {}),
+    }
+    entry = await AuditEntry.get(action="request.created")
+    assert (entry.actor_id, entry.detail, entry.delivery_id) == (actor.id, DETAIL, "Ev1")
+    # each part alone, and a duplicate outbox key refuses the whole statement: nothing of it is written
+    assert await event_rows.insert_event_rows([], [AuditRow(AT, None, "slack", None, "a", "Y", {}, None)], [], AT) == []
+    assert await event_rows.insert_event_rows([_outbox_row("e:4")], [], [], AT) == [ids[-1] + 1]
+    with pytest.raises(IntegrityError):
+        async with in_transaction("default"):
+            await event_rows.insert_event_rows(
+                [_outbox_row("e:1")], [AuditRow(AT, None, "slack", None, "b", "Z", {}, None)], [TimerRow("z", "k", due, {})], AT
+            )
+    assert not await AuditEntry.filter(action="b").exists() and not await Timer.filter(key="z").exists()
+    assert await AuditEntry.all().count() == 2
+
+
+async def test_cards_updated_together_return_their_versions_and_their_copies(database):
+    first = Card(title="海报", key="task:A")
+    a_id, _version = await event_rows.upsert_card("task:A", first.json_text(), AT)
+    shown = await event_rows.insert_card_post(a_id, "slack", "C1", None, "zh_CN")
+    unsent = await event_rows.insert_card_post(a_id, "slack", "D1", "U1", "en")
+    await CardPost.filter(id=shown).update(message_ref="1700000000.000300")
+    later = AT + timedelta(minutes=1)
+    updated = await event_rows.update_cards({"task:A": Card(title="海报 v2", key="task:A").json_text(), "task:B": first.json_text()}, later)
+    assert set(updated) == {"task:A", "task:B"}
+    a, b = updated["task:A"], updated["task:B"]
+    assert (a.id, a.version, [(p.id, p.message_ref) for p in a.posts]) == (a_id, 2, [(shown, "1700000000.000300"), (unsent, None)])
+    assert (b.version, b.posts) == (1, [])  # a new card: no copies, and none read
+    record = await CardRecord.get(key="task:A")
+    assert (record.version, record.content["title"], record.updated_at) == (2, "海报 v2", later)
+    assert (await CardRecord.get(key="task:B")).id == b.id
+    assert await event_rows.update_cards({}, later) == {}
+
+
 def _router() -> Router:
     router = Router()
 

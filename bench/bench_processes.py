@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_dispatch import Mix, config
+from dispatch_kit import in_lanes
 
 from bot.app import settle_heap
 from bot.clock import ManualClock
@@ -53,43 +54,42 @@ class WorkerResult:
     latencies: list[float]
 
 
-def clock_ticks(pids: list[int]) -> float:
-    """CPU seconds (user + system) the given processes have used so far; processes gone are skipped."""
+def server_ticks() -> float:
+    """CPU seconds (user + system) the PostgreSQL server's processes on this machine have used so far: the
+    backends serving the workers (one per connection) and the server's own writers."""
     total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError, IndexError):
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+        try:
+            head, tail = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+        if head.endswith("(postgres"):
+            fields = tail.split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
 
 
-async def _worker_run(url: str, day: date, events: int, started, results, release, pids) -> None:
+async def _worker_run(url: str, day: date, events: int, lanes: int, started, results, release) -> None:
     await db.connect(url, run_migrations=False)
     clock = ManualClock(datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=1))
     engine = Engine(build_router(), config(url), clock)
     mix = Mix()
     mix.n = day.toordinal() * 1_000_000  # delivery ids unique across workers
-    cycles = [e for i in range(events // 10) for e in mix.cycle(i, day)]
+    cycles = [mix.cycle(i, day) for i in range(events // 10)]
     await engine.dispatch(mix.command("hanmei", "帮助"))  # opens this worker's database connection before the clock starts
-    if url.startswith("postgres"):  # the server process serving this worker (one connection: events go one at a time)
-        pids.put(int((await db.connection().execute_query_dict("SELECT pg_backend_pid() AS pid"))[0]["pid"]))
     settle_heap()  # as `collabbot run` does after start-up
     started.wait()
     cpu0, t0 = time.process_time(), time.perf_counter()
-    latencies = []
-    for event in cycles:
-        e0 = time.perf_counter()
-        await engine.dispatch(event)
-        latencies.append(time.perf_counter() - e0)
-    results.put((len(cycles), time.perf_counter() - t0, time.process_time() - cpu0, latencies))  # plain data across processes
+    latencies = await in_lanes(engine.dispatch, cycles, lanes)
+    results.put((len(latencies), time.perf_counter() - t0, time.process_time() - cpu0, latencies))  # plain data across processes
     release.wait()  # the parent reads the server's CPU while this worker's connection still exists
     await db.close()
 
 
-def _worker(url: str, day: date, events: int, started, results, release, pids) -> None:
-    asyncio.run(_worker_run(url, day, events, started, results, release, pids))
+def _worker(url: str, day: date, events: int, lanes: int, started, results, release) -> None:
+    asyncio.run(_worker_run(url, day, events, lanes, started, results, release))
 
 
 def _reset_in_child(url: str) -> None:
@@ -118,26 +118,26 @@ class RunFigures:
     db_cpu_ms: float | None
 
 
-def run(url: str, processes: int, events: int, first_day: date, label: str) -> RunFigures:
+def run(url: str, processes: int, events: int, first_day: date, label: str, lanes: int = 1) -> RunFigures:
     # every database step in a process of its own: tortoise keeps per-backend state in its models
     ctx = mp.get_context("spawn")
     reset = ctx.Process(target=_reset_in_child, args=(url,))
     reset.start()
     reset.join()
-    started, release, results, pid_queue = ctx.Barrier(processes + 1), ctx.Event(), ctx.Queue(), ctx.Queue()
+    started, release, results = ctx.Barrier(processes + 1), ctx.Event(), ctx.Queue()
     workers = [
-        ctx.Process(target=_worker, args=(url, first_day + timedelta(days=k), events, started, results, release, pid_queue))
+        ctx.Process(target=_worker, args=(url, first_day + timedelta(days=k), events, lanes, started, results, release))
         for k in range(processes)
     ]
     for w in workers:
         w.start()
-    pids = [pid_queue.get() for _ in workers] if url.startswith("postgres") else []
-    db0 = clock_ticks(pids)
+    postgres = url.startswith("postgres")
     started.wait()
+    db0 = server_ticks()
     t0 = time.perf_counter()
     done = [WorkerResult(*results.get()) for _ in workers]
     wall = time.perf_counter() - t0
-    db_cpu = clock_ticks(pids) - db0 if pids else None
+    db_cpu = server_ticks() - db0 if postgres else None
     release.set()
     for w in workers:
         w.join()
@@ -160,7 +160,10 @@ def main() -> None:
     parser.add_argument("--database-url", required=True, help="a PostgreSQL database on this machine (its tables are emptied)")
     parser.add_argument("--events", type=int, default=1000, help="events each worker sends (a multiple of 10)")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 3])
-    parser.add_argument("--no-sqlite", action="store_true", help="skip the one-process run on an SQLite file")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the one-process runs on an SQLite file")
+    parser.add_argument(
+        "--lanes", type=int, default=4, help="also run one process with this many events in flight, on each database (0: no such run)"
+    )
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         parser.error("--database-url must be a PostgreSQL URL")
@@ -172,9 +175,19 @@ def main() -> None:
         figures["sqlite"] = run(f"sqlite://{folder}/bench.db", 1, args.events, FIRST_DAY, "SQLite, 1 process")
     for n in args.processes:
         figures[str(n)] = run(args.database_url, n, args.events, FIRST_DAY, f"PostgreSQL, {n} process{'es' if n > 1 else ''}")
+    if args.lanes > 1:
+        if not args.no_sqlite:
+            figures["sqlite lanes"] = run(f"sqlite://{folder}/lanes.db", 1, args.events, FIRST_DAY, f"SQLite, 1 process, {args.lanes} lanes", args.lanes)
+        figures["lanes"] = run(args.database_url, 1, args.events, FIRST_DAY, f"PostgreSQL, 1 process, {args.lanes} lanes", args.lanes)
     one = figures.get("1")
     if one and "sqlite" in figures:
         print(f"ratio PostgreSQL / SQLite, one process, throughput: {one.rate / figures['sqlite'].rate:.2f}")
+    if "lanes" in figures and "sqlite lanes" in figures:
+        print(
+            f"ratio PostgreSQL / SQLite, one process with {args.lanes} events in flight, throughput: "
+            f"{figures['lanes'].rate / figures['sqlite lanes'].rate:.2f} "
+            f"(against SQLite one at a time: {figures['lanes'].rate / figures['sqlite'].rate:.2f})"
+        )
     for n in args.processes:
         if one and n != 1:
             many = figures[str(n)]

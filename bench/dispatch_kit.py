@@ -6,6 +6,8 @@ Used by ``bench_dispatch.py`` and ``bench_standup.py``.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import statistics
 import time
 
@@ -90,6 +92,41 @@ async def timed(dispatch, events: list[Event], cpu: list[float] | None = None) -
         if cpu is not None:
             cpu.append(time.process_time() - c0)
     return time.perf_counter() - start, latencies
+
+
+async def in_lanes(dispatch, cycles: list[list[Event]], lanes: int) -> list[float]:
+    """Each event's latency, the cycles run by ``lanes`` coroutines at once, as a process serves deliveries from
+    several conversations side by side (the DingTalk stream handles up to eight frames at once): a lane takes the
+    next cycle and sends its events one after the other. A cycle's first event raises a collaboration whose code
+    depends on the order in which the lanes' first events commit: the code the cycle's events name is replaced by
+    the one its audit entry gives."""
+    queue = list(reversed(cycles))
+    latencies: list[float] = []
+
+    async def lane() -> None:
+        while queue:
+            events = queue.pop()
+            planned = actual = None
+            for event in events:
+                if actual != planned and planned is not None and actual is not None:
+                    event = _renamed(event, planned, actual)
+                t0 = time.perf_counter()
+                result = await dispatch(event)
+                latencies.append(time.perf_counter() - t0)
+                if planned is None and result.outcome is not None and result.outcome.audit:
+                    planned, actual = _planned_code(events), result.outcome.audit[0].subject
+
+    await asyncio.gather(*(lane() for _ in range(lanes)))
+    return latencies
+
+
+def _planned_code(events: list[Event]) -> str | None:
+    return next((e.value["code"] for e in events if e.value and "code" in e.value), None)
+
+
+def _renamed(event: Event, planned: str, actual: str) -> Event:
+    value = {k: v.replace(planned, actual) if isinstance(v, str) else v for k, v in event.value.items()} if event.value else event.value
+    return dataclasses.replace(event, text=event.text.replace(planned, actual) if event.text else event.text, value=value)
 
 
 def summary(total: float, latencies: list[float]) -> dict[str, float]:

@@ -173,7 +173,6 @@ async def commit(ctx: Context, outcome: Outcome, audit: Sequence[AuditRow] = ())
                 target = Target(post.platform, post.conversation_id, post.locale, bool(post.recipient), post.recipient)
                 row(f"edit:{post.id}:{card.version}", target, "edit", {}, post.id)
 
-    await event_rows.cancel_timers(outcome.cancel_timers)  # before the timers set: a key cancelled and set is set
     timers = [TimerRow(t.key, t.kind, t.due_at, t.payload) for t in outcome.timers]
     # the outbox rows in one statement get ascending ids in this order, their order in their queues
-    return await event_rows.insert_event_rows(rows, audit, timers, now)
+    return await event_rows.insert_event_rows(rows, audit, timers, now, outcome.cancel_timers)

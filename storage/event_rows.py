@@ -347,21 +347,31 @@ def cancel_statement(keys: Sequence[str], dialect: str) -> tuple[str, list[str]]
 # --- the end of an event ----------------------------------------------------------------------------
 
 
-async def insert_event_rows(outbox: Sequence[OutboxRow], audit: Sequence[AuditRow], timers: Sequence[TimerRow], now: datetime) -> list[int]:
-    """The writes that end an event: its timers set (``set_timers``), its audit entries (``insert_audit``) and its
-    outbox rows (``insert_outbox``, whose ids are returned in the order given).
+async def insert_event_rows(
+    outbox: Sequence[OutboxRow], audit: Sequence[AuditRow], timers: Sequence[TimerRow], now: datetime, cancel: Sequence[str] = ()
+) -> list[int]:
+    """The writes that end an event: the timers it cancels (``cancel_timers``: keys, or prefixes ending in ``*``)
+    and sets (``set_timers``), its audit entries (``insert_audit``) and its outbox rows (``insert_outbox``, whose
+    ids are returned in the order given). A timer cancelled and set by the event is set.
 
-    On PostgreSQL they are one statement — the timers and the audit entries as data-modifying ``WITH`` clauses
-    of the outbox insert — one round trip instead of three (each costs about 0.1 ms of client and server CPU
-    there). They write three different tables, so running side by side in one statement changes nothing of
-    what they write. On SQLite, where a statement is a function call, they stay one statement each.
+    On PostgreSQL they are one statement — the timer and audit writes as data-modifying ``WITH`` clauses of the
+    outbox insert — one round trip instead of up to four (each costs about 0.1 ms of client and server CPU
+    there). The clauses of one statement run side by side on one snapshot, so they must not write the same row:
+    an event that cancels timers and sets some cancels them in a statement of its own first. On SQLite, where a
+    statement is a function call, they stay one statement each.
     """
-    if not outbox or (not audit and not timers) or sql.dialect() != "postgres":
+    if not outbox or sql.dialect() != "postgres":
+        await cancel_timers(cancel)
         await set_timers(timers, now)
         await insert_audit(audit)
         return [row_id for row_id in await insert_outbox(outbox) if row_id is not None]
-    writes = ([_set_timers_statement(timers, now)] if timers else []) + ([_audit_statement(audit)] if audit else [])
+    if cancel and timers:
+        await cancel_timers(cancel)
+        cancel = ()
+    writes = [cancel_statement(cancel, "postgres")] if cancel else []
+    writes += ([_set_timers_statement(timers, now)] if timers else []) + ([_audit_statement(audit)] if audit else [])
     text, params = _outbox_statement(outbox)
-    clauses = ", ".join(f'"w{n}" AS ({write})' for n, (write, _params) in enumerate(writes))
-    params = [p for _write, write_params in writes for p in write_params] + params
-    return [row_id for row_id in _outbox_ids(outbox, await sql.fetch(f"WITH {clauses} {text}", params)) if row_id is not None]
+    if writes:
+        text = "WITH " + ", ".join(f'"w{n}" AS ({write})' for n, (write, _params) in enumerate(writes)) + " " + text
+        params = [p for _write, write_params in writes for p in write_params] + params
+    return [row_id for row_id in _outbox_ids(outbox, await sql.fetch(text, params)) if row_id is not None]

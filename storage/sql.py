@@ -7,8 +7,9 @@ current transaction (``connections.get("default")`` is the transaction's client 
 ``in_transaction``). PostgreSQL (asyncpg) numbers its placeholders: ``$1, $2, …``; ``statement``
 rewrites the text once per dialect and caches it. Values are encoded by the model's own fields
 (``to_db_value``), so a row written here is exactly the row tortoise would write, and the ORM reads it back.
-Inside a SQLite transaction a statement skips tortoise's client and runs on sqlite3 itself
-(``storage.sqlite_inline``).
+Inside a transaction a statement skips tortoise's client: on SQLite it runs on sqlite3 itself
+(``storage.sqlite_inline``), on PostgreSQL it goes to asyncpg on the transaction's connection
+(``storage.pg_inline``).
 
 The workflows' hot reads and writes use the same path: ``select`` (model instances from a hand-written
 ``WHERE``), ``row_instance`` / ``columns_of`` (instances from a join's aliased columns) and ``update_where``
@@ -29,7 +30,7 @@ from tortoise.fields import DatetimeField, Field, JSONField
 from tortoise.models import Model
 from tortoise.validators import MaxLengthValidator
 
-from storage import db
+from storage import db, pg_inline
 from storage.sqlite_inline import fetch_dicts, transaction_connection
 
 M = TypeVar("M", bound=Model)
@@ -89,6 +90,9 @@ async def run_query(connection: BaseDBAsyncClient, text: str, params: list[Any])
     inline = transaction_connection(connection)
     if inline is not None:  # SQLite inside a transaction: straight to sqlite3, past tortoise's wrappers
         return fetch_dicts(inline, text, params)[1]
+    held = pg_inline.transaction_client(connection)
+    if held is not None:  # PostgreSQL inside a transaction: straight to asyncpg
+        return await pg_inline.fetch(held, text, params)
     return await connection.execute_query_dict(text, params)
 
 
@@ -98,7 +102,11 @@ async def execute(sql: str, params: Sequence[Any] = ()) -> int:
     inline = transaction_connection(connection)
     if inline is not None:
         return fetch_dicts(inline, sql, list(params))[0]
-    changed, _rows = await connection.execute_query(statement(sql, connection.capabilities.dialect), list(params))
+    text = statement(sql, connection.capabilities.dialect)
+    held = pg_inline.transaction_client(connection)
+    if held is not None:
+        return await pg_inline.execute(held, text, list(params))
+    changed, _rows = await connection.execute_query(text, list(params))
     return changed
 
 

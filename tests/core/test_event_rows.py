@@ -230,12 +230,12 @@ async def test_the_end_of_an_event_writes_its_timers_audit_and_outbox_rows_toget
     due = AT + timedelta(days=1)
     await event_rows.set_timers([TimerRow("sla:X:remind", "sla.remind", AT, {}), TimerRow("sla:X:escalate", "sla.escalate", AT, {})], AT)
     async with in_transaction("default"):
-        await event_rows.cancel_timers(["sla:X:*"])
         ids = await event_rows.insert_event_rows(
             [_outbox_row("e:1"), _outbox_row("e:2", "C2"), _outbox_row("e:3")],
             [AuditRow(AT, actor.id, "slack", "U1", "request.created", "X", DETAIL, "Ev1")],
             [TimerRow("sla:X:remind", "sla.remind", due, {"n": 2}), TimerRow("sla:Y:remind", "sla.remind", due, {})],
             AT,
+            cancel=["sla:X:*"],
         )
     assert ids == [row.id for row in await OutboxMessage.all().order_by("id")] and ids == sorted(ids) and len(ids) == 3
     assert [row.dedupe_key for row in await OutboxMessage.all().order_by("id")] == ["e:1", "e:2", "e:3"]
@@ -247,6 +247,9 @@ async def test_the_end_of_an_event_writes_its_timers_audit_and_outbox_rows_toget
     # each part alone, and a duplicate outbox key refuses the whole statement: nothing of it is written
     assert await event_rows.insert_event_rows([], [AuditRow(AT, None, "slack", None, "a", "Y", {}, None)], [], AT) == []
     assert await event_rows.insert_event_rows([_outbox_row("e:4")], [], [], AT) == [ids[-1] + 1]
+    # timers cancelled by an event that sets none: on PostgreSQL a clause of the outbox insert too
+    [cancelled_with] = await event_rows.insert_event_rows([_outbox_row("e:5")], [], [], AT, cancel=["sla:Y:*", "nothing"])
+    assert (await Timer.get(key="sla:Y:remind")).status == "cancelled" and cancelled_with == ids[-1] + 2
     with pytest.raises(IntegrityError):
         async with in_transaction("default"):
             await event_rows.insert_event_rows(

@@ -84,18 +84,20 @@ class Mix:
 
 
 async def store_collaborations(count: int, now: datetime) -> None:
+    """Archived collaborations written before the runs, a thousand at a time (the list of all of them at once
+    would be the process's peak memory, not the bot's)."""
     initiator = await Person.get(handle="lilei")
     async with db.transaction():
-        await Collaboration.bulk_create(
-            [
-                Collaboration(
-                    code=f"OLD{i:010d}", title=f"archived {i}", goal="x", raised_on=date(2025, 1, 1),
-                    deadline=date(2025, 2, 1), initiator=initiator, state="archived", created_at=now,
-                )
-                for i in range(count)
-            ],
-            batch_size=1000,
-        )
+        for start in range(0, count, 1000):
+            await Collaboration.bulk_create(
+                [
+                    Collaboration(
+                        code=f"OLD{i:010d}", title=f"archived {i}", goal="x", raised_on=date(2025, 1, 1),
+                        deadline=date(2025, 2, 1), initiator=initiator, state="archived", created_at=now,
+                    )
+                    for i in range(start, min(count, start + 1000))
+                ]
+            )
 
 
 async def run(events: int, stored: int, database_url: str | None) -> None:

@@ -1,7 +1,7 @@
 """Benchmark: one process against several on one PostgreSQL, and the CPU each event costs bot and database.
 
     python bench/bench_processes.py --database-url postgres://postgres@127.0.0.1:5432/bench [--events 1000]
-                                     [--processes 1 3] [--no-sqlite]
+                                     [--processes 1 3] [--no-sqlite] [--lanes 4]
 
 The same mix as ``bench_dispatch.py`` (ten events per collaboration: create, accept, subtask, acknowledge, two
 progress reports, acceptance, pass, help, show), through ``Engine.dispatch`` with the real workflows. Each
@@ -9,10 +9,13 @@ worker is an OS process of its own that sends its ``--events`` one after the oth
 answer before the next command); N workers run at once on one database, so a run of N sends N × events.
 
 For each run it prints the throughput of all workers together, p50/p99 per event, and the CPU each event cost:
-the workers' own CPU plus that of the PostgreSQL server processes serving them (read from ``/proc`` — so the
-database must run on this machine for that column). Then the ratios the scale issue asks for: N processes
-against one in throughput and in CPU per event, and — unless ``--no-sqlite`` — one process on PostgreSQL
-against one process on an SQLite file. The database's tables are emptied before each run. The delivery worker
+the workers' own CPU plus that of the PostgreSQL server's processes (read from ``/proc`` — so the database must
+run on this machine, and nothing else use it, for that column). Then one process again on each database with
+``--lanes`` events in flight: its collaborations' cycles run side by side, each cycle's events in order, as a
+process serves several conversations at once (``dispatch_kit.in_lanes``). Then the ratios the scale issue asks
+for: N processes against one in throughput and in CPU per event, and — unless ``--no-sqlite`` — one process on
+PostgreSQL against one process on an SQLite file, one event at a time and with events in flight. The
+database's tables are emptied before each run. The delivery worker
 and the timers are not running: this measures committing events, the part every process shares.
 """
 
@@ -149,7 +152,7 @@ def run(url: str, processes: int, events: int, first_day: date, label: str, lane
     per_event = (bot_cpu + (db_cpu or 0.0)) / n * 1000
     db_text = f"database {db_cpu / n * 1000:5.2f}" if db_cpu is not None else "database    —"
     print(
-        f"{label:24s} {n:6d} events  {n / wall:7.0f} ev/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
+        f"{label:32s} {n:6d} events  {n / wall:7.0f} ev/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
         f"CPU/event {per_event:5.2f} ms (bot {bot_cpu / n * 1000:5.2f}, {db_text})"
     )
     return RunFigures(label, n / wall, per_event, bot_cpu / n * 1000, None if db_cpu is None else db_cpu / n * 1000)

@@ -99,7 +99,7 @@ async def in_lanes(dispatch, cycles: list[list[Event]], lanes: int) -> list[floa
     several conversations side by side (the DingTalk stream handles up to eight frames at once): a lane takes the
     next cycle and sends its events one after the other. A cycle's first event raises a collaboration whose code
     depends on the order in which the lanes' first events commit: the code the cycle's events name is replaced by
-    the one its audit entry gives."""
+    the one its audit entry gives. An event refused or failed stops the run."""
     queue = list(reversed(cycles))
     latencies: list[float] = []
 
@@ -113,6 +113,8 @@ async def in_lanes(dispatch, cycles: list[list[Event]], lanes: int) -> list[floa
                 t0 = time.perf_counter()
                 result = await dispatch(event)
                 latencies.append(time.perf_counter() - t0)
+                if result.error is not None or result.incident is not None:  # a benchmark of refusals measures nothing
+                    raise RuntimeError(f"{kind_of(event)} failed in a lane: {result.error or result.incident}")
                 if planned is None and result.outcome is not None and result.outcome.audit:
                     planned, actual = _planned_code(events), result.outcome.audit[0].subject
 

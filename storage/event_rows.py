@@ -204,6 +204,46 @@ async def card_posts_of(card_ids: Sequence[int]) -> dict[int, list[PostRow]]:
 
 
 @dataclass(slots=True)
+class PlacedCard:
+    """A keyed card stored and placed in one conversation: its row and version, and its copy there — the one
+    posted before (``existing``), or the one just added (``new_post_id``)."""
+
+    id: int
+    version: int
+    existing: PostRow | None
+    new_post_id: int | None
+
+
+_POST_FIELDS_OF_P = ", ".join(f'"p".{column}' for column in _POST_FIELDS.split(", "))
+_PLACE_PG = (
+    f'WITH "c" AS ({_CARD_UPSERT}), '
+    f'"e" AS (SELECT {_POST_FIELDS_OF_P} FROM "card_post" "p" JOIN "c" ON "p"."card_id" = "c"."id" '
+    'WHERE "p"."platform" = ? AND "p"."conversation_id" = ? ORDER BY "p"."id" LIMIT 1), '
+    '"n" AS (INSERT INTO "card_post" ("card_id", "platform", "conversation_id", "recipient", "locale", "sent_version") '
+    'SELECT "c"."id", ?, ?, ?, ?, 0 FROM "c" WHERE NOT EXISTS (SELECT 1 FROM "e") RETURNING "id") '
+    'SELECT "c"."id" AS "card_id", "c"."version" AS "card_version", (SELECT "id" FROM "n") AS "new_post", "e".* '
+    'FROM "c" LEFT JOIN "e" ON TRUE'
+)
+
+
+async def place_card(key: str, content: str, now: datetime, platform: str, conversation_id: str, recipient: str | None, locale: str) -> PlacedCard:
+    """Store a keyed card's content (``upsert_card``) and find its copy in this conversation, or add one (not yet
+    sent: ``insert_card_post``). One statement on PostgreSQL; on SQLite the upsert, then — unless the card is
+    new — the read of its copy, then the insert when there is none."""
+    key_value, updated_at = sql.encoded(_CARD, (key, now))
+    place = sql.encoded(_POST[1:], (platform, conversation_id, recipient, locale))
+    if sql.dialect() == "postgres":
+        [row] = await sql.fetch(_PLACE_PG, [key_value, content, updated_at, place[0], place[1], *place])
+        card_id, version, new_post = int(row.pop("card_id")), int(row.pop("card_version")), row.pop("new_post")
+        return PlacedCard(card_id, version, PostRow(**row) if row["id"] is not None else None, new_post)
+    rows = await sql.fetch(_CARD_UPSERT, [key_value, content, updated_at])
+    card_id, version = int(rows[0]["id"]), int(rows[0]["version"])
+    existing = await card_post(card_id, platform, conversation_id) if version > 1 else None
+    new_post = None if existing is not None else await insert_card_post(card_id, platform, conversation_id, recipient, locale)
+    return PlacedCard(card_id, version, existing, new_post)
+
+
+@dataclass(slots=True)
 class UpdatedCard:
     """A keyed card given new content: its row, its new version, and — unless it is new — its copies, oldest first."""
 
@@ -229,7 +269,7 @@ async def update_cards(contents: dict[str, str], now: datetime) -> dict[str, Upd
     if sql.dialect() == "postgres":
         rows = await sql.fetch(
             f'WITH "c" AS ({upsert}) SELECT "c"."key" AS "card_key", "c"."id" AS "card_id", "c"."version" AS "card_version", '
-            + ", ".join(f'"p".{column}' for column in _POST_FIELDS.split(", "))
+            + _POST_FIELDS_OF_P
             + ' FROM "c" LEFT JOIN "card_post" "p" ON "p"."card_id" = "c"."id" AND "c"."version" > 1 ORDER BY "p"."id"',
             params,
         )

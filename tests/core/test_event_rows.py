@@ -259,6 +259,23 @@ async def test_the_end_of_an_event_writes_its_timers_audit_and_outbox_rows_toget
     assert await AuditEntry.all().count() == 2
 
 
+async def test_a_card_placed_in_a_conversation_is_stored_and_finds_or_adds_its_copy(database):
+    """One statement on PostgreSQL, up to three on SQLite: the same rows and answers."""
+    text = Card(title="海报", key="task:P").json_text()
+    first = await event_rows.place_card("task:P", text, AT, "slack", "C1", None, "zh_CN")
+    assert (first.version, first.existing) == (1, None) and first.new_post_id is not None
+    post = await CardPost.get(id=first.new_post_id)
+    assert (post.card_id, post.platform, post.conversation_id, post.recipient, post.locale, post.sent_version) == (first.id, "slack", "C1", None, "zh_CN", 0)
+    await CardPost.filter(id=post.id).update(message_ref="1700000000.000400")
+    again = await event_rows.place_card("task:P", text, AT + timedelta(minutes=1), "slack", "C1", None, "zh_CN")
+    assert (again.id, again.version, again.new_post_id) == (first.id, 2, None)
+    assert again.existing == event_rows.PostRow(post.id, "slack", "C1", None, "zh_CN", "1700000000.000400")
+    elsewhere = await event_rows.place_card("task:P", text, AT, "slack", "D9", "U9", "en")
+    assert (elsewhere.id, elsewhere.version, elsewhere.existing) == (first.id, 3, None)
+    assert await CardPost.filter(card_id=first.id).order_by("id").values_list("conversation_id", "recipient") == [("C1", None), ("D9", "U9")]
+    assert (await CardRecord.get(id=first.id)).version == 3
+
+
 async def test_cards_updated_together_return_their_versions_and_their_copies(database):
     first = Card(title="海报", key="task:A")
     a_id, _version = await event_rows.upsert_card("task:A", first.json_text(), AT)

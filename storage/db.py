@@ -60,9 +60,17 @@ async def _keep_session(connection: Any) -> None:
     """
 
 
+PG_POOL_SIZE = 20
+"""PostgreSQL connections a process opens at most, unless the URL says (``?maxsize=``): one per event in hand
+(the DingTalk stream handles eight frames at once, Slack's HTTP requests come side by side), per message the
+delivery worker is sending (sixteen queues at once), for the timers and the dashboard. tortoise's default of
+five made events wait for a connection while the database had CPU to spare."""
+
+
 def connection_config(url: str) -> str | dict[str, Any]:
     """SQLite through ``storage.sqlite_inline`` (statements on the loop's thread); PostgreSQL through tortoise's
-    asyncpg client, without the session reset on each release (``_keep_session``)."""
+    asyncpg client, without the session reset on each release (``_keep_session``), ``PG_POOL_SIZE`` connections
+    at most."""
     from tortoise.backends.base.config_generator import expand_db_url
 
     url = normalize_url(url)
@@ -71,6 +79,7 @@ def connection_config(url: str) -> str | dict[str, Any]:
         expanded["engine"] = "storage.sqlite_inline"
     elif expanded["engine"] == "tortoise.backends.asyncpg":
         expanded["credentials"]["reset"] = _keep_session
+        expanded["credentials"].setdefault("maxsize", PG_POOL_SIZE)
     return expanded
 
 

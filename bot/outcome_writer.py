@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bot.i18n import normalize_locale
 from bot.types import Card, Outgoing, Reply, Text, ToCollaboration, ToConversation, ToPerson
 from storage import directory, event_rows, sql
-from storage.event_rows import AuditRow, OutboxRow, PostRow, TimerRow
+from storage.event_rows import AuditRow, OutboxRow, PlacedCard, TimerRow
 from storage.models import Group, Person
 
 if TYPE_CHECKING:
@@ -135,43 +135,39 @@ async def commit(ctx: Context, outcome: Outcome, audit: Sequence[AuditRow] = ())
     stored: dict[str, tuple[str, int, int]] = {}
     copies: set[tuple[int, str, str]] = set()
 
-    async def place(card: Card, target: Target) -> tuple[int, int, PostRow | None, int | None]:
-        """The card stored (unless this event stored the same content) and its copy for ``target``: ``(card id,
-        version, the copy posted before, the copy just added)`` — both copies None when the event placed it there."""
+    async def place(card: Card, target: Target) -> PlacedCard | None:
+        """The card stored (unless this event stored this content already) and its copy in ``target``'s
+        conversation found or added; None when this event placed it there already."""
         key, content = card.key or "", card.json_text()
         recipient = target.recipient if target.is_direct else None
+        where = (target.platform, target.conversation_id)
         known = stored.get(key)
         if known is None:  # the card's first place in this event: stored and placed by one call
-            placed = await event_rows.place_card(key, content, now, target.platform, target.conversation_id, recipient, target.locale)
+            placed = await event_rows.place_card(key, content, now, *where, recipient, target.locale)
             stored[key] = (content, placed.id, placed.version)
-            copies.add((placed.id, target.platform, target.conversation_id))
-            return placed.id, placed.version, placed.existing, placed.new_post_id
-        card_id, version = known[1], known[2]
-        if known[0] != content:
+            copies.add((placed.id, *where))
+            return placed
+        known_content, card_id, version = known
+        if known_content != content:
             card_id, version = await event_rows.upsert_card(key, content, now)
             stored[key] = (content, card_id, version)
-        copy = (card_id, target.platform, target.conversation_id)
-        if copy in copies:  # posted or updated there by this event already
-            return card_id, version, None, None
-        copies.add(copy)
-        # a card just created has no copy anywhere yet (but those this event posted)
-        existing = await event_rows.card_post(card_id, target.platform, target.conversation_id) if version > 1 else None
-        if existing is not None:
-            return card_id, version, existing, None
-        return card_id, version, None, await event_rows.insert_card_post(card_id, target.platform, target.conversation_id, recipient, target.locale)
+        if (card_id, *where) in copies:
+            return None
+        copies.add((card_id, *where))
+        return await event_rows.place_copy(card_id, version, *where, recipient, target.locale)
 
     for index, message in enumerate(outcome.messages):
         content = message.content
         for t_index, target in enumerate(await targets_for(ctx, message)):
             key = f"{base_key}:{index}:{t_index}"
-            if isinstance(content, Card) and content.key:
-                _card_id, version, existing, new_post_id = await place(content, target)
-                if new_post_id is not None:
-                    row(key, target, "post", {}, new_post_id)
-                elif existing is not None and existing.message_ref:
-                    row(f"edit:{existing.id}:{version}", target, "edit", {}, existing.id)
-            else:
+            if not (isinstance(content, Card) and content.key):
                 row(key, target, "text" if isinstance(content, Text) else "post", content.to_json())
+                continue
+            placed = await place(content, target)
+            if placed is not None and placed.new_post_id is not None:
+                row(key, target, "post", {}, placed.new_post_id)
+            elif placed is not None and placed.existing is not None and placed.existing.message_ref:
+                row(f"edit:{placed.existing.id}:{placed.version}", target, "edit", {}, placed.existing.id)
 
     # the cards updated stored and their copies read, in one statement (the last content given for a key)
     updated = await event_rows.update_cards({card.key or "": card.json_text() for card in outcome.updates}, now)

@@ -237,7 +237,12 @@ async def place_card(key: str, content: str, now: datetime, platform: str, conve
         card_id, version, new_post = int(row.pop("card_id")), int(row.pop("card_version")), row.pop("new_post")
         return PlacedCard(card_id, version, PostRow(**row) if row["id"] is not None else None, new_post)
     rows = await sql.fetch(_CARD_UPSERT, [key_value, content, updated_at])
-    card_id, version = int(rows[0]["id"]), int(rows[0]["version"])
+    return await place_copy(int(rows[0]["id"]), int(rows[0]["version"]), platform, conversation_id, recipient, locale)
+
+
+async def place_copy(card_id: int, version: int, platform: str, conversation_id: str, recipient: str | None, locale: str) -> PlacedCard:
+    """The card's copy in this conversation, or a new one (not yet sent) when there is none; a card at version 1
+    was just created and has none yet."""
     existing = await card_post(card_id, platform, conversation_id) if version > 1 else None
     new_post = None if existing is not None else await insert_card_post(card_id, platform, conversation_id, recipient, locale)
     return PlacedCard(card_id, version, existing, new_post)

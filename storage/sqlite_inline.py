@@ -52,7 +52,7 @@ class Checkpointer:
     committing: alone, the thread's checkpoints would let the file grow without end. So once the file holds more
     than ``restart_frames`` frames, the writer's own connection copies the few frames committed during the
     thread's last checkpoint (a short checkpoint on the loop's thread, one in many), and its next write starts
-    the file over (``journal_size_limit`` then trims it).
+    the file over: written again from its start, not trimmed (``storage.db.SQLITE_PRAGMAS``).
     """
 
     def __init__(self, filename: str, every: int = 500, restart_frames: int = 4_000):

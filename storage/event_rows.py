@@ -4,7 +4,9 @@ Every event passes here (``bot.engine`` claims its delivery id and records its d
 ``bot.outcome_writer`` turns its ``Outcome`` into these rows), so these statements skip tortoise's
 query builder (``storage.sql``). Each runs on the current transaction's connection, one text for
 SQLite (>= 3.35, for ``RETURNING``) and PostgreSQL; several rows of one kind are one multi-row
-statement. The tables are the ORM's (``storage.models``) and so is each value's encoding: what is
+statement. Where several statements of an event can be one, PostgreSQL gets that one (data-modifying
+``WITH`` clauses: ``insert_event_rows``, ``update_cards``, ``place_card``): a statement is a round trip
+there, and a function call on SQLite, which keeps the plain ones. The tables are the ORM's (``storage.models``) and so is each value's encoding: what is
 written here reads back through the models unchanged.
 """
 

@@ -1,7 +1,8 @@
 """What the in-process benchmarks share: a counter of the SQL statements the database driver runs, the
-event type of an event, and timing a list of events through a dispatch coroutine (p50/p99, events/s).
+event type of an event, and timing a list of events through a dispatch coroutine (p50/p99, events/s), one at a
+time or several in flight (``in_lanes``).
 
-Used by ``bench_dispatch.py`` and ``bench_standup.py``.
+Used by ``bench_dispatch.py``, ``bench_standup.py`` and ``bench_processes.py``.
 """
 
 from __future__ import annotations

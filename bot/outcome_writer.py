@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.i18n import normalize_locale
 from bot.types import Card, Outgoing, Reply, Text, ToCollaboration, ToConversation, ToPerson
-from storage import directory, event_rows, sql
+from storage import directory, event_rows
 from storage.event_rows import AuditRow, OutboxRow, PlacedCard, TimerRow
 from storage.models import Group, Person
 
@@ -62,9 +62,6 @@ def group_target(group: Group, default_locale: str) -> Target:
     )
 
 
-_BOUND_GROUPS = 'SELECT "group_id" FROM "group_binding" WHERE "collaboration_id" = ? ORDER BY "id"'
-
-
 async def targets_for(ctx: Context, message: Outgoing) -> list[Target]:
     default = ctx.config.bot.locale
     audience = message.to
@@ -96,7 +93,7 @@ async def targets_for(ctx: Context, message: Outgoing) -> list[Target]:
         locale = normalize_locale(group.locale) if group and group.locale else default
         return [Target(conv.platform, conv.id, locale or default, conv.is_direct, thread=conv.thread)]
     if isinstance(audience, ToCollaboration):
-        group_ids = [row["group_id"] for row in await sql.fetch(_BOUND_GROUPS, (audience.collaboration_id,))]
+        group_ids = await directory.bound_groups(audience.collaboration_id)
         if not group_ids and audience.or_person is not None:
             return await targets_for(ctx, Outgoing(ToPerson(audience.or_person), message.content))
         groups = await directory.groups_by_id(group_ids)

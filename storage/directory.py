@@ -1,5 +1,5 @@
-"""Reading the directory — people, their platform accounts, groups, departments and their heads — through
-the process's cache.
+"""Reading the directory — people, their platform accounts, groups, departments and their heads, and the groups
+each collaboration is bound to — through the process's cache.
 
 Inside an event (``Engine.dispatch`` opens an ``EventScope`` on its ``DirectoryCache``) a read is served
 from the cache when it can be; outside one (the delivery worker, the dashboard, scripts) it is a plain
@@ -32,7 +32,7 @@ from tortoise.signals import post_delete, post_save
 
 from storage import db, sql
 from storage.directory_cache import DirectoryCache, copy_of
-from storage.models import Department, Group, Identity, Person
+from storage.models import Department, Group, GroupBinding, Identity, Person
 
 
 class EventScope:
@@ -71,7 +71,7 @@ class EventScope:
         if self.everything_dirty or self.generation != self.cache.generation:
             return
         shared, read = self.cache, self.read
-        for name, kind in (("people", "person"), ("identities", "identity"), ("groups", "group")):
+        for name, kind in (("people", "person"), ("identities", "identity"), ("groups", "group"), ("bindings", "binding")):
             target = getattr(shared, name)
             for key, value in getattr(read, name)._data.items():
                 if (kind, key) not in self.dirty:
@@ -120,7 +120,17 @@ def _active() -> EventScope | None:
     return None if scope is None or scope.everything_dirty else scope
 
 
-KINDS: dict[type[Model], str] = {Person: "person", Identity: "identity", Department: "department", Group: "group"}
+KINDS: dict[type[Model], str] = {Person: "person", Identity: "identity", Department: "department", Group: "group", GroupBinding: "binding"}
+
+
+def _cached_under(instance: Model) -> int:
+    """The id a written row is cached under (``storage.directory_triggers.OWNERS``): its own, its person's for an
+    account, its collaboration's for a group binding."""
+    if isinstance(instance, Identity):
+        return instance.person_id
+    if isinstance(instance, GroupBinding):
+        return instance.collaboration_id
+    return int(instance.pk)
 
 
 def written(kind: str | None = None, row_id: int | None = None) -> None:
@@ -134,14 +144,14 @@ def written(kind: str | None = None, row_id: int | None = None) -> None:
         scope.wrote(kind, row_id)
 
 
-@post_save(Person, Identity, Department, Group)
+@post_save(Person, Identity, Department, Group, GroupBinding)
 async def _saved(sender: type[Model], instance: Model, created: bool, using_db: Any, update_fields: Any) -> None:
-    written(KINDS[sender], instance.person_id if isinstance(instance, Identity) else instance.pk)
+    written(KINDS[sender], _cached_under(instance))
 
 
-@post_delete(Person, Identity, Department, Group)
+@post_delete(Person, Identity, Department, Group, GroupBinding)
 async def _deleted(sender: type[Model], instance: Model, using_db: Any) -> None:
-    written(KINDS[sender], instance.person_id if isinstance(instance, Identity) else instance.pk)
+    written(KINDS[sender], _cached_under(instance))
 
 
 # ---------------------------------------------------------------- people
@@ -322,6 +332,23 @@ async def group(platform: str, conversation_id: str) -> Group | None:
         scope.read.group_ids.put(key, row.id)
         return copy_of(row)
     return row
+
+
+# ---------------------------------------------------------------- the groups that follow a collaboration
+
+
+_BOUND_GROUPS = 'SELECT "group_id" FROM "group_binding" WHERE "collaboration_id" = ? ORDER BY "id"'
+
+
+async def bound_groups(collaboration_id: int) -> tuple[int, ...]:
+    """The ids of the groups bound to a collaboration, in the order they were bound (its cards go to each)."""
+    scope = _active()
+    if scope is not None and (found := scope.find("bindings", collaboration_id, row=("binding", collaboration_id))) is not None:
+        return found
+    ids = tuple(int(row["group_id"]) for row in await sql.fetch(_BOUND_GROUPS, (collaboration_id,)))
+    if scope is not None:
+        scope.read.bindings.put(collaboration_id, ids)
+    return ids
 
 
 # ---------------------------------------------------------------- departments

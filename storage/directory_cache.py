@@ -67,7 +67,8 @@ def copy_of(instance: M) -> M:
 
 
 class DirectoryCache:
-    """Directory rows of one process: people, their identities, groups and departments.
+    """Directory rows of one process: people, their identities, groups, departments, and the groups each
+    collaboration is bound to.
 
     Secondary keys (a handle, a name, an account, a conversation) map to a row id and are checked
     against the row on use, so evicting the row by id is all a change needs.
@@ -84,13 +85,14 @@ class DirectoryCache:
         self.identity_owner: LRU[tuple[str, str], int] = LRU(capacity * 2)  # (platform, user id) → person id
         self.groups: LRU[int, Group] = LRU(capacity)
         self.group_ids: LRU[tuple[str, str], int] = LRU(capacity)  # (platform, conversation id) → id
+        self.bindings: LRU[int, tuple[int, ...]] = LRU(capacity)  # collaboration id → its groups' ids
         self.departments: tuple[Department, ...] | None = None
         self.hits = 0
         self.misses = 0
 
     def clear(self) -> None:
         self.generation += 1
-        for table in (self.people, self.person_ids, self.absent, self.identities, self.identity_owner, self.groups, self.group_ids):
+        for table in (self.people, self.person_ids, self.absent, self.identities, self.identity_owner, self.groups, self.group_ids, self.bindings):
             table.clear()
         self.departments = None
 
@@ -105,6 +107,8 @@ class DirectoryCache:
             self.identities.pop(row_id)
         elif kind == "group":
             self.groups.pop(row_id)
+        elif kind == "binding":
+            self.bindings.pop(row_id)
         elif kind == "department":
             self.departments = None
         else:  # a kind this version does not know: be safe

@@ -27,8 +27,13 @@ from storage.models import Identity
 RING = 1024
 """How many recent changes are kept; a process that fell further behind empties its cache instead."""
 
-TABLES = {"person": "person", "identity": "identity", "department": "department", "chat_group": "group"}
-"""The directory tables (name → the change kind recorded). ``storage.directory`` caches exactly these."""
+TABLES = {"person": "person", "identity": "identity", "department": "department", "chat_group": "group", "group_binding": "binding"}
+"""The directory tables (name → the change kind recorded). ``storage.directory`` caches exactly these: the
+directory itself, and which groups follow each collaboration (read for every card a collaboration's groups get)."""
+
+OWNERS = {"identity": "person_id", "group_binding": "collaboration_id"}
+"""Tables whose rows are cached under another row's id (a person's accounts, a collaboration's groups): their
+change names that row."""
 
 
 NOT_A_CHANGE = "last_seen_at"
@@ -42,8 +47,7 @@ def _changed_beyond_last_seen() -> str:
 
 
 def _row_id(table: str, row: str) -> str:
-    # an identity is cached under its person: its change names the person whose accounts changed
-    return f"{row}.person_id" if table == "identity" else f"{row}.id"
+    return f"{row}.{OWNERS.get(table, 'id')}"
 
 
 def sqlite_statements() -> list[str]:
@@ -67,10 +71,11 @@ def sqlite_statements() -> list[str]:
         when = _changed_beyond_last_seen() if table == "identity" else ""
         trigger(f"directory_{table}_update", "UPDATE", table, kind, _row_id(table, "NEW"), when)
         trigger(f"directory_{table}_delete", "DELETE", table, kind, _row_id(table, "OLD"))
-    trigger(
-        "directory_identity_moved", "UPDATE OF person_id", "identity", "identity", "OLD.person_id",
-        "WHEN OLD.person_id <> NEW.person_id",
-    )
+    for table, owner in OWNERS.items():  # a row moved to another owner: the one it left changed too
+        trigger(
+            f"directory_{table}_moved", f"UPDATE OF {owner}", table, TABLES[table], f"OLD.{owner}",
+            f"WHEN OLD.{owner} <> NEW.{owner}",
+        )
     return statements
 
 
@@ -92,6 +97,14 @@ BEGIN
             changed := ARRAY[NEW.person_id, OLD.person_id];
         ELSE
             changed := ARRAY[NEW.person_id];
+        END IF;
+    ELSIF TG_TABLE_NAME = 'group_binding' THEN
+        IF TG_OP = 'DELETE' THEN
+            changed := ARRAY[OLD.collaboration_id];
+        ELSIF TG_OP = 'UPDATE' AND OLD.collaboration_id <> NEW.collaboration_id THEN
+            changed := ARRAY[NEW.collaboration_id, OLD.collaboration_id];
+        ELSE
+            changed := ARRAY[NEW.collaboration_id];
         END IF;
     ELSIF TG_OP = 'DELETE' THEN
         changed := ARRAY[OLD.id];

@@ -123,6 +123,25 @@ async def test_two_engines_on_one_database_see_each_others_group_language(org: s
     assert (await second.say("lilei", "帮助")).locale == "en"
 
 
+async def test_a_group_bound_in_another_process_gets_the_next_card_from_this_one(org: str) -> None:
+    first, second = Bot(org), Bot(org)
+    await first.say("lilei", NEW.format(title="灯箱"))
+    collab = await Collaboration.get(title="灯箱")
+    accepted = await first.click("liuyang", "request.accept", {"code": collab.code, "dept": "design", "round": 1})
+    assert accepted.error is None and accepted.incident is None
+    launch = await Group.get(conversation_id="launch")
+    assert first.cache.bindings.get(collab.id) == (launch.id,)  # the collaboration's groups now come from the cache
+
+    bound = await second.say("lilei", f"绑定 {collab.code}", Conversation("simulator", "global"))
+    assert bound.error is None and bound.incident is None
+
+    before = await OutboxMessage.filter(conversation_id="global").count()
+    task = await first.say("lilei", f"任务 {collab.code}\n标题：海报\n负责人：hanmei\n交付标准：300DPI\n截止：2026-12-10")
+    assert task.error is None and task.incident is None
+    assert await OutboxMessage.filter(conversation_id="global").count() > before  # the new group got the subtask's card
+    assert first.cache.bindings.get(collab.id) == (launch.id, (await Group.get(conversation_id="global")).id)
+
+
 def _probe_router() -> Router:
     """Handlers that write a directory row and read it again in the same event."""
     router = Router()

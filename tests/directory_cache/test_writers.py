@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 
 from storage import db, directory
 from storage.directory_triggers import TABLES
-from storage.models import Person
+from storage.models import Collaboration, Group, Person
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -83,6 +83,26 @@ async def test_an_account_moved_to_another_person_names_both(database: str) -> N
     assert sorted(await _changes_since(before)) == sorted([("identity", first.id), ("identity", second.id)])
 
 
+async def test_a_group_bound_unbound_or_moved_names_the_collaborations_whose_groups_changed(database: str) -> None:
+    """A collaboration's groups are cached under the collaboration: a binding's change names it (both, when a
+    binding moves to another collaboration)."""
+    lilei = await Person.create(handle="lilei", name="李雷", created_at=NOW)
+    first, second = [
+        await Collaboration.create(code=code, title=code, raised_on=NOW.date(), deadline=NOW.date(), initiator=lilei, created_at=NOW)
+        for code in ("XZB2026112301", "XZB2026112302")
+    ]
+    group = await Group.create(platform="simulator", conversation_id="launch", created_at=NOW)
+    for statement, named in [
+        (f"INSERT INTO group_binding (id, collaboration_id, group_id, created_at) VALUES (900, {first.id}, {group.id}, '2026-11-23 01:00:00+00:00')", [first.id]),
+        (f"UPDATE group_binding SET collaboration_id = {second.id} WHERE id = 900", [first.id, second.id]),
+        ("DELETE FROM group_binding WHERE id = 900", [second.id]),
+    ]:
+        before = await _version()
+        async with in_transaction("default") as conn:
+            await conn.execute_query(statement)
+        assert sorted(await _changes_since(before)) == [("binding", i) for i in sorted(named)], statement
+
+
 async def test_an_account_seen_again_is_no_change_but_any_other_column_is(database: str) -> None:
     """``last_seen_at`` is written hourly for everyone who talks: alone, it bumps nothing."""
     async with in_transaction("default") as conn:
@@ -97,7 +117,7 @@ async def test_an_account_seen_again_is_no_change_but_any_other_column_is(databa
     assert await _changes_since(before) == [("identity", 900)]
 
 
-_MODEL = r"\b(?:Person|Identity|Department|Group)\."
+_MODEL = r"\b(?:Person|Identity|Department|Group|GroupBinding)\."
 _QUERYSET_WRITE = re.compile(_MODEL + r"(?:filter|exclude|all|select_for_update)\(.*\)\.(?:update|delete)\(|" + _MODEL + r"bulk_(?:create|update)\(")
 
 

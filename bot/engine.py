@@ -30,7 +30,7 @@ from bot.router import Context, Router
 from bot.types import Event, EventKind, Form, Outcome
 from storage import db, directory
 from storage.directory_cache import DirectoryCache
-from storage.event_rows import AuditRow, claim_and_read_directory_version
+from storage.event_rows import AuditRow, DirectoryState, claim_and_read_directory
 
 log = logging.getLogger("collabbot.engine")
 
@@ -126,8 +126,9 @@ class Engine:
             try:
                 with directory.event_scope(self.directory_cache) as scope:
                     async with db.transaction():
-                        version = await self._claim(event, now)
-                        await scope.refresh(version)  # what other processes changed in the directory
+                        since = scope.cache.version
+                        directory_state = await self._claim(event, now, since)
+                        await scope.catch_up(directory_state, since)  # what other processes changed in the directory
                         result = await self._handle(ctx)
                     scope.commit()
                     return result
@@ -146,13 +147,13 @@ class Engine:
             return await self._apologize(ctx, incident)
 
     @staticmethod
-    async def _claim(event: Event, now: Any) -> int:
+    async def _claim(event: Event, now: Any, since: int | None = None) -> DirectoryState:
         """The inbox row is the transaction's first write (SQLite then never upgrades a read lock); the same
-        statement reads the directory version, returned."""
-        version = await claim_and_read_directory_version(event.platform, event.delivery_id, now)
-        if version is None:
+        statement reads the directory's version and its changes after ``since``, returned."""
+        state = await claim_and_read_directory(event.platform, event.delivery_id, now, since)
+        if state is None:
             raise _Duplicate
-        return version
+        return state
 
     async def _handle(self, ctx: Context) -> DispatchResult:
         for middleware in self.middleware:

@@ -32,6 +32,7 @@ from tortoise.signals import post_delete, post_save
 
 from storage import db, sql
 from storage.directory_cache import DirectoryCache, copy_of
+from storage.event_rows import DirectoryState
 from storage.models import Department, Group, GroupBinding, Identity, Person
 
 
@@ -50,6 +51,18 @@ class EventScope:
         read already (the inbox claim reads it): no statement unless it moved."""
         await self.cache.refresh(db.connection(), current)
         self.generation = self.cache.generation
+
+    async def catch_up(self, state: DirectoryState, since: int | None) -> None:
+        """Catch up with other processes' changes from what the inbox claim read: ``state``, the version and the
+        changes after ``since`` (the version the cache reflected when the claim was sent). No statement, unless
+        another event of this process moved the cache meanwhile, or the version went back (a database reset):
+        then ``refresh``."""
+        cache = self.cache
+        if cache.version != since or (since is not None and state.version < since):
+            await self.refresh(state.version)
+            return
+        cache.catch_up(state.version, state.changes)
+        self.generation = cache.generation
 
     def kind_dirty(self, kind: str) -> bool:
         return self.everything_dirty or any(k == kind for k, _ in self.dirty)

@@ -2,13 +2,14 @@
 
 Each entry is a pristine model instance read from the database; readers get a copy of it
 (``storage.directory``), so what a handler does to its copy never reaches another event.
-Bounded: least recently used entries go first (``capacity`` people, as many identities' owners and
-groups); departments are few and kept whole.
+Bounded: least recently used entries go first (``capacity`` people, as many identities' owners, groups and
+collaborations' groups); departments are few and kept whole.
 
-``refresh`` runs once per event, inside its transaction: the inbox claim reads ``directory_version``
-(``storage.event_rows``) and, only when it moved, one statement reads it again with the changes recorded since the version this cache reflects (``storage/directory_triggers.py``),
-and evicts exactly those rows — or everything, when the ring of changes no longer reaches back far
-enough or the database was reset.
+Once per event, inside its transaction, the cache catches up (``catch_up``): the inbox claim reads
+``directory_version`` and the changes recorded since the version this cache reflects (``storage.event_rows``,
+``storage/directory_triggers.py``), and exactly those rows are evicted — or everything, when the ring of
+changes no longer reaches back far enough. ``refresh`` reads them with a statement of its own, for when the
+claim's reading cannot serve (another event moved the cache meanwhile; the database was reset).
 """
 
 from __future__ import annotations

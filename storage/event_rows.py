@@ -26,30 +26,49 @@ from storage.models import AuditEntry, CardPost, CardRecord, InboxEntry, OutboxM
 _CLAIM = (
     'INSERT INTO "inbox" ("platform", "delivery_id", "received_at") VALUES (?, ?, ?) '
     'ON CONFLICT ("platform", "delivery_id") DO NOTHING '
-    'RETURNING "id", (SELECT "version" FROM "directory_version" WHERE "id" = 1) AS "directory_version"'
+    'RETURNING "id", (SELECT "version" FROM "directory_version" WHERE "id" = 1) AS "directory_version", '
+    '(SELECT {concat}(CAST("version" AS TEXT) || \' \' || "kind" || \' \' || CAST("row_id" AS TEXT), \',\') '
+    'FROM "directory_change" WHERE "version" > ?) AS "directory_changes"'
 )
+_CLAIMS = {dialect: _CLAIM.format(concat=concat) for dialect, concat in (("sqlite", "group_concat"), ("postgres", "string_agg"))}
 _INBOX = sql.encoders(InboxEntry, ("platform", "delivery_id", "received_at"))
+_NOTHING_SINCE = 1 << 62  # a version no directory reaches: no changes are read
 
 
 async def claim_delivery(platform: str, delivery_id: str, received_at: datetime) -> bool:
     """Record a delivery id as handled: False when it already was (a redelivery)."""
-    return await claim_and_read_directory_version(platform, delivery_id, received_at) is not None
+    return await claim_and_read_directory(platform, delivery_id, received_at) is not None
 
 
-async def claim_and_read_directory_version(platform: str, delivery_id: str, received_at: datetime) -> int | None:
-    """Record a delivery id as handled and read the directory's version in the same statement: None when the
-    id already was handled (a redelivery), else the version (0 before the directory's first change).
+@dataclass(slots=True)
+class DirectoryState:
+    """The directory's version as the inbox claim read it, and the changes recorded after ``since``:
+    (version, kind, row id), in no order (``storage.directory_cache``)."""
+
+    version: int
+    changes: list[tuple[int, str, int]]
+
+
+async def claim_and_read_directory(platform: str, delivery_id: str, received_at: datetime, since: int | None = None) -> DirectoryState | None:
+    """Record a delivery id as handled and read, in the same statement, the directory's version (0 before its
+    first change) and the changes recorded after version ``since`` (none when it is None): None when the id
+    already was handled (a redelivery).
 
     No failed statement on a duplicate (PostgreSQL would abort the transaction): the insert does nothing.
     A concurrent transaction inserting the same id makes this one wait for its outcome, as a plain insert would.
-    The version is read inside the event's transaction by its first statement, a write (``storage.directory``
-    compares it with the cache's and reads the changes only when it moved).
+    The directory is read inside the event's transaction by its first statement, a write, in one snapshot: a
+    process catches up with other processes' directory changes without a statement of its own
+    (``storage.directory``).
     """
-    rows = await sql.fetch(_CLAIM, sql.encoded(_INBOX, (platform, delivery_id, received_at)))
+    rows = await sql.fetch(_CLAIMS[sql.dialect()], [*sql.encoded(_INBOX, (platform, delivery_id, received_at)), _NOTHING_SINCE if since is None else since])
     if not rows:
         return None
-    version = rows[0]["directory_version"]
-    return int(version) if version is not None else 0
+    version, changed = rows[0]["directory_version"], rows[0]["directory_changes"]
+    changes = []
+    for change in changed.split(",") if changed else ():
+        number, kind, row_id = change.split(" ")
+        changes.append((int(number), kind, int(row_id)))
+    return DirectoryState(int(version) if version is not None else 0, changes)
 
 
 # --- audit ------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from bot.router import Context, Router
 from bot.types import Conversation, Event, EventKind, Outcome, Text, ToPerson
 from storage import db, directory
 from storage.directory_cache import DirectoryCache
+from storage.event_rows import DirectoryState
 from storage.models import Collaboration, Confirmation, Department, Group, Identity, OutboxMessage, Person
 from tests.core.harness import demo_config
 from workflows.directory.sync import sync_directory
@@ -255,6 +256,30 @@ async def test_a_slow_reader_does_not_put_back_a_row_another_event_evicted(org: 
         assert (await directory.require_person(lilei.id)).name == "李雷（新）"
 
 
+async def test_a_claim_read_before_another_event_moved_the_cache_reads_the_changes_again(org: str) -> None:
+    """Events in flight in one process: a claim's changes are relative to the version the cache had when it was
+    sent; when another event moved the cache since, they do not fit it, and one statement reads them anew —
+    evicting the changed row only, not the whole cache."""
+    cache = DirectoryCache()
+    lilei, hanmei = await Person.get(handle="lilei"), await Person.get(handle="hanmei")
+    with directory.event_scope(cache) as first:
+        await first.refresh()
+        await directory.people([lilei.id, hanmei.id])
+        first.commit()
+    claimed_at = cache.version
+    assert claimed_at is not None
+    await Person.filter(id=lilei.id).update(name="李雷（新）")  # another process changes lilei…
+    with directory.event_scope(cache) as other:
+        await other.refresh()  # …an event of this one catches up…
+    await Person.filter(id=lilei.id).update(name="李雷（再）")  # …and lilei changes again
+    with directory.event_scope(cache) as late:  # the claim sent before the first change was learnt
+        changes = [(claimed_at + 1, "person", lilei.id), (claimed_at + 2, "person", lilei.id)]
+        await late.catch_up(DirectoryState(claimed_at + 2, changes), claimed_at)
+        assert cache.version == claimed_at + 2
+        assert cache.people.get(hanmei.id) is not None  # (the claim's changes, taken as they are, empty the cache)
+        assert (await directory.require_person(lilei.id)).name == "李雷（再）"
+
+
 async def test_the_cache_keeps_at_most_its_capacity(org: str) -> None:
     await Person.bulk_create([Person(handle=f"p{n}", name=f"员工{n}", created_at=NOW) for n in range(150)])
     people = {p.handle: p.id for p in await Person.filter(handle__startswith="p")}
@@ -279,24 +304,46 @@ class _Statements(logging.Handler):
         self.seen.append(str(record.args[0]) if isinstance(record.args, tuple) and record.args else record.getMessage())
 
 
-async def test_a_warm_event_reads_the_directory_version_in_its_inbox_claim_only(org: str) -> None:
-    bot = Bot(org)
-    await bot.say("hanmei", "帮助")
-    await bot.say("hanmei", "帮助")
+async def _statements_of(bot: Bot, actor: str, text: str) -> list[str]:
+    """The statements one event of ``bot`` ran (as tortoise and ``storage.pg_inline`` log them)."""
     statements = _Statements()
     logger = logging.getLogger("tortoise.db_client")
     level = logger.level
     logger.addHandler(statements)
     logger.setLevel(logging.DEBUG)
     try:
-        assert (await bot.say("hanmei", "帮助")).error is None
+        assert (await bot.say(actor, text)).error is None
     finally:
         logger.removeHandler(statements)
         logger.setLevel(level)
-    tables = ("person", "identity", "chat_group", "department", "directory_version", "directory_change")
-    reads = [s for s in statements.seen if any(f'"{t}"' in s or f" {t} " in s for t in tables)]
+    return statements.seen
+
+
+def _reads_of(statements: list[str], tables: tuple[str, ...]) -> list[str]:
+    return [s for s in statements if any(f'"{t}"' in s or f" {t} " in s for t in tables)]
+
+
+async def test_a_warm_event_reads_the_directory_version_in_its_inbox_claim_only(org: str) -> None:
+    bot = Bot(org)
+    await bot.say("hanmei", "帮助")
+    await bot.say("hanmei", "帮助")
+    seen = await _statements_of(bot, "hanmei", "帮助")
+    reads = _reads_of(seen, ("person", "identity", "chat_group", "department", "group_binding", "directory_version", "directory_change"))
     # the one directory read: the version, a sub-select of the inbox claim (nothing changed: no other statement)
-    assert len(reads) == 1 and reads[0].lstrip().startswith('INSERT INTO "inbox"') and "directory_version" in reads[0], statements.seen
+    assert len(reads) == 1 and reads[0].lstrip().startswith('INSERT INTO "inbox"') and "directory_version" in reads[0], seen
+
+
+async def test_another_process_s_change_is_learnt_from_the_inbox_claim_alone(org: str) -> None:
+    first, second = Bot(org), Bot(org)
+    await first.say("lilei", "帮助")
+    assert (await second.say("lilei", "lang group en")).error is None
+
+    seen = await _statements_of(first, "lilei", "帮助")
+    # the changes since this process's version come back with the claim: no statement reads them again
+    reads = _reads_of(seen, ("directory_version", "directory_change"))
+    assert len(reads) == 1 and reads[0].lstrip().startswith('INSERT INTO "inbox"') and "directory_change" in reads[0], seen
+    assert any('"chat_group"' in s for s in seen)  # the group that changed is read again: evicted
+    assert (await first.say("lilei", "帮助")).locale == "en"
 
 
 async def test_departments_and_heads_come_from_the_cache_until_one_changes(org: str) -> None:

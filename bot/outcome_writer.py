@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import normalize_locale
 from bot.types import Card, Outgoing, Reply, Text, ToCollaboration, ToConversation, ToPerson
 from storage import directory, event_rows
-from storage.event_rows import AuditRow, OutboxRow, PlacedCard, TimerRow
+from storage.event_rows import AuditRow, OutboxRow, Place, PlacedCard, TimerRow
 from storage.models import Group, Person
 
 if TYPE_CHECKING:
@@ -101,6 +102,29 @@ async def targets_for(ctx: Context, message: Outgoing) -> list[Target]:
     raise TypeError(f"unknown audience {audience!r}")
 
 
+async def place_cards(sent: Sequence[tuple[Outgoing, list[Target]]], now: datetime) -> dict[tuple[str, str, str], PlacedCard]:
+    """The keyed cards of an outcome's messages, each stored once (with the last content given for its key) and
+    placed in each conversation it goes to, found or added: by (key, platform, conversation). One call per card,
+    one statement on PostgreSQL."""
+    cards: dict[str, tuple[str, dict[tuple[str, str], Place]]] = {}
+    for message, targets in sent:
+        card = message.content
+        if not (isinstance(card, Card) and card.key):
+            continue
+        places = cards[card.key][1] if card.key in cards else {}
+        for target in targets:
+            recipient = target.recipient if target.is_direct else None
+            places.setdefault((target.platform, target.conversation_id), (target.platform, target.conversation_id, recipient, target.locale))
+        cards[card.key] = (card.json_text(), places)
+    placed: dict[tuple[str, str, str], PlacedCard] = {}
+    for key, (content, places) in cards.items():
+        if places:
+            copies = await event_rows.place_card(key, content, now, list(places.values()))
+            for (platform, conversation_id), copy in zip(places, copies, strict=True):
+                placed[(key, platform, conversation_id)] = copy
+    return placed
+
+
 async def commit(ctx: Context, outcome: Outcome, audit: Sequence[AuditRow] = ()) -> list[int]:
     """Write the outcome's messages, card updates and timers, and the event's ``audit`` entries; return the ids
     of the outbox rows queued."""
@@ -127,44 +151,25 @@ async def commit(ctx: Context, outcome: Outcome, audit: Sequence[AuditRow] = ())
             )
         )
 
-    # a card sent to several conversations is stored once (again only if its content differs), and a copy is
-    # looked up or posted once per conversation: what this event stored and which copies it has seen
-    stored: dict[str, tuple[str, int, int]] = {}
-    copies: set[tuple[int, str, str]] = set()
-
-    async def place(card: Card, target: Target) -> PlacedCard | None:
-        """The card stored (unless this event stored this content already) and its copy in ``target``'s
-        conversation found or added; None when this event placed it there already."""
-        key, content = card.key or "", card.json_text()
-        recipient = target.recipient if target.is_direct else None
-        where = (target.platform, target.conversation_id)
-        known = stored.get(key)
-        if known is None:  # the card's first place in this event: stored and placed by one call
-            placed = await event_rows.place_card(key, content, now, *where, recipient, target.locale)
-            stored[key] = (content, placed.id, placed.version)
-            copies.add((placed.id, *where))
-            return placed
-        known_content, card_id, version = known
-        if known_content != content:
-            card_id, version = await event_rows.upsert_card(key, content, now)
-            stored[key] = (content, card_id, version)
-        if (card_id, *where) in copies:
-            return None
-        copies.add((card_id, *where))
-        return await event_rows.place_copy(card_id, version, *where, recipient, target.locale)
-
-    for index, message in enumerate(outcome.messages):
+    sent = [(message, await targets_for(ctx, message)) for message in outcome.messages]
+    placed = await place_cards(sent, now)
+    seen: set[tuple[str, str, str]] = set()  # (card key, platform, conversation): a copy is posted once
+    for index, (message, targets) in enumerate(sent):
         content = message.content
-        for t_index, target in enumerate(await targets_for(ctx, message)):
+        for t_index, target in enumerate(targets):
             key = f"{base_key}:{index}:{t_index}"
             if not (isinstance(content, Card) and content.key):
                 row(key, target, "text" if isinstance(content, Text) else "post", content.to_json())
                 continue
-            placed = await place(content, target)
-            if placed is not None and placed.new_post_id is not None:
-                row(key, target, "post", {}, placed.new_post_id)
-            elif placed is not None and placed.existing is not None and placed.existing.message_ref:
-                row(f"edit:{placed.existing.id}:{placed.version}", target, "edit", {}, placed.existing.id)
+            where = (content.key, target.platform, target.conversation_id)
+            if where in seen:
+                continue
+            seen.add(where)
+            copy = placed[where]
+            if copy.new_post_id is not None:
+                row(key, target, "post", {}, copy.new_post_id)
+            elif copy.existing is not None and copy.existing.message_ref:
+                row(f"edit:{copy.existing.id}:{copy.version}", target, "edit", {}, copy.existing.id)
 
     # the cards updated stored and their copies read, in one statement (the last content given for a key)
     updated = await event_rows.update_cards({card.key or "": card.json_text() for card in outcome.updates}, now)

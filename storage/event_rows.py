@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from operator import attrgetter
 from typing import Any
 
@@ -236,29 +237,48 @@ class PlacedCard:
 
 
 _POST_FIELDS_OF_P = ", ".join(f'"p".{column}' for column in _POST_FIELDS.split(", "))
-_PLACE_PG = (
-    f'WITH "c" AS ({_CARD_UPSERT}), '
-    f'"e" AS (SELECT {_POST_FIELDS_OF_P} FROM "card_post" "p" JOIN "c" ON "p"."card_id" = "c"."id" '
-    'WHERE "p"."platform" = ? AND "p"."conversation_id" = ? ORDER BY "p"."id" LIMIT 1), '
-    '"n" AS (INSERT INTO "card_post" ("card_id", "platform", "conversation_id", "recipient", "locale", "sent_version") '
-    'SELECT "c"."id", ?, ?, ?, ?, 0 FROM "c" WHERE NOT EXISTS (SELECT 1 FROM "e") RETURNING "id") '
-    'SELECT "c"."id" AS "card_id", "c"."version" AS "card_version", (SELECT "id" FROM "n") AS "new_post", "e".* '
-    'FROM "c" LEFT JOIN "e" ON TRUE'
-)
+@cache
+def _place_pg(count: int) -> str:
+    """PostgreSQL: the card upserted, and in each of ``count`` conversations its first copy found or one added."""
+    places = ", ".join(f"({n}, ?, ?, ?, ?)" for n in range(count))
+    return (
+        f'WITH "c" AS ({_CARD_UPSERT}), '
+        f'"t" ("ord", "platform", "conversation_id", "recipient", "locale") AS (VALUES {places}), '
+        f'"e" AS (SELECT DISTINCT ON ("t"."ord") "t"."ord", {_POST_FIELDS_OF_P} FROM "t" JOIN "card_post" "p" '
+        'ON "p"."platform" = "t"."platform" AND "p"."conversation_id" = "t"."conversation_id" '
+        'JOIN "c" ON "p"."card_id" = "c"."id" ORDER BY "t"."ord", "p"."id"), '
+        '"n" AS (INSERT INTO "card_post" ("card_id", "platform", "conversation_id", "recipient", "locale", "sent_version") '
+        'SELECT "c"."id", "t"."platform", "t"."conversation_id", "t"."recipient", "t"."locale", 0 FROM "t" CROSS JOIN "c" '
+        'WHERE NOT EXISTS (SELECT 1 FROM "e" WHERE "e"."ord" = "t"."ord") ORDER BY "t"."ord" '
+        'RETURNING "id", "platform", "conversation_id") '
+        'SELECT "c"."id" AS "card_id", "c"."version" AS "card_version", "n"."id" AS "new_post", "e".* '
+        'FROM "t" CROSS JOIN "c" LEFT JOIN "e" ON "e"."ord" = "t"."ord" '
+        'LEFT JOIN "n" ON "n"."platform" = "t"."platform" AND "n"."conversation_id" = "t"."conversation_id" ORDER BY "t"."ord"'
+    )
 
 
-async def place_card(key: str, content: str, now: datetime, platform: str, conversation_id: str, recipient: str | None, locale: str) -> PlacedCard:
-    """Store a keyed card's content (``upsert_card``) and find its copy in this conversation, or add one (not yet
-    sent: ``insert_card_post``). One statement on PostgreSQL; on SQLite the upsert, then — unless the card is
-    new — the read of its copy, then the insert when there is none."""
+Place = tuple[str, str, str | None, str]
+"""Where a card goes: platform, conversation id, recipient (a direct conversation's person), locale."""
+
+
+async def place_card(key: str, content: str, now: datetime, places: Sequence[Place]) -> list[PlacedCard]:
+    """Store a keyed card's content (``upsert_card``) and, in each of ``places`` (conversations, each once), find
+    its copy or add one (not yet sent: ``insert_card_post``); in the order given. One statement on PostgreSQL;
+    on SQLite the upsert, then for each conversation — unless the card is new — the read of its copy, then the
+    insert when there is none."""
+    if sql.dialect() != "postgres":
+        card_id, version = await upsert_card(key, content, now)
+        return [await place_copy(card_id, version, *place) for place in places]
     key_value, updated_at = sql.encoded(_CARD, (key, now))
-    place = sql.encoded(_POST[1:], (platform, conversation_id, recipient, locale))
-    if sql.dialect() == "postgres":
-        [row] = await sql.fetch(_PLACE_PG, [key_value, content, updated_at, place[0], place[1], *place])
+    params: list[Any] = [key_value, content, updated_at]
+    for place in places:
+        params += sql.encoded(_POST[1:], place)
+    placed = []
+    for row in await sql.fetch(_place_pg(len(places)), params):
         card_id, version, new_post = int(row.pop("card_id")), int(row.pop("card_version")), row.pop("new_post")
-        return PlacedCard(card_id, version, PostRow(**row) if row["id"] is not None else None, new_post)
-    rows = await sql.fetch(_CARD_UPSERT, [key_value, content, updated_at])
-    return await place_copy(int(rows[0]["id"]), int(rows[0]["version"]), platform, conversation_id, recipient, locale)
+        row.pop("ord")
+        placed.append(PlacedCard(card_id, version, PostRow(**row) if row["id"] is not None else None, new_post))
+    return placed
 
 
 async def place_copy(card_id: int, version: int, platform: str, conversation_id: str, recipient: str | None, locale: str) -> PlacedCard:

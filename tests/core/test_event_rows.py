@@ -259,21 +259,28 @@ async def test_the_end_of_an_event_writes_its_timers_audit_and_outbox_rows_toget
     assert await AuditEntry.all().count() == 2
 
 
-async def test_a_card_placed_in_a_conversation_is_stored_and_finds_or_adds_its_copy(database):
-    """One statement on PostgreSQL, up to three on SQLite: the same rows and answers."""
+async def test_a_card_placed_in_conversations_is_stored_and_finds_or_adds_its_copies(database):
+    """One statement on PostgreSQL, several on SQLite: the same rows and answers, in the order of the places."""
     text = Card(title="海报", key="task:P").json_text()
-    first = await event_rows.place_card("task:P", text, AT, "slack", "C1", None, "zh_CN")
+    [first] = await event_rows.place_card("task:P", text, AT, [("slack", "C1", None, "zh_CN")])
     assert (first.version, first.existing) == (1, None) and first.new_post_id is not None
     post = await CardPost.get(id=first.new_post_id)
     assert (post.card_id, post.platform, post.conversation_id, post.recipient, post.locale, post.sent_version) == (first.id, "slack", "C1", None, "zh_CN", 0)
     await CardPost.filter(id=post.id).update(message_ref="1700000000.000400")
-    again = await event_rows.place_card("task:P", text, AT + timedelta(minutes=1), "slack", "C1", None, "zh_CN")
+    [again] = await event_rows.place_card("task:P", text, AT + timedelta(minutes=1), [("slack", "C1", None, "zh_CN")])
     assert (again.id, again.version, again.new_post_id) == (first.id, 2, None)
     assert again.existing == event_rows.PostRow(post.id, "slack", "C1", None, "zh_CN", "1700000000.000400")
-    elsewhere = await event_rows.place_card("task:P", text, AT, "slack", "D9", "U9", "en")
-    assert (elsewhere.id, elsewhere.version, elsewhere.existing) == (first.id, 3, None)
-    assert await CardPost.filter(card_id=first.id).order_by("id").values_list("conversation_id", "recipient") == [("C1", None), ("D9", "U9")]
+    elsewhere = await event_rows.place_card("task:P", text, AT, [("slack", "D9", "U9", "en"), ("slack", "C1", None, "zh_CN"), ("dingtalk", "cid1", None, "zh_CN")])
+    assert [(p.id, p.version) for p in elsewhere] == [(first.id, 3)] * 3
+    assert elsewhere[0].existing is None and elsewhere[2].existing is None
+    assert elsewhere[1].existing == again.existing and elsewhere[1].new_post_id is None
+    added = [elsewhere[0].new_post_id, elsewhere[2].new_post_id]
+    assert None not in added and added == sorted(added)  # new copies numbered in the order of the places
+    rows = await CardPost.filter(card_id=first.id).order_by("id").values_list("id", "platform", "conversation_id", "recipient", "locale")
+    assert rows == [(post.id, "slack", "C1", None, "zh_CN"), (added[0], "slack", "D9", "U9", "en"), (added[1], "dingtalk", "cid1", None, "zh_CN")]
     assert (await CardRecord.get(id=first.id)).version == 3
+    [new] = await event_rows.place_card("task:Q", text, AT, [("slack", "C1", None, "zh_CN")])
+    assert (new.version, new.existing) == (1, None) and new.id != first.id  # another card: no copy of task:P is taken for it
 
 
 async def test_cards_updated_together_return_their_versions_and_their_copies(database):

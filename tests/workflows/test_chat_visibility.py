@@ -27,9 +27,13 @@ async def test_another_departments_collaboration_stays_out_of_the_chat(database_
         await ok(await sim.say("anna", "列表"))
         assert code not in body_text((await bot_messages(sim, person="anna"))[-1])
 
-        # the initiator, in the collaboration's group: answered there
+        # the initiator, in the collaboration's group: answered there; in another group: by direct message
         await ok(await sim.say("lilei", f"查看 {code}", "launch"))
         assert code in body_text((await bot_messages(sim, conversation="launch"))[-1])
+        elsewhere = len(await bot_messages(sim, conversation="global"))
+        await ok(await sim.say("lilei", f"查看 {code}", "global"))
+        assert len(await bot_messages(sim, conversation="global")) == elsewhere
+        assert code in body_text((await bot_messages(sim, person="lilei"))[-1])
 
         # 韩梅 (设计部, asked) in a group that does not show it: the board comes to her alone
         before = len(await bot_messages(sim, conversation="global"))

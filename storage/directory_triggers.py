@@ -79,6 +79,22 @@ def sqlite_statements() -> list[str]:
     return statements
 
 
+def _owner_branches() -> str:
+    """PostgreSQL: for each table of ``OWNERS``, the owners a row's change names (both, when it moved)."""
+    return "".join(
+        f"""    {"IF" if n == 0 else "ELSIF"} TG_TABLE_NAME = '{table}' THEN
+        IF TG_OP = 'DELETE' THEN
+            changed := ARRAY[OLD.{owner}];
+        ELSIF TG_OP = 'UPDATE' AND OLD.{owner} <> NEW.{owner} THEN
+            changed := ARRAY[NEW.{owner}, OLD.{owner}];
+        ELSE
+            changed := ARRAY[NEW.{owner}];
+        END IF;
+"""
+        for n, (table, owner) in enumerate(OWNERS.items())
+    )
+
+
 _PG_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION directory_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -90,23 +106,7 @@ BEGIN
             AND to_jsonb(OLD) - '{NOT_A_CHANGE}' = to_jsonb(NEW) - '{NOT_A_CHANGE}' THEN
         RETURN NULL;
     END IF;
-    IF TG_TABLE_NAME = 'identity' THEN
-        IF TG_OP = 'DELETE' THEN
-            changed := ARRAY[OLD.person_id];
-        ELSIF TG_OP = 'UPDATE' AND OLD.person_id <> NEW.person_id THEN
-            changed := ARRAY[NEW.person_id, OLD.person_id];
-        ELSE
-            changed := ARRAY[NEW.person_id];
-        END IF;
-    ELSIF TG_TABLE_NAME = 'group_binding' THEN
-        IF TG_OP = 'DELETE' THEN
-            changed := ARRAY[OLD.collaboration_id];
-        ELSIF TG_OP = 'UPDATE' AND OLD.collaboration_id <> NEW.collaboration_id THEN
-            changed := ARRAY[NEW.collaboration_id, OLD.collaboration_id];
-        ELSE
-            changed := ARRAY[NEW.collaboration_id];
-        END IF;
-    ELSIF TG_OP = 'DELETE' THEN
+{_owner_branches()}    ELSIF TG_OP = 'DELETE' THEN
         changed := ARRAY[OLD.id];
     ELSE
         changed := ARRAY[NEW.id];

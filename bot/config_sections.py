@@ -89,7 +89,7 @@ class BotSection(Section):
     review_working_days: int = Field(2, ge=1, le=30)
     due_soon_working_days: int = Field(2, ge=0, le=30)
     max_text_length: int = Field(8000, ge=100)
-    directory_cache_size: int = Field(5000, ge=100, description="people (and as many groups) each process keeps in its directory cache")
+    directory_cache_size: int = Field(5000, ge=100, description="people (and as many groups, and collaborations' bound groups) each process keeps in its directory cache")
     names: list[str] = Field(
         default_factory=lambda: ["协作助手", "collabbot"],
         description="the names people @-mention the bot by, in every language (a platform's own bot_name is added)",

@@ -32,6 +32,7 @@ from tortoise.signals import post_delete, post_save
 
 from storage import db, sql
 from storage.directory_cache import DirectoryCache, copy_of
+from storage.directory_triggers import OWNERS
 from storage.event_rows import DirectoryState
 from storage.models import Department, Group, GroupBinding, Identity, Person
 
@@ -137,13 +138,9 @@ KINDS: dict[type[Model], str] = {Person: "person", Identity: "identity", Departm
 
 
 def _cached_under(instance: Model) -> int:
-    """The id a written row is cached under (``storage.directory_triggers.OWNERS``): its own, its person's for an
-    account, its collaboration's for a group binding."""
-    if isinstance(instance, Identity):
-        return instance.person_id
-    if isinstance(instance, GroupBinding):
-        return instance.collaboration_id
-    return int(instance.pk)
+    """The id a written row is cached under, as its trigger names it (``directory_triggers.OWNERS``): its own, its
+    person's for an account, its collaboration's for a group binding."""
+    return int(getattr(instance, OWNERS.get(instance._meta.db_table, "pk")))
 
 
 def written(kind: str | None = None, row_id: int | None = None) -> None:

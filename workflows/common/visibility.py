@@ -13,7 +13,9 @@ department's records because one of its members may.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, reduce
+from operator import or_
+from typing import Any
 
 from tortoise.expressions import Q
 
@@ -27,13 +29,22 @@ from storage.models import Collaboration, GroupBinding, Person, RequestedDepartm
 from . import lookup
 from .records import require_actor
 
+ROLES = ("initiator_id", "tracker_id", "reviewer_id", "decision_maker_id")
+"""The collaboration's own roles: each may read it."""
+_ROLE_COLUMNS = ", ".join(f'"c"."{role}"' for role in ROLES)
+
+
+def _admin_or_role(person: Person, collab: Collaboration) -> bool:
+    """The rule's first clauses, which the collaboration's row answers."""
+    return person.is_admin or any(getattr(collab, role) == person.id for role in ROLES)
+
 
 async def visible_collaboration_ids(person: Person) -> set[int] | None:
     """The ids of the collaborations ``person`` may read; ``None`` means all of them (an admin)."""
     if person.is_admin:
         return None
     pid = person.id
-    roles = Q(initiator_id=pid) | Q(tracker_id=pid) | Q(reviewer_id=pid) | Q(decision_maker_id=pid)
+    roles = reduce(or_, (Q(**dict[str, Any]({role: pid})) for role in ROLES))
     if person.department_id is not None:
         roles |= Q(initiator__department_id=person.department_id)
     ids: set[int] = set(await Collaboration.filter(roles).values_list("id", flat=True))  # type: ignore[arg-type]
@@ -54,7 +65,7 @@ def _seen_and_shown(dialect: str) -> str:
     then each role) and whether the group asked in shows it."""
     return (
         'SELECT EXISTS (SELECT 1 FROM "collaboration" "c" WHERE "c"."id" = ? AND (? = 1'
-        ' OR ? IN ("c"."initiator_id", "c"."tracker_id", "c"."reviewer_id", "c"."decision_maker_id")'
+        f" OR ? IN ({_ROLE_COLUMNS})"
         ' OR EXISTS (SELECT 1 FROM "person" "i" WHERE "i"."id" = "c"."initiator_id" AND "i"."department_id" = ?)'
         ' OR EXISTS (SELECT 1 FROM "requested_department" "r" JOIN "department" "d" ON "d"."id" = "r"."department_id"'
         ' WHERE "r"."collaboration_id" = "c"."id" AND "r"."state" <> \'withdrawn\' AND ("d"."head_id" = ? OR "r"."department_id" = ?))'
@@ -101,7 +112,7 @@ async def readable_collaboration(ctx: Context, text: str) -> tuple[Collaboration
     actor = require_actor(ctx)
     collab = await lookup.collaboration(ctx, text)
     group_id = _group_asked_in(ctx)
-    if actor.is_admin or actor.id in (collab.initiator_id, collab.tracker_id, collab.reviewer_id, collab.decision_maker_id):
+    if _admin_or_role(actor, collab):
         # the rule's first clauses, read off the row: no statement (the groups bound come from the directory's cache)
         seen, shown = True, group_id is not None and group_id in await directory.bound_groups(collab.id)
     else:

@@ -17,6 +17,10 @@ serves several conversations at once (``dispatch_kit.in_lanes``). The runs of ea
 throughput and in CPU per event, and — unless ``--no-sqlite`` — one process on PostgreSQL against one on an
 SQLite file, with events in flight and one at a time. The database's tables are emptied before each run. The
 delivery worker and the timers are not running: this measures committing events, the part every process shares.
+
+A floor runs between them (``round_trip_floor``): the mix's round trips per event on PostgreSQL, and the CPU one
+trivial round trip costs the bot and the server on this machine with ``--lanes`` in flight; the last line says how
+many such round trips a PostgreSQL event's extra CPU over an SQLite one is worth.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_dispatch import Mix, config
-from dispatch_kit import in_lanes
+from dispatch_kit import StatementCounter, in_lanes
 
 from bot.app import settle_heap
 from bot.clock import ManualClock
@@ -112,6 +116,67 @@ async def _reset(url: str) -> None:
     await db.close()
 
 
+async def _round_trip_worker_run(url: str, lanes: int, count: int, started, results, release) -> None:
+    """The mix's round trips per event (200 events, counted), then ``count`` trivial round trips on each of
+    ``lanes`` connections at once, straight through asyncpg: what one round trip costs on this machine."""
+    import asyncpg
+
+    await db.connect(url, run_migrations=False)
+    day = FIRST_DAY + timedelta(days=30)
+    engine = Engine(build_router(), config(url), ManualClock(datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=1)))
+    mix = Mix()
+    mix.n = day.toordinal() * 1_000_000
+    await engine.dispatch(mix.command("hanmei", "帮助"))
+    counter = StatementCounter()
+    counter.install(url)
+    events = [event for i in range(20) for event in mix.cycle(i, day)]
+    for event in events:
+        await engine.dispatch(event)
+    per_event = (counter.queries + counter.control) / len(events)
+    await db.close()
+    connections = [await asyncpg.connect(url) for _ in range(lanes)]
+
+    async def lane(connection) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(count):
+            await connection.fetchval("SELECT $1::int", 1)
+
+    await asyncio.gather(*(lane(c) for c in connections))  # warm: statements prepared, buffers grown
+    started.wait()
+    cpu0 = time.process_time()
+    await asyncio.gather(*(lane(c) for c in connections))
+    results.put((per_event, (time.process_time() - cpu0) / (count * lanes)))
+    release.wait()
+    for connection in connections:
+        await connection.close()
+
+
+def _round_trip_worker(url: str, lanes: int, count: int, started, results, release) -> None:
+    asyncio.run(_round_trip_worker_run(url, lanes, count, started, results, release))
+
+
+def round_trip_floor(url: str, lanes: int, count: int = 5000) -> tuple[float, float, float]:
+    """(the mix's round trips per event, bot CPU µs and server CPU µs per trivial round trip with ``lanes`` in
+    flight). A PostgreSQL event costs the bot what an SQLite one does plus its round trips: this is their floor."""
+    ctx = mp.get_context("spawn")
+    reset = ctx.Process(target=_reset_in_child, args=(url,))
+    reset.start()
+    reset.join()
+    started, release, results = ctx.Barrier(2), ctx.Event(), ctx.Queue()
+    worker = ctx.Process(target=_round_trip_worker, args=(url, lanes, count, started, results, release))
+    worker.start()
+    started.wait()
+    db0 = server_ticks()
+    per_event, bot = results.get()
+    server = (server_ticks() - db0) / (count * lanes)
+    release.set()
+    worker.join()
+    print(
+        f"PostgreSQL round trip (SELECT 1, {lanes} in flight): CPU bot {bot * 1e6:5.1f} µs, server {server * 1e6:5.1f} µs;"
+        f" the mix makes {per_event:.1f} an event"
+    )
+    return per_event, bot * 1e6, server * 1e6
+
+
 @dataclass
 class RunFigures:
     label: str
@@ -179,6 +244,7 @@ def main() -> None:
         if not args.no_sqlite:
             figures["sqlite lanes"] = run(f"sqlite://{folder}/lanes.db", 1, args.events, FIRST_DAY, f"SQLite, 1 process, {args.lanes} lanes", args.lanes)
         figures["lanes"] = run(args.database_url, 1, args.events, FIRST_DAY, f"PostgreSQL, 1 process, {args.lanes} lanes", args.lanes)
+    floor = round_trip_floor(args.database_url, max(args.lanes, 1))
     if not args.no_sqlite:
         figures["sqlite"] = run(f"sqlite://{folder}/bench.db", 1, args.events, FIRST_DAY, "SQLite, 1 process")
     for n in args.processes:
@@ -190,6 +256,11 @@ def main() -> None:
         print(
             f"ratio PostgreSQL / SQLite, one process with {args.lanes} events in flight, throughput: "
             f"{figures['lanes'].rate / figures['sqlite lanes'].rate:.2f}"
+        )
+        extra = figures["lanes"].bot_cpu_ms - figures["sqlite lanes"].bot_cpu_ms
+        print(
+            f"the bot's CPU for a PostgreSQL event over an SQLite one, {args.lanes} in flight: {extra:.2f} ms ="
+            f" {extra * 1000 / floor[1]:.1f} trivial round trips (the mix makes {floor[0]:.1f})"
         )
     for n in args.processes:
         if one and n != 1:

@@ -117,10 +117,24 @@ async def _reset(url: str) -> None:
 
 
 async def _round_trip_worker_run(url: str, lanes: int, count: int, started, results, release) -> None:
-    """The mix's round trips per event (200 events, counted), then ``count`` trivial round trips on each of
-    ``lanes`` connections at once, straight through asyncpg: what one round trip costs on this machine."""
+    """``count`` trivial round trips on each of ``lanes`` connections at once, straight through asyncpg (what one
+    round trip costs on this machine); then, counted, the mix's round trips per event over 200 events."""
     import asyncpg
 
+    connections = [await asyncpg.connect(url) for _ in range(lanes)]
+
+    async def lane(connection) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(count):
+            await connection.fetchval("SELECT $1::int", 1)
+
+    await asyncio.gather(*(lane(c) for c in connections))  # warm: the statement prepared, the buffers grown
+    started.wait()
+    cpu0 = time.process_time()
+    await asyncio.gather(*(lane(c) for c in connections))
+    results.put((time.process_time() - cpu0) / (count * lanes))
+    release.wait()  # the parent reads the server's CPU before the counted events add to it
+    for connection in connections:
+        await connection.close()
     await db.connect(url, run_migrations=False)
     day = FIRST_DAY + timedelta(days=30)
     engine = Engine(build_router(), config(url), ManualClock(datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=1)))
@@ -128,26 +142,12 @@ async def _round_trip_worker_run(url: str, lanes: int, count: int, started, resu
     mix.n = day.toordinal() * 1_000_000
     await engine.dispatch(mix.command("hanmei", "帮助"))
     counter = StatementCounter()
-    counter.install(url)
+    counter.install(url)  # after the floor: the counter wraps asyncpg's query paths
     events = [event for i in range(20) for event in mix.cycle(i, day)]
     for event in events:
         await engine.dispatch(event)
-    per_event = (counter.queries + counter.control) / len(events)
+    results.put((counter.queries + counter.control) / len(events))
     await db.close()
-    connections = [await asyncpg.connect(url) for _ in range(lanes)]
-
-    async def lane(connection) -> None:  # type: ignore[no-untyped-def]
-        for _ in range(count):
-            await connection.fetchval("SELECT $1::int", 1)
-
-    await asyncio.gather(*(lane(c) for c in connections))  # warm: statements prepared, buffers grown
-    started.wait()
-    cpu0 = time.process_time()
-    await asyncio.gather(*(lane(c) for c in connections))
-    results.put((per_event, (time.process_time() - cpu0) / (count * lanes)))
-    release.wait()
-    for connection in connections:
-        await connection.close()
 
 
 def _round_trip_worker(url: str, lanes: int, count: int, started, results, release) -> None:
@@ -166,9 +166,10 @@ def round_trip_floor(url: str, lanes: int, count: int = 5000) -> tuple[float, fl
     worker.start()
     started.wait()
     db0 = server_ticks()
-    per_event, bot = results.get()
+    bot = results.get()
     server = (server_ticks() - db0) / (count * lanes)
     release.set()
+    per_event = results.get()
     worker.join()
     print(
         f"PostgreSQL round trip (SELECT 1, {lanes} in flight): CPU bot {bot * 1e6:5.1f} µs, server {server * 1e6:5.1f} µs;"

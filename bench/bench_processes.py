@@ -78,14 +78,21 @@ def server_ticks() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-async def _worker_run(url: str, day: date, events: int, lanes: int, started, results, release) -> None:
+async def _engine_and_mix(url: str, day: date) -> tuple[Engine, Mix]:
+    """This process's engine on ``url`` with its clock on ``day``, and a mix whose delivery ids no other worker
+    uses; one event already sent, which opens the database connection before anything is measured."""
     await db.connect(url, run_migrations=False)
     clock = ManualClock(datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=1))
     engine = Engine(build_router(), config(url), clock)
     mix = Mix()
-    mix.n = day.toordinal() * 1_000_000  # delivery ids unique across workers
+    mix.n = day.toordinal() * 1_000_000
+    await engine.dispatch(mix.command("hanmei", "帮助"))
+    return engine, mix
+
+
+async def _worker_run(url: str, day: date, events: int, lanes: int, started, results, release) -> None:
+    engine, mix = await _engine_and_mix(url, day)
     cycles = [mix.cycle(i, day) for i in range(events // 10)]
-    await engine.dispatch(mix.command("hanmei", "帮助"))  # opens this worker's database connection before the clock starts
     settle_heap()  # as `collabbot run` does after start-up
     started.wait()
     cpu0, t0 = time.process_time(), time.perf_counter()
@@ -101,6 +108,13 @@ def _worker(url: str, day: date, events: int, lanes: int, started, results, rele
 
 def _reset_in_child(url: str) -> None:
     asyncio.run(_reset(url))
+
+
+def _reset_apart(ctx, url: str) -> None:  # type: ignore[no-untyped-def]
+    """Empty the database in a process of its own: tortoise keeps per-backend state in its models."""
+    reset = ctx.Process(target=_reset_in_child, args=(url,))
+    reset.start()
+    reset.join()
 
 
 async def _reset(url: str) -> None:
@@ -135,12 +149,8 @@ async def _round_trip_worker_run(url: str, lanes: int, count: int, started, resu
     release.wait()  # the parent reads the server's CPU before the counted events add to it
     for connection in connections:
         await connection.close()
-    await db.connect(url, run_migrations=False)
     day = FIRST_DAY + timedelta(days=30)
-    engine = Engine(build_router(), config(url), ManualClock(datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=1)))
-    mix = Mix()
-    mix.n = day.toordinal() * 1_000_000
-    await engine.dispatch(mix.command("hanmei", "帮助"))
+    engine, mix = await _engine_and_mix(url, day)
     counter = StatementCounter()
     counter.install(url)  # after the floor: the counter wraps asyncpg's query paths
     events = [event for i in range(20) for event in mix.cycle(i, day)]
@@ -158,9 +168,7 @@ def round_trip_floor(url: str, lanes: int, count: int = 5000) -> tuple[float, fl
     """(the mix's round trips per event, bot CPU µs and server CPU µs per trivial round trip with ``lanes`` in
     flight). A PostgreSQL event costs the bot what an SQLite one does plus its round trips: this is their floor."""
     ctx = mp.get_context("spawn")
-    reset = ctx.Process(target=_reset_in_child, args=(url,))
-    reset.start()
-    reset.join()
+    _reset_apart(ctx, url)
     started, release, results = ctx.Barrier(2), ctx.Event(), ctx.Queue()
     worker = ctx.Process(target=_round_trip_worker, args=(url, lanes, count, started, results, release))
     worker.start()
@@ -190,9 +198,7 @@ class RunFigures:
 def run(url: str, processes: int, events: int, first_day: date, label: str, lanes: int = 1) -> RunFigures:
     # every database step in a process of its own: tortoise keeps per-backend state in its models
     ctx = mp.get_context("spawn")
-    reset = ctx.Process(target=_reset_in_child, args=(url,))
-    reset.start()
-    reset.join()
+    _reset_apart(ctx, url)
     started, release, results = ctx.Barrier(processes + 1), ctx.Event(), ctx.Queue()
     workers = [
         ctx.Process(target=_worker, args=(url, first_day + timedelta(days=k), events, lanes, started, results, release))

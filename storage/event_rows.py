@@ -20,6 +20,7 @@ from operator import attrgetter
 from typing import Any
 
 from storage import sql
+from storage.directory_triggers import RING
 from storage.models import AuditEntry, CardPost, CardRecord, InboxEntry, OutboxMessage, Timer
 
 # --- inbox ------------------------------------------------------------------------------------------
@@ -29,8 +30,11 @@ _CLAIM = (
     'ON CONFLICT ("platform", "delivery_id") DO NOTHING '
     'RETURNING "id", (SELECT "version" FROM "directory_version" WHERE "id" = 1) AS "directory_version", '
     '(SELECT {concat}(CAST("version" AS TEXT) || \' \' || "kind" || \' \' || CAST("row_id" AS TEXT), \',\') '
-    'FROM "directory_change" WHERE "version" > ?) AS "directory_changes"'
+    'FROM "directory_change" WHERE "version" > ? AND "version" <= ?) AS "directory_changes"'
 )
+# the upper bound changes nothing the cache keeps (further behind than the ring, it empties itself), but it lets
+# PostgreSQL keep one generic plan for the claim: with "> ?" alone its estimate for a generic plan (a third of the
+# ring) lost to a plan made for each value, and it planned the claim afresh every event (85 µs of server CPU)
 _CLAIMS = {dialect: _CLAIM.format(concat=concat) for dialect, concat in (("sqlite", "group_concat"), ("postgres", "string_agg"))}
 _INBOX = sql.encoders(InboxEntry, ("platform", "delivery_id", "received_at"))
 _NOTHING_SINCE = 1 << 62  # a version no directory reaches: no changes are read
@@ -61,7 +65,8 @@ async def claim_and_read_directory(platform: str, delivery_id: str, received_at:
     process catches up with other processes' directory changes without a statement of its own
     (``storage.directory``).
     """
-    rows = await sql.fetch(_CLAIMS[sql.dialect()], [*sql.encoded(_INBOX, (platform, delivery_id, received_at)), _NOTHING_SINCE if since is None else since])
+    since = _NOTHING_SINCE if since is None else since
+    rows = await sql.fetch(_CLAIMS[sql.dialect()], [*sql.encoded(_INBOX, (platform, delivery_id, received_at)), since, since + RING])
     if not rows:
         return None
     version, changed = rows[0]["directory_version"], rows[0]["directory_changes"]

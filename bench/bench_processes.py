@@ -1,7 +1,7 @@
 """Benchmark: one process against several on one PostgreSQL, and the CPU each event costs bot and database.
 
-    python bench/bench_processes.py --database-url postgres://postgres@127.0.0.1:5432/bench [--events 1000]
-                                     [--processes 1 3] [--no-sqlite] [--lanes 4]
+    python bench/bench_processes.py --database-url 'postgres://postgres@/bench?host=/var/run/postgresql'
+                                     [--events 1000] [--processes 1 3] [--no-sqlite] [--lanes 4] [--pairs 3]
 
 The same mix as ``bench_dispatch.py`` (ten events per collaboration: create, accept, subtask, acknowledge, two
 progress reports, acceptance, pass, help, show), through ``Engine.dispatch`` with the real workflows. Each
@@ -13,9 +13,12 @@ the workers' own CPU plus that of the PostgreSQL server's processes (read from `
 run on this machine, and nothing else use it, for that column). One process also runs on each database with
 ``--lanes`` events in flight: its collaborations' cycles side by side, each cycle's events in order, as a process
 serves several conversations at once (``dispatch_kit.in_lanes``). The runs of each ratio follow each other
-(this VM's speed drifts within minutes). Then the ratios the scale issue asks for: N processes against one in
+(this VM's speed drifts within minutes); the two with events in flight do so ``--pairs`` times, and their ratio
+is the median of the pairs'. Then the ratios the scale issue asks for: N processes against one in
 throughput and in CPU per event, and — unless ``--no-sqlite`` — one process on PostgreSQL against one on an
-SQLite file, with events in flight and one at a time. The database's tables are emptied before each run. The
+SQLite file, with events in flight and one at a time. The database's tables are emptied before each run.
+The URL above reaches a server on this machine through its Unix socket, as a deployment on one machine should
+(docs/deploy.md): a round trip through ``127.0.0.1`` costs both sides more. The
 delivery worker and the timers are not running: this measures committing events, the part every process shares.
 
 A floor runs between them (``round_trip_floor``): the mix's round trips per event on PostgreSQL, and the CPU one
@@ -239,6 +242,9 @@ def main() -> None:
     parser.add_argument(
         "--lanes", type=int, default=4, help="also run one process with this many events in flight, on each database (0: no such run)"
     )
+    parser.add_argument(
+        "--pairs", type=int, default=3, help="how many times the two runs with events in flight follow each other (their ratio: the median)"
+    )
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         parser.error("--database-url must be a PostgreSQL URL")
@@ -247,10 +253,14 @@ def main() -> None:
     # each ratio's two runs one right after the other: this VM's speed drifts by a third within minutes
     figures: dict[str, RunFigures] = {}
     folder = tempfile.mkdtemp(prefix="collabbot-bench-")
+    lane_pairs: list[tuple[RunFigures, RunFigures]] = []  # (SQLite, PostgreSQL), run one right after the other
     if args.lanes > 1:
-        if not args.no_sqlite:
-            figures["sqlite lanes"] = run(f"sqlite://{folder}/lanes.db", 1, args.events, FIRST_DAY, f"SQLite, 1 process, {args.lanes} lanes", args.lanes)
-        figures["lanes"] = run(args.database_url, 1, args.events, FIRST_DAY, f"PostgreSQL, 1 process, {args.lanes} lanes", args.lanes)
+        for k in range(1 if args.no_sqlite else args.pairs):
+            label = f"1 process, {args.lanes} lanes"
+            sqlite = None if args.no_sqlite else run(f"sqlite://{folder}/lanes-{k}.db", 1, args.events, FIRST_DAY, f"SQLite, {label}", args.lanes)
+            postgres = run(args.database_url, 1, args.events, FIRST_DAY, f"PostgreSQL, {label}", args.lanes)
+            if sqlite is not None:
+                lane_pairs.append((sqlite, postgres))
     floor = round_trip_floor(args.database_url, max(args.lanes, 1))
     if not args.no_sqlite:
         figures["sqlite"] = run(f"sqlite://{folder}/bench.db", 1, args.events, FIRST_DAY, "SQLite, 1 process")
@@ -259,14 +269,15 @@ def main() -> None:
     one = figures.get("1")
     if one and "sqlite" in figures:
         print(f"ratio PostgreSQL / SQLite, one process, throughput: {one.rate / figures['sqlite'].rate:.2f}")
-    if "lanes" in figures and "sqlite lanes" in figures:
+    if lane_pairs:
+        ratios = [postgres.rate / sqlite.rate for sqlite, postgres in lane_pairs]
         print(
             f"ratio PostgreSQL / SQLite, one process with {args.lanes} events in flight, throughput: "
-            f"{figures['lanes'].rate / figures['sqlite lanes'].rate:.2f}"
+            f"{statistics.median(ratios):.2f} (the median of {len(ratios)} pairs: {', '.join(f'{r:.2f}' for r in ratios)})"
         )
-        extra = figures["lanes"].bot_cpu_ms - figures["sqlite lanes"].bot_cpu_ms
+        extra = statistics.median(postgres.bot_cpu_ms - sqlite.bot_cpu_ms for sqlite, postgres in lane_pairs)
         print(
-            f"the bot's CPU for a PostgreSQL event over an SQLite one, {args.lanes} in flight: {extra:.2f} ms ="
+            f"the bot's CPU for a PostgreSQL event over an SQLite one, {args.lanes} in flight (median): {extra:.2f} ms ="
             f" {extra * 1000 / floor[1]:.1f} trivial round trips (the mix makes {floor[0]:.1f})"
         )
     for n in args.processes:

@@ -361,6 +361,15 @@ async def bound_groups(collaboration_id: int) -> tuple[int, ...]:
     return ids
 
 
+def bound_from_creation(collaboration_id: int, group_ids: tuple[int, ...]) -> None:
+    """A collaboration created in this event is bound to exactly ``group_ids``, bound by this event (no other
+    transaction can bind a collaboration it cannot see yet): the rest of the event finds them without reading its
+    own bindings back. Call it after the bindings are created (each creation forgets what the event knew)."""
+    scope = _active()
+    if scope is not None:
+        scope.read.bindings.put(collaboration_id, group_ids)
+
+
 # ---------------------------------------------------------------- departments
 
 

@@ -8,6 +8,7 @@ from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
+from storage import directory
 from storage.models import Collaboration, Department, Group, GroupBinding, Person, RequestedDepartment
 
 from ..common import lookup
@@ -91,6 +92,7 @@ async def create_request(ctx: Context, values: dict[str, Any], group: Group | No
     )
     if group is not None:
         await GroupBinding.create(collaboration=collab, group=group, created_at=ctx.now)
+    directory.bound_from_creation(collab.id, (group.id,) if group is not None else ())
 
     outcome = Outcome().record(
         "request.created",

@@ -16,10 +16,10 @@ serves several conversations at once (``dispatch_kit.in_lanes``). The runs of ea
 (this VM's speed drifts within minutes); the two with events in flight do so ``--pairs`` times, and their ratio
 is the median of the pairs'. Then the ratios the scale issue asks for: N processes against one in
 throughput and in CPU per event, and — unless ``--no-sqlite`` — one process on PostgreSQL against one on an
-SQLite file, with events in flight and one at a time. The database's tables are emptied before each run.
-The URL above reaches a server on this machine through its Unix socket, as a deployment on one machine should
-(docs/deploy.md): a round trip through ``127.0.0.1`` costs both sides more. The
+SQLite file, with events in flight and one at a time. The database's tables are emptied before each run. The
 delivery worker and the timers are not running: this measures committing events, the part every process shares.
+The URL above reaches a server on this machine through its Unix socket, as a deployment on one machine should
+(docs/deploy.md): a round trip through ``127.0.0.1`` costs both sides more.
 
 A floor runs between them (``round_trip_floor``): the mix's round trips per event on PostgreSQL, and the CPU one
 trivial round trip costs the bot and the server on this machine with ``--lanes`` in flight; the last line says how
@@ -255,12 +255,12 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="collabbot-bench-")
     lane_pairs: list[tuple[RunFigures, RunFigures]] = []  # (SQLite, PostgreSQL), run one right after the other
     if args.lanes > 1:
-        for k in range(1 if args.no_sqlite else args.pairs):
-            label = f"1 process, {args.lanes} lanes"
-            sqlite = None if args.no_sqlite else run(f"sqlite://{folder}/lanes-{k}.db", 1, args.events, FIRST_DAY, f"SQLite, {label}", args.lanes)
-            postgres = run(args.database_url, 1, args.events, FIRST_DAY, f"PostgreSQL, {label}", args.lanes)
-            if sqlite is not None:
-                lane_pairs.append((sqlite, postgres))
+        label = f"1 process, {args.lanes} lanes"
+        if args.no_sqlite:
+            run(args.database_url, 1, args.events, FIRST_DAY, f"PostgreSQL, {label}", args.lanes)
+        for k in range(0 if args.no_sqlite else args.pairs):
+            sqlite = run(f"sqlite://{folder}/lanes-{k}.db", 1, args.events, FIRST_DAY, f"SQLite, {label}", args.lanes)
+            lane_pairs.append((sqlite, run(args.database_url, 1, args.events, FIRST_DAY, f"PostgreSQL, {label}", args.lanes)))
     floor = round_trip_floor(args.database_url, max(args.lanes, 1))
     if not args.no_sqlite:
         figures["sqlite"] = run(f"sqlite://{folder}/bench.db", 1, args.events, FIRST_DAY, "SQLite, 1 process")

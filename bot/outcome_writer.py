@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import normalize_locale
 from bot.types import Card, Outgoing, Reply, Text, ToCollaboration, ToConversation, ToPerson
-from storage import directory, event_rows
-from storage.event_rows import AuditRow, OutboxRow, Place, PlacedCard, TimerRow
+from storage import directory
+from storage.event_end import CardCopy, finish_event
+from storage.event_rows import AuditRow, OutboxRow, TimerRow
 from storage.models import Group, Person
 
 if TYPE_CHECKING:
@@ -102,83 +102,48 @@ async def targets_for(ctx: Context, message: Outgoing) -> list[Target]:
     raise TypeError(f"unknown audience {audience!r}")
 
 
-async def place_cards(sent: Sequence[tuple[Outgoing, list[Target]]], now: datetime) -> dict[tuple[str, str, str], PlacedCard]:
-    """The keyed cards of an outcome's messages, each stored once (with the last content given for its key) and
-    placed in each conversation it goes to, found or added: by (key, platform, conversation). One call per card,
-    one statement on PostgreSQL."""
-    cards: dict[str, tuple[str, dict[tuple[str, str], Place]]] = {}
-    for message, targets in sent:
-        card = message.content
-        if not (isinstance(card, Card) and card.key):
-            continue
-        places = cards[card.key][1] if card.key in cards else {}
-        for target in targets:
-            recipient = target.recipient if target.is_direct else None
-            places.setdefault((target.platform, target.conversation_id), (target.platform, target.conversation_id, recipient, target.locale))
-        cards[card.key] = (card.json_text(), places)
-    placed: dict[tuple[str, str, str], PlacedCard] = {}
-    for key, (content, places) in cards.items():
-        if places:
-            copies = await event_rows.place_card(key, content, now, list(places.values()))
-            for (platform, conversation_id), copy in zip(places, copies, strict=True):
-                placed[(key, platform, conversation_id)] = copy
-    return placed
-
-
 async def commit(ctx: Context, outcome: Outcome, audit: Sequence[AuditRow] = ()) -> list[int]:
     """Write the outcome's messages, card updates and timers, and the event's ``audit`` entries; return the ids
     of the outbox rows queued."""
     now = ctx.now
     base_key = f"{ctx.event.platform}:{ctx.event.delivery_id}"
-    rows: list[OutboxRow] = []
 
-    def row(key: str, target: Target, kind: str, payload: dict[str, Any], post_id: int | None = None) -> None:
-        rows.append(
-            OutboxRow(
-                dedupe_key=key[:191],
-                platform=target.platform,
-                conversation_id=target.conversation_id,
-                is_direct=target.is_direct,
-                recipient=target.recipient,
-                thread=target.thread,
-                kind=kind,
-                payload=payload,
-                locale=target.locale,
-                reply_to=target.reply_to,
-                post_id=post_id,
-                next_attempt_at=now,
-                created_at=now,
-            )
+    def row(key: str, target: Target, kind: str, payload: dict[str, Any]) -> OutboxRow:
+        return OutboxRow(
+            dedupe_key=key[:191],
+            platform=target.platform,
+            conversation_id=target.conversation_id,
+            is_direct=target.is_direct,
+            recipient=target.recipient,
+            thread=target.thread,
+            kind=kind,
+            payload=payload,
+            locale=target.locale,
+            reply_to=target.reply_to,
+            post_id=None,
+            next_attempt_at=now,
+            created_at=now,
         )
 
-    sent = [(message, await targets_for(ctx, message)) for message in outcome.messages]
-    placed = await place_cards(sent, now)
-    seen: set[tuple[str, str, str]] = set()  # (card key, platform, conversation): a copy is posted once
-    for index, (message, targets) in enumerate(sent):
+    entries: list[OutboxRow | CardCopy] = []
+    contents: dict[str, str] = {}  # each keyed card's content: the last given for its key
+    seen: set[tuple[str, str, str]] = set()  # (card key, platform, conversation): a copy is placed once
+    for index, message in enumerate(outcome.messages):
         content = message.content
+        targets = await targets_for(ctx, message)
+        if isinstance(content, Card) and content.key:
+            contents[content.key] = content.json_text()
         for t_index, target in enumerate(targets):
             key = f"{base_key}:{index}:{t_index}"
             if not (isinstance(content, Card) and content.key):
-                row(key, target, "text" if isinstance(content, Text) else "post", content.to_json())
+                entries.append(row(key, target, "text" if isinstance(content, Text) else "post", content.to_json()))
                 continue
             where = (content.key, target.platform, target.conversation_id)
-            if where in seen:
-                continue
-            seen.add(where)
-            copy = placed[where]
-            if copy.new_post_id is not None:
-                row(key, target, "post", {}, copy.new_post_id)
-            elif copy.existing is not None and copy.existing.message_ref:
-                row(f"edit:{copy.existing.id}:{copy.version}", target, "edit", {}, copy.existing.id)
-
-    # the cards updated stored and their copies read, in one statement (the last content given for a key)
-    updated = await event_rows.update_cards({card.key or "": card.json_text() for card in outcome.updates}, now)
-    for card in updated.values():
-        for post in card.posts:
-            if post.message_ref:  # not yet posted copies will be sent with the newest content anyway
-                target = Target(post.platform, post.conversation_id, post.locale, bool(post.recipient), post.recipient)
-                row(f"edit:{post.id}:{card.version}", target, "edit", {}, post.id)
-
+            if where not in seen:
+                seen.add(where)
+                entries.append(CardCopy(content.key, row(key, target, "post", {})))
+    placed = {entry.card_key for entry in entries if isinstance(entry, CardCopy)}
+    cards = {key: text for key, text in contents.items() if key in placed}  # a card with nowhere to go is not stored
+    updates = {card.key or "": card.json_text() for card in outcome.updates}  # the last content given for a key
     timers = [TimerRow(t.key, t.kind, t.due_at, t.payload) for t in outcome.timers]
-    # the outbox rows in one statement get ascending ids in this order, their order in their queues
-    return await event_rows.insert_event_rows(rows, audit, timers, now, outcome.cancel_timers)
+    return await finish_event(entries, cards, updates, audit, timers, now, outcome.cancel_timers)

@@ -1,13 +1,14 @@
 """The rows every event writes — inbox, audit, outbox, cards and timers — as plain parameterised SQL.
 
 Every event passes here (``bot.engine`` claims its delivery id and records its decisions,
-``bot.outcome_writer`` turns its ``Outcome`` into these rows), so these statements skip tortoise's
-query builder (``storage.sql``). Each runs on the current transaction's connection, one text for
-SQLite (>= 3.35, for ``RETURNING``) and PostgreSQL; several rows of one kind are one multi-row
-statement. Where several statements of an event can be one, PostgreSQL gets that one (data-modifying
-``WITH`` clauses: ``insert_event_rows``, ``update_cards``, ``place_card``): a statement is a round trip
-there, and a function call on SQLite, which keeps the plain ones. The tables are the ORM's (``storage.models``) and so is each value's encoding: what is
-written here reads back through the models unchanged.
+``bot.outcome_writer`` turns its ``Outcome`` into these rows, ``storage.event_end`` writes them), so these
+statements skip tortoise's query builder (``storage.sql``). Each runs on the current transaction's connection,
+one text for SQLite (>= 3.35, for ``RETURNING``) and PostgreSQL; several rows of one kind are one multi-row
+statement. Where several statements of an event can be one, PostgreSQL gets that one (data-modifying ``WITH``
+clauses: ``update_cards``, ``place_card``, and the end of an event in ``storage.event_end``): a statement is a
+round trip there, and a function call on SQLite, which keeps the plain ones. The tables are the ORM's
+(``storage.models``) and so is each value's encoding: what is written here reads back through the models
+unchanged.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from functools import cache
 from operator import attrgetter
 from typing import Any
 
@@ -103,10 +103,10 @@ _AUDIT_INSERT = 'INSERT INTO "audit_entry" (' + ", ".join(f'"{c}"' for c in _AUD
 async def insert_audit(rows: Sequence[AuditRow]) -> None:
     """Append audit entries (append-only: there is no other write to this table)."""
     if rows:
-        await sql.execute(*_audit_statement(rows))
+        await sql.execute(*audit_statement(rows))
 
 
-def _audit_statement(rows: Sequence[AuditRow]) -> tuple[str, list[Any]]:
+def audit_statement(rows: Sequence[AuditRow]) -> tuple[str, list[Any]]:
     params = [value for row in rows for value in sql.encoded(_AUDIT, _audit_values(row))]
     return _AUDIT_INSERT + sql.rows_of(len(rows), len(_AUDIT_COLUMNS)), params
 
@@ -133,8 +133,9 @@ class OutboxRow:
     created_at: datetime
 
 
-_OUTBOX_COLUMNS = (*(f.name for f in fields(OutboxRow)), "status", "attempts")
-_outbox_values = attrgetter(*_OUTBOX_COLUMNS[:-2])
+OUTBOX_ROW_COLUMNS = tuple(f.name for f in fields(OutboxRow))
+_OUTBOX_COLUMNS = (*OUTBOX_ROW_COLUMNS, "status", "attempts")
+_outbox_values = attrgetter(*OUTBOX_ROW_COLUMNS)
 _OUTBOX = sql.encoders(OutboxMessage, _OUTBOX_COLUMNS)
 _OUTBOX_INSERT = 'INSERT INTO "outbox" (' + ", ".join(f'"{c}"' for c in _OUTBOX_COLUMNS) + ") VALUES "
 
@@ -148,18 +149,23 @@ async def insert_outbox(rows: Sequence[OutboxRow], *, skip_existing: bool = Fals
     """
     if not rows:
         return []
-    return _outbox_ids(rows, await sql.fetch(*_outbox_statement(rows, skip_existing)))
+    return outbox_ids(rows, await sql.fetch(*outbox_statement(rows, skip_existing)))
 
 
-def _outbox_statement(rows: Sequence[OutboxRow], skip_existing: bool = False) -> tuple[str, list[Any]]:
-    params = [value for row in rows for value in sql.encoded(_OUTBOX, (*_outbox_values(row), "pending", 0))]
+def outbox_values(row: OutboxRow) -> list[Any]:
+    """The row's values as the database stores them, in the order of ``OUTBOX_ROW_COLUMNS``."""
+    return sql.encoded(_OUTBOX[:-2], _outbox_values(row))
+
+
+def outbox_statement(rows: Sequence[OutboxRow], skip_existing: bool = False) -> tuple[str, list[Any]]:
+    params = [value for row in rows for value in (*outbox_values(row), "pending", 0)]
     text = _OUTBOX_INSERT + sql.rows_of(len(rows), len(_OUTBOX_COLUMNS))
     if skip_existing:
         text += ' ON CONFLICT ("dedupe_key") DO NOTHING'
     return text + ' RETURNING "id", "dedupe_key"', params
 
 
-def _outbox_ids(rows: Sequence[OutboxRow], written: list[dict[str, Any]]) -> list[int | None]:
+def outbox_ids(rows: Sequence[OutboxRow], written: list[dict[str, Any]]) -> list[int | None]:
     ids = {r["dedupe_key"]: int(r["id"]) for r in written}
     return [ids.get(row.dedupe_key) for row in rows]
 
@@ -242,48 +248,24 @@ class PlacedCard:
 
 
 _POST_FIELDS_OF_P = ", ".join(f'"p".{column}' for column in _POST_FIELDS.split(", "))
-@cache
-def _place_pg(count: int) -> str:
-    """PostgreSQL: the card upserted, and in each of ``count`` conversations its first copy found or one added."""
-    places = ", ".join(f"({n}, ?, ?, ?, ?)" for n in range(count))
-    return (
-        f'WITH "c" AS ({_CARD_UPSERT}), '
-        f'"t" ("ord", "platform", "conversation_id", "recipient", "locale") AS (VALUES {places}), '
-        f'"e" AS (SELECT DISTINCT ON ("t"."ord") "t"."ord", {_POST_FIELDS_OF_P} FROM "t" JOIN "card_post" "p" '
-        'ON "p"."platform" = "t"."platform" AND "p"."conversation_id" = "t"."conversation_id" '
-        'JOIN "c" ON "p"."card_id" = "c"."id" ORDER BY "t"."ord", "p"."id"), '
-        '"n" AS (INSERT INTO "card_post" ("card_id", "platform", "conversation_id", "recipient", "locale", "sent_version") '
-        'SELECT "c"."id", "t"."platform", "t"."conversation_id", "t"."recipient", "t"."locale", 0 FROM "t" CROSS JOIN "c" '
-        'WHERE NOT EXISTS (SELECT 1 FROM "e" WHERE "e"."ord" = "t"."ord") ORDER BY "t"."ord" '
-        'RETURNING "id", "platform", "conversation_id") '
-        'SELECT "c"."id" AS "card_id", "c"."version" AS "card_version", "n"."id" AS "new_post", "e".* '
-        'FROM "t" CROSS JOIN "c" LEFT JOIN "e" ON "e"."ord" = "t"."ord" '
-        'LEFT JOIN "n" ON "n"."platform" = "t"."platform" AND "n"."conversation_id" = "t"."conversation_id" ORDER BY "t"."ord"'
-    )
 
 
 Place = tuple[str, str, str | None, str]
 """Where a card goes: platform, conversation id, recipient (a direct conversation's person), locale."""
 
 
+def place_values(place: Place) -> list[Any]:
+    """A place's values as a copy (``CardPost``) stores them."""
+    return sql.encoded(_POST[1:], place)
+
+
 async def place_card(key: str, content: str, now: datetime, places: Sequence[Place]) -> list[PlacedCard]:
     """Store a keyed card's content (``upsert_card``) and, in each of ``places`` (conversations, each once), find
-    its copy or add one (not yet sent: ``insert_card_post``); in the order given. One statement on PostgreSQL;
-    on SQLite the upsert, then for each conversation — unless the card is new — the read of its copy, then the
-    insert when there is none."""
-    if sql.dialect() != "postgres":
-        card_id, version = await upsert_card(key, content, now)
-        return [await place_copy(card_id, version, *place) for place in places]
-    key_value, updated_at = sql.encoded(_CARD, (key, now))
-    params: list[Any] = [key_value, content, updated_at]
-    for place in places:
-        params += sql.encoded(_POST[1:], place)
-    placed = []
-    for row in await sql.fetch(_place_pg(len(places)), params):
-        card_id, version, new_post = int(row.pop("card_id")), int(row.pop("card_version")), row.pop("new_post")
-        row.pop("ord")
-        placed.append(PlacedCard(card_id, version, PostRow(**row) if row["id"] is not None else None, new_post))
-    return placed
+    its copy or add one (not yet sent: ``insert_card_post``); in the order given: the upsert, then for each
+    conversation — unless the card is new — the read of its copy, then the insert when there is none. (On
+    PostgreSQL an event's cards are placed by its last statement: ``storage.event_end``.)"""
+    card_id, version = await upsert_card(key, content, now)
+    return [await place_copy(card_id, version, *place) for place in places]
 
 
 async def place_copy(card_id: int, version: int, platform: str, conversation_id: str, recipient: str | None, locale: str) -> PlacedCard:
@@ -312,11 +294,7 @@ async def update_cards(contents: dict[str, str], now: datetime) -> dict[str, Upd
     """
     if not contents:
         return {}
-    params: list[Any] = []
-    for key, content in contents.items():
-        key_value, updated_at = sql.encoded(_CARD, (key, now))
-        params += [key_value, content, updated_at]
-    upsert = _CARD_INSERT + ", ".join(["(?, ?, 1, ?)"] * len(contents)) + _CARD_ON_CONFLICT + ', "key"'
+    upsert, params = card_upsert_statement(contents, now)
     if sql.dialect() == "postgres":
         rows = await sql.fetch(
             f'WITH "c" AS ({upsert}) SELECT "c"."key" AS "card_key", "c"."id" AS "card_id", "c"."version" AS "card_version", '
@@ -335,6 +313,16 @@ async def update_cards(contents: dict[str, str], now: datetime) -> dict[str, Upd
     for card in cards.values():
         card.posts = copies.get(card.id, [])
     return cards
+
+
+def card_upsert_statement(contents: dict[str, str], now: datetime) -> tuple[str, list[Any]]:
+    """``upsert_card`` for each card of ``contents`` (JSON text by key) in one statement, returning each card's
+    ``"id"``, ``"version"`` and ``"key"``; and its parameters."""
+    params: list[Any] = []
+    for key, content in contents.items():
+        key_value, updated_at = sql.encoded(_CARD, (key, now))
+        params += [key_value, content, updated_at]
+    return _CARD_INSERT + ", ".join(["(?, ?, 1, ?)"] * len(contents)) + _CARD_ON_CONFLICT + ', "key"', params
 
 
 async def insert_card_post(card_id: int, platform: str, conversation_id: str, recipient: str | None, locale: str) -> int:
@@ -372,10 +360,10 @@ async def set_timers(timers: Sequence[TimerRow], now: datetime) -> None:
     One statement. A key given twice counts once, the last one given (as if set one after the other).
     """
     if timers:
-        await sql.execute(*_set_timers_statement(timers, now))
+        await sql.execute(*set_timers_statement(timers, now))
 
 
-def _set_timers_statement(timers: Sequence[TimerRow], now: datetime) -> tuple[str, list[Any]]:
+def set_timers_statement(timers: Sequence[TimerRow], now: datetime) -> tuple[str, list[Any]]:
     latest = list({t.key: t for t in timers}.values())
     return _TIMER_INSERT + sql.rows_of(len(latest), len(_TIMER)) + _TIMER_RESET, _timer_params(latest, now)
 
@@ -433,36 +421,3 @@ def cancel_statement(keys: Sequence[str], dialect: str) -> tuple[str, list[str]]
     # SQLite: "+" keeps the planner off the status index, which it would otherwise prefer to the key's range
     status = '+"status"' if sqlite else '"status"'
     return f'UPDATE "timer" SET "status" = \'cancelled\' WHERE {status} = \'pending\' AND (' + " OR ".join(conditions) + ")", params
-
-
-# --- the end of an event ----------------------------------------------------------------------------
-
-
-async def insert_event_rows(
-    outbox: Sequence[OutboxRow], audit: Sequence[AuditRow], timers: Sequence[TimerRow], now: datetime, cancel: Sequence[str] = ()
-) -> list[int]:
-    """The writes that end an event: the timers it cancels (``cancel_timers``: keys, or prefixes ending in ``*``)
-    and sets (``set_timers``), its audit entries (``insert_audit``) and its outbox rows (``insert_outbox``, whose
-    ids are returned in the order given). A timer cancelled and set by the event is set.
-
-    On PostgreSQL they are one statement — the timer and audit writes as data-modifying ``WITH`` clauses of the
-    outbox insert — one round trip instead of up to four (each costs about 0.1 ms of client and server CPU
-    there). The clauses of one statement run side by side on one snapshot, so they must not write the same row:
-    an event that cancels timers and sets some cancels them in a statement of its own first. On SQLite, where a
-    statement is a function call, they stay one statement each.
-    """
-    if not outbox or sql.dialect() != "postgres":
-        await cancel_timers(cancel)
-        await set_timers(timers, now)
-        await insert_audit(audit)
-        return [row_id for row_id in await insert_outbox(outbox) if row_id is not None]
-    if cancel and timers:
-        await cancel_timers(cancel)
-        cancel = ()
-    writes = [cancel_statement(cancel, "postgres")] if cancel else []
-    writes += ([_set_timers_statement(timers, now)] if timers else []) + ([_audit_statement(audit)] if audit else [])
-    text, params = _outbox_statement(outbox)
-    if writes:
-        text = "WITH " + ", ".join(f'"w{n}" AS ({write})' for n, (write, _params) in enumerate(writes)) + " " + text
-        params = [p for _write, write_params in writes for p in write_params] + params
-    return [row_id for row_id in _outbox_ids(outbox, await sql.fetch(text, params)) if row_id is not None]

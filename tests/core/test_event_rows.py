@@ -20,7 +20,7 @@ from bot.engine import Engine
 from bot.i18n import _, join
 from bot.router import Router
 from bot.types import AuditNote, Button, Card, CardField, Conversation, Event, EventKind, Outcome, TimerSpec
-from storage import event_rows, outbox_queue, sql
+from storage import event_end, event_rows, outbox_queue, sql
 from storage.event_rows import AuditRow, OutboxRow, TimerRow
 from storage.models import AuditEntry, CardPost, CardRecord, InboxEntry, OutboxMessage, Person, Timer
 
@@ -230,7 +230,7 @@ async def test_the_end_of_an_event_writes_its_timers_audit_and_outbox_rows_toget
     due = AT + timedelta(days=1)
     await event_rows.set_timers([TimerRow("sla:X:remind", "sla.remind", AT, {}), TimerRow("sla:X:escalate", "sla.escalate", AT, {})], AT)
     async with in_transaction("default"):
-        ids = await event_rows.insert_event_rows(
+        ids = await event_end.insert_event_rows(
             [_outbox_row("e:1"), _outbox_row("e:2", "C2"), _outbox_row("e:3")],
             [AuditRow(AT, actor.id, "slack", "U1", "request.created", "X", DETAIL, "Ev1")],
             [TimerRow("sla:X:remind", "sla.remind", due, {"n": 2}), TimerRow("sla:Y:remind", "sla.remind", due, {})],
@@ -245,14 +245,14 @@ async def test_the_end_of_an_event_writes_its_timers_audit_and_outbox_rows_toget
     entry = await AuditEntry.get(action="request.created")
     assert (entry.actor_id, entry.detail, entry.delivery_id) == (actor.id, DETAIL, "Ev1")
     # each part alone, and a duplicate outbox key refuses the whole statement: nothing of it is written
-    assert await event_rows.insert_event_rows([], [AuditRow(AT, None, "slack", None, "a", "Y", {}, None)], [], AT) == []
-    assert await event_rows.insert_event_rows([_outbox_row("e:4")], [], [], AT) == [ids[-1] + 1]
+    assert await event_end.insert_event_rows([], [AuditRow(AT, None, "slack", None, "a", "Y", {}, None)], [], AT) == []
+    assert await event_end.insert_event_rows([_outbox_row("e:4")], [], [], AT) == [ids[-1] + 1]
     # timers cancelled by an event that sets none: on PostgreSQL a clause of the outbox insert too
-    [cancelled_with] = await event_rows.insert_event_rows([_outbox_row("e:5")], [], [], AT, cancel=["sla:Y:*", "nothing"])
+    [cancelled_with] = await event_end.insert_event_rows([_outbox_row("e:5")], [], [], AT, cancel=["sla:Y:*", "nothing"])
     assert (await Timer.get(key="sla:Y:remind")).status == "cancelled" and cancelled_with == ids[-1] + 2
     with pytest.raises(IntegrityError):
         async with in_transaction("default"):
-            await event_rows.insert_event_rows(
+            await event_end.insert_event_rows(
                 [_outbox_row("e:1")], [AuditRow(AT, None, "slack", None, "b", "Z", {}, None)], [TimerRow("z", "k", due, {})], AT
             )
     assert not await AuditEntry.filter(action="b").exists() and not await Timer.filter(key="z").exists()
@@ -260,7 +260,7 @@ async def test_the_end_of_an_event_writes_its_timers_audit_and_outbox_rows_toget
 
 
 async def test_a_card_placed_in_conversations_is_stored_and_finds_or_adds_its_copies(database):
-    """One statement on PostgreSQL, several on SQLite: the same rows and answers, in the order of the places."""
+    """The same rows and answers on both databases, in the order of the places."""
     text = Card(title="海报", key="task:P").json_text()
     [first] = await event_rows.place_card("task:P", text, AT, [("slack", "C1", None, "zh_CN")])
     assert (first.version, first.existing) == (1, None) and first.new_post_id is not None
@@ -299,6 +299,53 @@ async def test_cards_updated_together_return_their_versions_and_their_copies(dat
     assert (record.version, record.content["title"], record.updated_at) == (2, "海报 v2", later)
     assert (await CardRecord.get(key="task:B")).id == b.id
     assert await event_rows.update_cards({}, later) == {}
+
+
+async def test_the_end_of_an_event_posts_new_copies_edits_sent_ones_and_queues_in_order(database):
+    """storage.event_end: one statement on PostgreSQL, one per part on SQLite, the same rows. A placed card's new
+    copy is posted, its sent copy edited, its unsent copy left to go out with the newest content; an updated
+    card's sent copies are edited after the event's other rows; a card both placed and updated is written too."""
+    a_id, _version = await event_rows.upsert_card("task:A", Card(title="A", key="task:A").json_text(), AT)
+    sent_a = await event_rows.insert_card_post(a_id, "slack", "C1", None, "zh_CN")
+    await event_rows.insert_card_post(a_id, "slack", "D1", "U1", "en")  # posted but not yet sent
+    b_id, _version = await event_rows.upsert_card("task:B", Card(title="B", key="task:B").json_text(), AT)
+    sent_b = await event_rows.insert_card_post(b_id, "dingtalk", "cid9", "u9", "en")
+    await CardPost.filter(id__in=[sent_a, sent_b]).update(message_ref="m-1")
+
+    def copy(key: str, conversation: str, dedupe: str, is_direct: bool = False, platform: str = "slack") -> event_end.CardCopy:
+        row = _outbox_row(dedupe, conversation, platform=platform, kind="post", payload={}, is_direct=is_direct, thread=None, reply_to=None)
+        return event_end.CardCopy(key, row)
+
+    later = AT + timedelta(minutes=1)
+    entries = [_outbox_row("e:1"), copy("task:A", "C1", "e:2"), copy("task:A", "C2", "e:3"), copy("task:A", "D1", "e:4", True), _outbox_row("e:5", "C2")]
+    contents = {"task:A": Card(title="A v2", key="task:A").json_text()}
+    updates = {"task:B": Card(title="B v2", key="task:B").json_text(), "task:N": Card(title="N", key="task:N").json_text()}
+    async with in_transaction("default"):
+        ids = await event_end.finish_event(
+            entries, contents, updates, [AuditRow(later, None, "slack", "U1", "card.moved", "A", {}, "Ev9")], [TimerRow("t:A", "sla.remind", later, {})], later
+        )
+    queued = await OutboxMessage.all().order_by("id")
+    new_c2 = await CardPost.get(card_id=a_id, conversation_id="C2")
+    assert ids == [row.id for row in queued]
+    assert [(r.dedupe_key, r.kind, r.conversation_id, r.post_id, r.payload) for r in queued] == [
+        ("e:1", "text", "C1", None, DETAIL),
+        (f"edit:{sent_a}:2", "edit", "C1", sent_a, {}),
+        ("e:3", "post", "C2", new_c2.id, {}),
+        ("e:5", "text", "C2", None, DETAIL),
+        (f"edit:{sent_b}:2", "edit", "cid9", sent_b, {}),
+    ]
+    edit_b = queued[-1]
+    assert (edit_b.platform, edit_b.is_direct, edit_b.recipient, edit_b.locale, edit_b.thread, edit_b.reply_to) == ("dingtalk", True, "u9", "en", None, None)
+    assert (edit_b.status, edit_b.attempts, edit_b.next_attempt_at, edit_b.created_at) == ("pending", 0, later, later)
+    assert (new_c2.recipient, new_c2.locale, new_c2.sent_version) == (None, "zh_CN", 0)
+    assert {c.key: (c.version, c.content["title"]) for c in await CardRecord.all()} == {"task:A": (2, "A v2"), "task:B": (2, "B v2"), "task:N": (1, "N")}
+    assert await AuditEntry.filter(action="card.moved", delivery_id="Ev9").exists() and await Timer.filter(key="t:A").exists()
+    # a card placed and updated by one event (written apart on PostgreSQL), and an event of updates only
+    both = await event_end.finish_event([copy("task:B", "cid9", "e:6", platform="dingtalk")], {"task:B": contents["task:A"]}, {"task:B": updates["task:B"]}, [], [], later)
+    only = await event_end.finish_event([], {}, {"task:A": contents["task:A"]}, [], [], later)
+    assert [(r.dedupe_key, r.post_id) for r in await OutboxMessage.filter(id__in=both + only).order_by("id")] == [
+        (f"edit:{sent_b}:3", sent_b), (f"edit:{sent_b}:4", sent_b), (f"edit:{sent_a}:3", sent_a)
+    ]
 
 
 def _router() -> Router:

@@ -1,7 +1,7 @@
 """Benchmark: one process against several on one PostgreSQL, and the CPU each event costs bot and database.
 
     python bench/bench_processes.py --database-url 'postgres://postgres@/bench?host=/var/run/postgresql'
-                                     [--events 1000] [--processes 1 3] [--no-sqlite] [--lanes 4] [--pairs 3]
+                                     [--events 1000] [--processes 1 3] [--no-sqlite] [--lanes 4] [--pairs 5]
 
 The same mix as ``bench_dispatch.py`` (ten events per collaboration: create, accept, subtask, acknowledge, two
 progress reports, acceptance, pass, help, show), through ``Engine.dispatch`` with the real workflows. Each
@@ -243,7 +243,7 @@ def main() -> None:
         "--lanes", type=int, default=4, help="also run one process with this many events in flight, on each database (0: no such run)"
     )
     parser.add_argument(
-        "--pairs", type=int, default=3, help="how many times the two runs with events in flight follow each other (their ratio: the median)"
+        "--pairs", type=int, default=5, help="how many times the two runs with events in flight follow each other (their ratio: the median)"
     )
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):

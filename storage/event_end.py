@@ -147,19 +147,29 @@ _TYPED = ", ".join(f"CAST(? AS {_TYPES.get(column, 'VARCHAR')})" for column in e
 _EDIT = "'edit:' || {post} || ':' || {version}"  # edit_key, in SQL
 
 _OF_R = {column: f'"r"."{column}"' for column in event_rows.OUTBOX_ROW_COLUMNS}
-_FROM_ENTRIES = 'SELECT "r"."ord", 0 AS "sub", ' + ", ".join(_OF_R.values()) + ' FROM "r"'
+
+
+def _select(order: str, sub: str, columns: dict[str, str], source: str) -> str:
+    """A select of rows for the outbox insert: their place in its order (``order``, then ``sub``), then each
+    outbox column — its expression in ``columns``, else the entry's own (``r``'s)."""
+    values = ", ".join(f'{columns.get(column, _OF_R[column])} AS "{column}"' for column in event_rows.OUTBOX_ROW_COLUMNS)
+    return f'SELECT {order} AS "ord", {sub} AS "sub", {values} FROM {source}'
+
+
+_FROM_ENTRIES = _select('"r"."ord"', "0", {}, '"r"')
 # a copy's row: the new copy posted, or the copy posted before edited, or none when that copy is not sent yet
 _AS_COPY = {
     "dedupe_key": 'CASE WHEN "n"."id" IS NULL THEN ' + _EDIT.format(post='"e"."id"', version='"c"."version"') + ' ELSE "r"."dedupe_key" END',
     "kind": 'CASE WHEN "n"."id" IS NULL THEN \'edit\' ELSE "r"."kind" END',
     "post_id": 'COALESCE("n"."id", "e"."id")',
 }
-_FROM_COPIES = (
-    'SELECT "r"."ord", 0 AS "sub", '
-    + ", ".join(f'{_AS_COPY.get(column, _OF_R[column])} AS "{column}"' for column in event_rows.OUTBOX_ROW_COLUMNS)
-    + ' FROM "r" JOIN "t" ON "t"."ord" = "r"."ord" JOIN "c" ON "c"."key" = "t"."key" LEFT JOIN "e" ON "e"."ord" = "r"."ord" '
+_FROM_COPIES = _select(
+    '"r"."ord"',
+    "0",
+    _AS_COPY,
+    '"r" JOIN "t" ON "t"."ord" = "r"."ord" JOIN "c" ON "c"."key" = "t"."key" LEFT JOIN "e" ON "e"."ord" = "r"."ord" '
     'LEFT JOIN "n" ON "n"."card_id" = "c"."id" AND "n"."platform" = "t"."platform" AND "n"."conversation_id" = "t"."conversation_id" '
-    'WHERE "n"."id" IS NOT NULL OR "e"."message_ref" IS NOT NULL'
+    'WHERE "n"."id" IS NOT NULL OR "e"."message_ref" IS NOT NULL',
 )
 _PLACES = (
     # each copy of a placed card: the first found in its conversation (``e``), or one added (``n``)
@@ -186,12 +196,13 @@ _UPDATED = {
     "next_attempt_at": "CAST(? AS TIMESTAMPTZ)",
     "created_at": "CAST(? AS TIMESTAMPTZ)",
 }
-_FROM_UPDATES = (
-    # every sent copy of each updated card that existed before: in the order of the updates, then of the copies
-    'SELECT "uk"."ord", "p"."id" AS "sub", '
-    + ", ".join(f'{_UPDATED[column]} AS "{column}"' for column in event_rows.OUTBOX_ROW_COLUMNS)
-    + ' FROM "u" JOIN "uk" ON "uk"."key" = "u"."key" JOIN "card_post" "p" ON "p"."card_id" = "u"."id" '
-    'WHERE "u"."version" > 1 AND "p"."message_ref" IS NOT NULL'
+# every sent copy of each updated card that existed before: in the order of the updates, then of the copies
+_FROM_UPDATES = _select(
+    '"uk"."ord"',
+    '"p"."id"',
+    _UPDATED,
+    '"u" JOIN "uk" ON "uk"."key" = "u"."key" JOIN "card_post" "p" ON "p"."card_id" = "u"."id" '
+    'WHERE "u"."version" > 1 AND "p"."message_ref" IS NOT NULL',
 )
 
 

@@ -42,42 +42,6 @@ class CardCopy:
         return (row.platform, row.conversation_id, row.recipient if row.is_direct else None, row.locale)
 
 
-async def side_writes(audit: Sequence[AuditRow], timers: Sequence[TimerRow], now: datetime, cancel: Sequence[str]) -> list[tuple[str, list[Any]]]:
-    """The PostgreSQL statements (and parameters) of an event's timers cancelled and set and of its audit
-    entries, to be ``WITH`` clauses of its last statement. The clauses of one statement run side by side on one
-    snapshot, so they must not write the same row: an event that cancels timers and sets some cancels them here,
-    in a statement of its own."""
-    if cancel and timers:
-        await event_rows.cancel_timers(cancel)
-        cancel = ()
-    writes = [event_rows.cancel_statement(cancel, "postgres")] if cancel else []
-    return writes + ([event_rows.set_timers_statement(timers, now)] if timers else []) + ([event_rows.audit_statement(audit)] if audit else [])
-
-
-async def insert_event_rows(
-    outbox: Sequence[OutboxRow], audit: Sequence[AuditRow], timers: Sequence[TimerRow], now: datetime, cancel: Sequence[str] = ()
-) -> list[int]:
-    """The writes that end an event: the timers it cancels (``cancel_timers``: keys, or prefixes ending in ``*``)
-    and sets (``set_timers``), its audit entries (``insert_audit``) and its outbox rows (``insert_outbox``, whose
-    ids are returned in the order given). A timer cancelled and set by the event is set.
-
-    On PostgreSQL they are one statement — the timer and audit writes as data-modifying ``WITH`` clauses of the
-    outbox insert — one round trip instead of up to four (each costs about 0.1 ms of client and server CPU
-    there; ``side_writes``). On SQLite, where a statement is a function call, they stay one statement each.
-    """
-    if not outbox or sql.dialect() != "postgres":
-        await event_rows.cancel_timers(cancel)
-        await event_rows.set_timers(timers, now)
-        await event_rows.insert_audit(audit)
-        return [row_id for row_id in await event_rows.insert_outbox(outbox) if row_id is not None]
-    writes = await side_writes(audit, timers, now, cancel)
-    text, params = event_rows.outbox_statement(outbox)
-    if writes:
-        text = "WITH " + ", ".join(f'"w{n}" AS ({write})' for n, (write, _params) in enumerate(writes)) + " " + text
-        params = [p for _write, write_params in writes for p in write_params] + params
-    return [row_id for row_id in event_rows.outbox_ids(outbox, await sql.fetch(text, params)) if row_id is not None]
-
-
 def edit_key(post_id: int, version: int) -> str:
     """The dedupe key of the edit that brings a card's copy to ``version``: one edit per copy and version."""
     return f"edit:{post_id}:{version}"
@@ -92,10 +56,10 @@ async def finish_event(
     now: datetime,
     cancel: Sequence[str] = (),
 ) -> list[int]:
-    """Write an event's end: ``cards`` (each placed card's content by key, stored once with the content given)
-    and the copies among ``entries``, the ``updates`` (content by key), the outbox rows (``entries`` in order,
-    then the updates' edits), the timers cancelled and set, and the audit entries. Returns the ids of the outbox
-    rows written, in their order."""
+    """Write an event's end: ``cards`` (each placed card's content by key, stored once with the content given;
+    the card of every copy among ``entries`` is there) and the copies, the ``updates`` (content by key), the
+    outbox rows (``entries`` in order, then the updates' edits), the timers cancelled and set, and the audit
+    entries. Returns the ids of the outbox rows written, in their order."""
     if sql.dialect() == "postgres" and (entries or updates) and not cards.keys() & updates.keys():
         writes = await side_writes(audit, timers, now, cancel)
         text, params = _one_statement(entries, cards, updates, writes, now)
@@ -136,6 +100,42 @@ def _row_of(entry: OutboxRow | CardCopy, placed: dict[int, PlacedCard]) -> Outbo
     if copy.existing is not None and copy.existing.message_ref:
         return replace(entry.row, dedupe_key=edit_key(copy.existing.id, copy.version), kind="edit", post_id=copy.existing.id)
     return None
+
+
+async def side_writes(audit: Sequence[AuditRow], timers: Sequence[TimerRow], now: datetime, cancel: Sequence[str]) -> list[tuple[str, list[Any]]]:
+    """The PostgreSQL statements (and parameters) of an event's timers cancelled and set and of its audit
+    entries, to be ``WITH`` clauses of its last statement. The clauses of one statement run side by side on one
+    snapshot, so they must not write the same row: an event that cancels timers and sets some cancels them here,
+    in a statement of its own."""
+    if cancel and timers:
+        await event_rows.cancel_timers(cancel)
+        cancel = ()
+    writes = [event_rows.cancel_statement(cancel, "postgres")] if cancel else []
+    return writes + ([event_rows.set_timers_statement(timers, now)] if timers else []) + ([event_rows.audit_statement(audit)] if audit else [])
+
+
+async def insert_event_rows(
+    outbox: Sequence[OutboxRow], audit: Sequence[AuditRow], timers: Sequence[TimerRow], now: datetime, cancel: Sequence[str] = ()
+) -> list[int]:
+    """The writes that end an event: the timers it cancels (``cancel_timers``: keys, or prefixes ending in ``*``)
+    and sets (``set_timers``), its audit entries (``insert_audit``) and its outbox rows (``insert_outbox``, whose
+    ids are returned in the order given). A timer cancelled and set by the event is set.
+
+    On PostgreSQL they are one statement — the timer and audit writes as data-modifying ``WITH`` clauses of the
+    outbox insert — one round trip instead of up to four (each costs about 0.1 ms of client and server CPU
+    there; ``side_writes``). On SQLite, where a statement is a function call, they stay one statement each.
+    """
+    if not outbox or sql.dialect() != "postgres":
+        await event_rows.cancel_timers(cancel)
+        await event_rows.set_timers(timers, now)
+        await event_rows.insert_audit(audit)
+        return [row_id for row_id in await event_rows.insert_outbox(outbox) if row_id is not None]
+    writes = await side_writes(audit, timers, now, cancel)
+    text, params = event_rows.outbox_statement(outbox)
+    if writes:
+        text = "WITH " + ", ".join(f'"w{n}" AS ({write})' for n, (write, _params) in enumerate(writes)) + " " + text
+        params = [p for _write, write_params in writes for p in write_params] + params
+    return [row_id for row_id in event_rows.outbox_ids(outbox, await sql.fetch(text, params)) if row_id is not None]
 
 
 # --- PostgreSQL: one statement ----------------------------------------------------------------------
@@ -247,4 +247,4 @@ def _one_statement(
         "WITH " + ", ".join(clauses) + f' INSERT INTO "outbox" ({_COLUMNS}, "status", "attempts") SELECT {_COLUMNS}, \'pending\', 0 '
         'FROM (' + " UNION ALL ".join(selects) + ') "q" ORDER BY "q"."ord", "q"."sub" RETURNING "id"'
     )
-    return text, params + [now, now] * (1 if updates else 0)
+    return text, params + ([now, now] if updates else [])  # the edits' times, the last placeholders

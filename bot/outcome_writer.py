@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bot.i18n import normalize_locale
 from bot.types import Card, Outgoing, Reply, Text, ToCollaboration, ToConversation, ToPerson
 from storage import directory
-from storage.event_end import CardCopy, finish_event
+from storage.event_end import CardCopy, ConfirmationRow, finish_event
 from storage.event_rows import AuditRow, OutboxRow, TimerRow
 from storage.models import Group, Person
 
@@ -146,4 +146,16 @@ async def commit(ctx: Context, outcome: Outcome, audit: Sequence[AuditRow] = ())
     cards = {key: text for key, text in contents.items() if key in placed}  # a card with nowhere to go is not stored
     updates = {card.key or "": card.json_text() for card in outcome.updates}  # the last content given for a key
     timers = [TimerRow(t.key, t.kind, t.due_at, t.payload) for t in outcome.timers]
-    return await finish_event(entries, cards, updates, audit, timers, now, outcome.cancel_timers)
+    return await finish_event(entries, cards, updates, audit, timers, now, outcome.cancel_timers, _answers(ctx, outcome))
+
+
+def _answers(ctx: Context, outcome: Outcome) -> list[ConfirmationRow]:
+    """The actor's answers to confirmations, with the platform account and time they came from."""
+    if outcome.confirmations and ctx.actor is None:
+        raise ValueError("a confirmation answered by no one")
+    event = ctx.event
+    return [
+        ConfirmationRow(note.subject, note.purpose, ctx.actor.id, note.state, ctx.now, event.platform, event.actor_id, note.comment)
+        for note in outcome.confirmations
+        if ctx.actor is not None
+    ]

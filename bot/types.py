@@ -391,6 +391,16 @@ class AuditNote:
 
 
 @dataclass(slots=True)
+class ConfirmationNote:
+    """The actor's answer to a confirmation asked of them (确认): ``state`` confirmed or rejected, with a comment."""
+
+    subject: str
+    purpose: str
+    state: str
+    comment: str = ""
+
+
+@dataclass(slots=True)
 class Outcome:
     """What a handler decided. The engine commits it in the event's transaction.
 
@@ -399,6 +409,8 @@ class Outcome:
       (matched by ``Card.key``);
     - ``timers`` / ``cancel_timers``: durable timers to set or cancel (by key or key prefix ending in ``*``);
     - ``audit``: decisions to record (actor and time are added by the engine);
+    - ``confirmations``: the actor's answers to confirmations asked of them, recorded with the platform account
+      and time by the engine (no later read of the event sees them: they are written with its last statement);
     - ``open_form``: a form to open at once (a modal), when the platform can;
     - ``form_errors``: per-field errors for the submitted form.
     """
@@ -408,6 +420,7 @@ class Outcome:
     timers: list[TimerSpec] = field(default_factory=list)
     cancel_timers: list[str] = field(default_factory=list)
     audit: list[AuditNote] = field(default_factory=list)
+    confirmations: list[ConfirmationNote] = field(default_factory=list)
     open_form: Form | None = None
     form_errors: dict[str, Any] = field(default_factory=dict)
 
@@ -438,12 +451,17 @@ class Outcome:
         self.audit.append(AuditNote(action, subject, detail))
         return self
 
+    def confirmed(self, subject: str, purpose: str, state: str, comment: str = "") -> Outcome:
+        self.confirmations.append(ConfirmationNote(subject, purpose, state, comment))
+        return self
+
     def merge(self, other: Outcome) -> Outcome:
         self.messages += other.messages
         self.updates += other.updates
         self.timers += other.timers
         self.cancel_timers += other.cancel_timers
         self.audit += other.audit
+        self.confirmations += other.confirmations
         self.form_errors.update(other.form_errors)
         self.open_form = self.open_form or other.open_form
         return self

@@ -26,6 +26,8 @@ from typing import Any
 
 from storage import event_rows, sql
 from storage.event_rows import AuditRow, OutboxRow, PlacedCard, TimerRow
+from storage.models import Confirmation
+from storage.unique import upsert_statement
 
 
 @dataclass(slots=True)
@@ -42,6 +44,27 @@ class CardCopy:
         return (row.platform, row.conversation_id, row.recipient if row.is_direct else None, row.locale)
 
 
+@dataclass(slots=True)
+class ConfirmationRow:
+    """A person's answer to a confirmation asked of them (``Confirmation``): the row of the same subject, purpose
+    and person takes the answer, and the platform account and time it came from."""
+
+    subject: str
+    purpose: str
+    person_id: int
+    state: str
+    decided_at: datetime
+    platform: str
+    platform_user_id: str | None
+    comment: str
+
+
+def _confirmation_statement(row: ConfirmationRow) -> tuple[str, list[Any]]:
+    keys = {"subject": row.subject, "purpose": row.purpose, "person_id": row.person_id}
+    values = {"state": row.state, "decided_at": row.decided_at, "platform": row.platform, "platform_user_id": row.platform_user_id, "comment": row.comment}
+    return upsert_statement(Confirmation, keys, {**values, "created_at": row.decided_at}, values.keys())
+
+
 def edit_key(post_id: int, version: int) -> str:
     """The dedupe key of the edit that brings a card's copy to ``version``: one edit per copy and version."""
     return f"edit:{post_id}:{version}"
@@ -55,15 +78,19 @@ async def finish_event(
     timers: Sequence[TimerRow],
     now: datetime,
     cancel: Sequence[str] = (),
+    confirmations: Sequence[ConfirmationRow] = (),
 ) -> list[int]:
     """Write an event's end: ``cards`` (each placed card's content by key, stored once with the content given;
     the card of every copy among ``entries`` is there) and the copies, the ``updates`` (content by key), the
-    outbox rows (``entries`` in order, then the updates' edits), the timers cancelled and set, and the audit
-    entries. Returns the ids of the outbox rows written, in their order."""
+    outbox rows (``entries`` in order, then the updates' edits), the timers cancelled and set, the audit entries
+    and the ``confirmations`` (answers). Returns the ids of the outbox rows written, in their order."""
+    answers = [_confirmation_statement(row) for row in {(r.subject, r.purpose, r.person_id): r for r in confirmations}.values()]
     if sql.dialect() == "postgres" and (entries or updates) and not cards.keys() & updates.keys():
-        writes = await side_writes(audit, timers, now, cancel)
+        writes = await side_writes(audit, timers, now, cancel) + answers
         text, params = _one_statement(entries, cards, updates, writes, now)
         return sorted(int(row["id"]) for row in await sql.fetch(text, params))
+    for text, params in answers:
+        await sql.execute(text, params)
     placed = await _place(entries, cards, now)
     rows = [row for entry in entries if (row := _row_of(entry, placed)) is not None]
     for card in (await event_rows.update_cards(updates, now)).values():

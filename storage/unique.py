@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from storage import db
+from storage import db, sql
 from storage.sql import run_query
 
 M = TypeVar("M", bound=Model)
@@ -59,20 +59,22 @@ async def upsert(model: type[Model], keys: dict[str, Any], values: dict[str, Any
     """Insert the row with these unique ``keys`` and ``values``, or set the ``update`` fields (taken from
     ``values``) on the row already there: ``INSERT … ON CONFLICT (keys) DO UPDATE`` — one statement that
     cannot fail on the key, so no savepoint, identical on SQLite and PostgreSQL but for the placeholders."""
+    await sql.execute(*upsert_statement(model, keys, values, update))
+
+
+def upsert_statement(model: type[Model], keys: dict[str, Any], values: dict[str, Any], update: Iterable[str]) -> tuple[str, list[Any]]:
+    """``upsert``'s statement (``?`` placeholders, ``storage.sql``) and its parameters."""
     meta = model._meta
-    connection = db.connection()
-    postgres = connection.capabilities.dialect == "postgres"
     columns: list[str] = []
     params: list[Any] = []
     for name, value in {**keys, **values}.items():
         field = meta.fields_map[name]
         columns.append(f'"{field.source_field or name}"')
         params.append(field.to_db_value(value, model))
-    placeholders = ", ".join(f"${n}" if postgres else "?" for n in range(1, len(params) + 1))
     conflict = ", ".join(f'"{meta.fields_map[name].source_field or name}"' for name in keys)
     assignments = ", ".join(f'"{column}" = EXCLUDED."{column}"' for column in (meta.fields_map[name].source_field or name for name in update))
-    sql = f'INSERT INTO "{meta.db_table}" ({", ".join(columns)}) VALUES ({placeholders}) ON CONFLICT ({conflict}) DO UPDATE SET {assignments}'
-    await connection.execute_query(sql, params)
+    placeholders = ", ".join("?" * len(params))
+    return f'INSERT INTO "{meta.db_table}" ({", ".join(columns)}) VALUES ({placeholders}) ON CONFLICT ({conflict}) DO UPDATE SET {assignments}', params
 
 
 async def create_numbered(model: type[M], number: str, scope: dict[str, Any], **values: Any) -> M:

@@ -22,7 +22,7 @@ from bot.router import Router
 from bot.types import AuditNote, Button, Card, CardField, Conversation, Event, EventKind, Outcome, TimerSpec
 from storage import event_end, event_rows, outbox_queue, sql
 from storage.event_rows import AuditRow, OutboxRow, TimerRow
-from storage.models import AuditEntry, CardPost, CardRecord, InboxEntry, OutboxMessage, Person, Timer
+from storage.models import AuditEntry, CardPost, CardRecord, Confirmation, InboxEntry, OutboxMessage, Person, Timer
 
 SHANGHAI = timezone(timedelta(hours=8))
 AT = datetime(2026, 11, 23, 9, 30, 15, 123456, tzinfo=SHANGHAI)  # microseconds and a zone other than UTC
@@ -358,6 +358,11 @@ def _router() -> Router:
         outcome.audit.append(AuditNote("card.posted", "X", {"n": 1}))
         return outcome
 
+    @router.command("answer")
+    async def answer(args: str) -> Outcome:
+        outcome = Outcome().confirmed("X", "acceptance:1", "confirmed" if args == "yes" else "rejected", "颜色 OK")
+        return outcome.reply("已确认") if args == "yes" else outcome  # with the outbox insert, and on its own
+
     return router
 
 
@@ -377,6 +382,28 @@ async def test_a_redelivered_event_is_handled_once_even_when_both_copies_arrive_
     assert person.name == "P"
     [handled] = [r for r in results if not r.duplicate]
     assert handled.outbox_ids == [row.id for row in await OutboxMessage.all().order_by("id")]
+
+
+async def test_an_answer_to_a_confirmation_is_written_with_the_event_and_its_account_and_time(database, clock):
+    """Outcome.confirmed: the row asked for (pending) takes the answer, the platform account and the time; on
+    PostgreSQL a clause of the event's last statement, or a statement of its own when the event sends nothing."""
+    engine = Engine(_router(), from_dict({}, environ={}), clock)
+    answer = Event(EventKind.COMMAND, "simulator", "a-1", Conversation("simulator", "g1"), actor_id="p1", actor_name="P", text="answer yes")
+    await engine.dispatch(Event(EventKind.COMMAND, "simulator", "a-0", Conversation("simulator", "g1"), actor_id="p1", actor_name="P", text="card"))
+    person = await Person.get(name="P")
+    asked_at = clock.now()
+    await Confirmation.create(subject="X", purpose="acceptance:1", person=person, state="pending", created_at=asked_at)
+    clock.advance(timedelta(minutes=5))
+    assert (await engine.dispatch(answer)).outbox_ids
+    row = await Confirmation.get(subject="X", purpose="acceptance:1", person_id=person.id)
+    assert (row.state, row.comment, row.platform, row.platform_user_id, row.decided_at, row.created_at) == (
+        "confirmed", "颜色 OK", "simulator", "p1", clock.now(), asked_at
+    )
+    clock.advance(timedelta(minutes=5))
+    silent = Event(EventKind.COMMAND, "simulator", "a-2", Conversation("simulator", "g1"), actor_id="p1", actor_name="P", text="answer no")
+    assert (await engine.dispatch(silent)).outbox_ids == []
+    row = await Confirmation.get(subject="X", purpose="acceptance:1", person_id=person.id)
+    assert (row.state, row.decided_at) == ("rejected", clock.now()) and await Confirmation.all().count() == 1
 
 
 async def test_every_column_of_the_fixed_path_tables_is_written_or_starts_empty(database):

@@ -20,7 +20,6 @@ from ..common.forms import answer_typed, ask
 from ..common.records import (
     announce_to,
     open_confirmation,
-    record_confirmation,
     require_actor,
     require_open,
     sla_timers,
@@ -182,12 +181,12 @@ async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: boo
     checklist = judged(latest.checklist or [], passed, set() if passed else failed_indexes(named, comments, items))
     failed = failed_items(checklist)
     await AcceptanceFlow.fire(latest, "pass" if passed else "fail", task.code, reviewer_id=actor.id, decided_at=ctx.now, comments=comments.strip(), checklist=checklist)
-    await record_confirmation(ctx, task.code, f"acceptance:{latest.attempt}", "confirmed" if passed else "rejected", comments.strip())
     if passed:
         await SubtaskFlow.fire(task, "pass", task.code, progress=100, updated_at=ctx.now)
     else:
         await SubtaskFlow.fire(task, "fail", task.code, updated_at=ctx.now)
     outcome = Outcome().cancel(f"sla:review:{task.code}:{latest.attempt}:*")
+    outcome.confirmed(task.code, f"acceptance:{latest.attempt}", "confirmed" if passed else "rejected", comments.strip())
     outcome.record("acceptance.passed" if passed else "acceptance.failed", task.code, attempt=latest.attempt, comments=comments.strip(), failed_items=failed)
     outcome.update(await acceptance_card(latest, task, ctx))
     outcome.update(await subtask_card(task, ctx))

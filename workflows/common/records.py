@@ -76,20 +76,6 @@ async def open_confirmation(subject: str, purpose: str, person_id: int, now: dat
     await upsert(Confirmation, keys, {"state": "pending", "decided_at": None, "comment": "", "created_at": now}, ("state", "decided_at", "comment"))
 
 
-async def record_confirmation(ctx: Context, subject: str, purpose: str, state: str, comment: str = "") -> None:
-    """Who confirmed what and when: the platform's user id and the time, never edited afterwards."""
-    assert ctx.actor is not None
-    values: dict[str, Any] = {
-        "state": state,
-        "decided_at": ctx.now,
-        "platform": ctx.event.platform,
-        "platform_user_id": ctx.event.actor_id,
-        "comment": comment,
-    }
-    keys = {"subject": subject, "purpose": purpose, "person_id": ctx.actor.id}
-    await upsert(Confirmation, keys, {**values, "created_at": ctx.now}, values.keys())
-
-
 async def void_confirmations(subject: str, purpose_prefix: str) -> None:
     await Confirmation.filter(subject=subject, purpose__startswith=purpose_prefix, state="pending").update(state="void")
 

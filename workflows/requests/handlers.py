@@ -19,7 +19,6 @@ from ..common.forms import answer_typed, ask
 from ..common.records import (
     announce_to,
     next_number,
-    record_confirmation,
     related,
     require_actor,
 )
@@ -205,8 +204,8 @@ async def decide(ctx: Context, code_text: str, dept_code: object, round_: int | 
         counter_date=counter_date,
     )
     answer.decided_by = actor
-    await record_confirmation(ctx, collab.code, f"request:r{answer.round}:{dept.code}", "confirmed" if accept else "rejected", reason.strip())
     outcome = Outcome().cancel(f"sla:request:{collab.code}:{dept.code}:*")
+    outcome.confirmed(collab.code, f"request:r{answer.round}:{dept.code}", "confirmed" if accept else "rejected", reason.strip())
     outcome.record(
         "request.accepted" if accept else "request.declined",
         collab.code,

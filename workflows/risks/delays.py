@@ -18,7 +18,7 @@ from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require
 from ..common.format import when
 from ..common.forms import answer_typed, ask
-from ..common.records import announce_to, record_confirmation, require_actor, require_open
+from ..common.records import announce_to, require_actor, require_open
 from ..tasks.cards import subtask_card
 from .kit import (
     DOC,
@@ -193,7 +193,7 @@ async def decide(ctx: Context, code_text: str, confirm: bool, comment: str) -> O
         await DelayFlow.fire(notice, "reject", notice.code, decided_by_id=actor.id, decided_at=ctx.now, comment=comment.strip())
         outcome.record("delay.rejected", notice.code, subtask=task.code, comment=comment.strip())
         line = _("{name} rejected delay notice {code}: {comment}. {subtask} stays due {date}.", name=actor.name, code=notice.code, comment=comment.strip(), subtask=task.code, date=task.deadline.isoformat())
-    await record_confirmation(ctx, notice.code, "delay", "confirmed" if confirm else "rejected", comment.strip())
+    outcome.confirmed(notice.code, "delay", "confirmed" if confirm else "rejected", comment.strip())
     outcome.cancel(f"delay:{notice.code}:*")
     outcome.update(await delay_card(notice, ctx))
     outcome.send(await announce_to(collab), Text(line))

@@ -151,11 +151,12 @@ async def commit(ctx: Context, outcome: Outcome, audit: Sequence[AuditRow] = ())
 
 def _answers(ctx: Context, outcome: Outcome) -> list[ConfirmationRow]:
     """The actor's answers to confirmations, with the platform account and time they came from."""
-    if outcome.confirmations and ctx.actor is None:
+    if not outcome.confirmations:
+        return []
+    actor, event = ctx.actor, ctx.event
+    if actor is None:
         raise ValueError("a confirmation answered by no one")
-    event = ctx.event
     return [
-        ConfirmationRow(note.subject, note.purpose, ctx.actor.id, note.state, ctx.now, event.platform, event.actor_id, note.comment)
+        ConfirmationRow(note.subject, note.purpose, actor.id, note.state, ctx.now, event.platform, event.actor_id, note.comment)
         for note in outcome.confirmations
-        if ctx.actor is not None
     ]

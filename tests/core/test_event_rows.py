@@ -22,7 +22,16 @@ from bot.router import Router
 from bot.types import AuditNote, Button, Card, CardField, Conversation, Event, EventKind, Outcome, TimerSpec
 from storage import event_end, event_rows, outbox_queue, sql
 from storage.event_rows import AuditRow, OutboxRow, TimerRow
-from storage.models import AuditEntry, CardPost, CardRecord, Confirmation, InboxEntry, OutboxMessage, Person, Timer
+from storage.models import (
+    AuditEntry,
+    CardPost,
+    CardRecord,
+    Confirmation,
+    InboxEntry,
+    OutboxMessage,
+    Person,
+    Timer,
+)
 
 SHANGHAI = timezone(timedelta(hours=8))
 AT = datetime(2026, 11, 23, 9, 30, 15, 123456, tzinfo=SHANGHAI)  # microseconds and a zone other than UTC

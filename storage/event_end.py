@@ -85,22 +85,28 @@ async def finish_event(
     outbox rows (``entries`` in order, then the updates' edits), the timers cancelled and set, the audit entries
     and the ``confirmations`` (answers). Returns the ids of the outbox rows written, in their order."""
     answers = [_confirmation_statement(row) for row in {(r.subject, r.purpose, r.person_id): r for r in confirmations}.values()]
-    if sql.dialect() == "postgres" and (entries or updates) and not cards.keys() & updates.keys():
+    postgres = sql.dialect() == "postgres"
+    if not postgres or cards.keys() & updates.keys():  # the cards apart: a statement (or a few) each
+        placed = await _place(entries, cards, now)
+        rows = [row for entry in entries if (row := _row_of(entry, placed)) is not None]
+        for card in (await event_rows.update_cards(updates, now)).values():
+            for post in card.posts:
+                if post.message_ref:
+                    is_direct = bool(post.recipient)
+                    rows.append(
+                        OutboxRow(edit_key(post.id, card.version), post.platform, post.conversation_id, is_direct, post.recipient, None, "edit", {}, post.locale, None, post.id, now, now)
+                    )
+        entries, cards, updates = rows, {}, {}
+    if postgres and (entries or updates):
         writes = await side_writes(audit, timers, now, cancel) + answers
         text, params = _one_statement(entries, cards, updates, writes, now)
         return sorted(int(row["id"]) for row in await sql.fetch(text, params))
     for text, params in answers:
         await sql.execute(text, params)
-    placed = await _place(entries, cards, now)
-    rows = [row for entry in entries if (row := _row_of(entry, placed)) is not None]
-    for card in (await event_rows.update_cards(updates, now)).values():
-        for post in card.posts:
-            if post.message_ref:
-                is_direct = bool(post.recipient)
-                rows.append(
-                    OutboxRow(edit_key(post.id, card.version), post.platform, post.conversation_id, is_direct, post.recipient, None, "edit", {}, post.locale, None, post.id, now, now)
-                )
-    return await insert_event_rows(rows, audit, timers, now, cancel)
+    await event_rows.cancel_timers(cancel)
+    await event_rows.set_timers(timers, now)
+    await event_rows.insert_audit(audit)
+    return [row_id for row_id in await event_rows.insert_outbox([e for e in entries if isinstance(e, OutboxRow)]) if row_id is not None]
 
 
 async def _place(entries: Sequence[OutboxRow | CardCopy], cards: dict[str, str], now: datetime) -> dict[int, PlacedCard]:
@@ -139,30 +145,6 @@ async def side_writes(audit: Sequence[AuditRow], timers: Sequence[TimerRow], now
         cancel = ()
     writes = [event_rows.cancel_statement(cancel, "postgres")] if cancel else []
     return writes + ([event_rows.set_timers_statement(timers, now)] if timers else []) + ([event_rows.audit_statement(audit)] if audit else [])
-
-
-async def insert_event_rows(
-    outbox: Sequence[OutboxRow], audit: Sequence[AuditRow], timers: Sequence[TimerRow], now: datetime, cancel: Sequence[str] = ()
-) -> list[int]:
-    """The writes that end an event: the timers it cancels (``cancel_timers``: keys, or prefixes ending in ``*``)
-    and sets (``set_timers``), its audit entries (``insert_audit``) and its outbox rows (``insert_outbox``, whose
-    ids are returned in the order given). A timer cancelled and set by the event is set.
-
-    On PostgreSQL they are one statement — the timer and audit writes as data-modifying ``WITH`` clauses of the
-    outbox insert — one round trip instead of up to four (each costs about 0.1 ms of client and server CPU
-    there; ``side_writes``). On SQLite, where a statement is a function call, they stay one statement each.
-    """
-    if not outbox or sql.dialect() != "postgres":
-        await event_rows.cancel_timers(cancel)
-        await event_rows.set_timers(timers, now)
-        await event_rows.insert_audit(audit)
-        return [row_id for row_id in await event_rows.insert_outbox(outbox) if row_id is not None]
-    writes = await side_writes(audit, timers, now, cancel)
-    text, params = event_rows.outbox_statement(outbox)
-    if writes:
-        text = "WITH " + ", ".join(f'"w{n}" AS ({write})' for n, (write, _params) in enumerate(writes)) + " " + text
-        params = [p for _write, write_params in writes for p in write_params] + params
-    return [row_id for row_id in event_rows.outbox_ids(outbox, await sql.fetch(text, params)) if row_id is not None]
 
 
 # --- PostgreSQL: one statement ----------------------------------------------------------------------

@@ -149,7 +149,7 @@ async def insert_outbox(rows: Sequence[OutboxRow], *, skip_existing: bool = Fals
     """
     if not rows:
         return []
-    return outbox_ids(rows, await sql.fetch(*outbox_statement(rows, skip_existing)))
+    return _outbox_ids(rows, await sql.fetch(*_outbox_statement(rows, skip_existing)))
 
 
 def outbox_values(row: OutboxRow) -> list[Any]:
@@ -157,7 +157,7 @@ def outbox_values(row: OutboxRow) -> list[Any]:
     return sql.encoded(_OUTBOX[:-2], _outbox_values(row))
 
 
-def outbox_statement(rows: Sequence[OutboxRow], skip_existing: bool = False) -> tuple[str, list[Any]]:
+def _outbox_statement(rows: Sequence[OutboxRow], skip_existing: bool = False) -> tuple[str, list[Any]]:
     params = [value for row in rows for value in (*outbox_values(row), "pending", 0)]
     text = _OUTBOX_INSERT + sql.rows_of(len(rows), len(_OUTBOX_COLUMNS))
     if skip_existing:
@@ -165,7 +165,7 @@ def outbox_statement(rows: Sequence[OutboxRow], skip_existing: bool = False) -> 
     return text + ' RETURNING "id", "dedupe_key"', params
 
 
-def outbox_ids(rows: Sequence[OutboxRow], written: list[dict[str, Any]]) -> list[int | None]:
+def _outbox_ids(rows: Sequence[OutboxRow], written: list[dict[str, Any]]) -> list[int | None]:
     ids = {r["dedupe_key"]: int(r["id"]) for r in written}
     return [ids.get(row.dedupe_key) for row in rows]
 

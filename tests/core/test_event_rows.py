@@ -239,8 +239,10 @@ async def test_the_end_of_an_event_writes_its_timers_audit_and_outbox_rows_toget
     due = AT + timedelta(days=1)
     await event_rows.set_timers([TimerRow("sla:X:remind", "sla.remind", AT, {}), TimerRow("sla:X:escalate", "sla.escalate", AT, {})], AT)
     async with in_transaction("default"):
-        ids = await event_end.insert_event_rows(
+        ids = await event_end.finish_event(
             [_outbox_row("e:1"), _outbox_row("e:2", "C2"), _outbox_row("e:3")],
+            {},
+            {},
             [AuditRow(AT, actor.id, "slack", "U1", "request.created", "X", DETAIL, "Ev1")],
             [TimerRow("sla:X:remind", "sla.remind", due, {"n": 2}), TimerRow("sla:Y:remind", "sla.remind", due, {})],
             AT,
@@ -254,15 +256,15 @@ async def test_the_end_of_an_event_writes_its_timers_audit_and_outbox_rows_toget
     entry = await AuditEntry.get(action="request.created")
     assert (entry.actor_id, entry.detail, entry.delivery_id) == (actor.id, DETAIL, "Ev1")
     # each part alone, and a duplicate outbox key refuses the whole statement: nothing of it is written
-    assert await event_end.insert_event_rows([], [AuditRow(AT, None, "slack", None, "a", "Y", {}, None)], [], AT) == []
-    assert await event_end.insert_event_rows([_outbox_row("e:4")], [], [], AT) == [ids[-1] + 1]
+    assert await event_end.finish_event([], {}, {}, [AuditRow(AT, None, "slack", None, "a", "Y", {}, None)], [], AT) == []
+    assert await event_end.finish_event([_outbox_row("e:4")], {}, {}, [], [], AT) == [ids[-1] + 1]
     # timers cancelled by an event that sets none: on PostgreSQL a clause of the outbox insert too
-    [cancelled_with] = await event_end.insert_event_rows([_outbox_row("e:5")], [], [], AT, cancel=["sla:Y:*", "nothing"])
+    [cancelled_with] = await event_end.finish_event([_outbox_row("e:5")], {}, {}, [], [], AT, cancel=["sla:Y:*", "nothing"])
     assert (await Timer.get(key="sla:Y:remind")).status == "cancelled" and cancelled_with == ids[-1] + 2
     with pytest.raises(IntegrityError):
         async with in_transaction("default"):
-            await event_end.insert_event_rows(
-                [_outbox_row("e:1")], [AuditRow(AT, None, "slack", None, "b", "Z", {}, None)], [TimerRow("z", "k", due, {})], AT
+            await event_end.finish_event(
+                [_outbox_row("e:1")], {}, {}, [AuditRow(AT, None, "slack", None, "b", "Z", {}, None)], [TimerRow("z", "k", due, {})], AT
             )
     assert not await AuditEntry.filter(action="b").exists() and not await Timer.filter(key="z").exists()
     assert await AuditEntry.all().count() == 2

@@ -28,7 +28,7 @@ from bot.logs import event_context
 from bot.middleware import DEFAULT_MIDDLEWARE
 from bot.router import Context, Router
 from bot.types import Event, EventKind, Form, Outcome
-from storage import db, directory
+from storage import at_end, db, directory
 from storage.directory_cache import DirectoryCache
 from storage.event_rows import AuditRow, DirectoryState, claim_and_read_directory
 
@@ -124,7 +124,7 @@ class Engine:
         ctx.services = {**self.services, "engine": self}
         try:
             try:
-                with directory.event_scope(self.directory_cache) as scope:
+                with directory.event_scope(self.directory_cache) as scope, at_end.scope():
                     async with db.transaction():
                         since = scope.cache.version
                         directory_state = await self._claim(event, now, since)

@@ -14,7 +14,9 @@ queues. On SQLite, where a statement is a function call, the parts stay the stat
 PostgreSQL, where each statement is a round trip, they are one: the cards, copies, timers and audit entries as
 data-modifying ``WITH`` clauses of the outbox insert, which reads the copies' fate from them. The clauses run
 side by side on one snapshot and must not write the same row, so an event that places and updates one card,
-or cancels and sets timers, runs those parts first, apart.
+or cancels and sets timers, runs those parts first, apart. The writes handlers handed to the event's end
+(``storage.at_end``) are clauses too, or statements first on SQLite; a compare-and-set among them that changed no
+row calls its ``on_stale``, which refuses the event.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from storage import event_rows, sql
+from storage import at_end, event_rows, sql
 from storage.event_rows import AuditRow, OutboxRow, PlacedCard, TimerRow
 from storage.models import Confirmation
 from storage.unique import upsert_statement
@@ -59,6 +61,11 @@ class ConfirmationRow:
     comment: str
 
 
+def confirmation_row(subject: str, purpose: str, person_id: int) -> tuple[str, Any]:
+    """How a write queued for the event's end (``storage.at_end``) names the confirmation row it writes."""
+    return ("confirmation", (subject, purpose, person_id))
+
+
 def _confirmation_statement(row: ConfirmationRow) -> tuple[str, list[Any]]:
     keys = {"subject": row.subject, "purpose": row.purpose, "person_id": row.person_id}
     values = {"state": row.state, "decided_at": row.decided_at, "platform": row.platform, "platform_user_id": row.platform_user_id, "comment": row.comment}
@@ -84,7 +91,12 @@ async def finish_event(
     the card of every copy among ``entries`` is there) and the copies, the ``updates`` (content by key), the
     outbox rows (``entries`` in order, then the updates' edits), the timers cancelled and set, the audit entries
     and the ``confirmations`` (answers). Returns the ids of the outbox rows written, in their order."""
-    answers = [_confirmation_statement(row) for row in {(r.subject, r.purpose, r.person_id): r for r in confirmations}.values()]
+    answered = {(r.subject, r.purpose, r.person_id): r for r in confirmations}
+    answers = [_confirmation_statement(row) for row in answered.values()]
+    later = at_end.take()
+    if any(write.row == confirmation_row(*key) for key in answered for write in later):  # one row, two clauses: apart
+        await sql.run_at_end(later)
+        later = []
     postgres = sql.dialect() == "postgres"
     if not postgres or cards.keys() & updates.keys():  # the cards apart: a statement (or a few) each
         placed = await _place(entries, cards, now)
@@ -98,9 +110,17 @@ async def finish_event(
                     )
         entries, cards, updates = rows, {}, {}
     if postgres and (entries or updates):
-        writes = await side_writes(audit, timers, now, cancel) + answers
-        text, params = _one_statement(entries, cards, updates, writes, now)
-        return sorted(int(row["id"]) for row in await sql.fetch(text, params))
+        writes = [(write.text + (" RETURNING 1" if write.on_stale else ""), write.params) for write in later]
+        checked = [number for number, write in enumerate(later) if write.on_stale]
+        writes += await side_writes(audit, timers, now, cancel) + answers
+        text, params = _one_statement(entries, cards, updates, writes, now, checked)
+        returned = await sql.fetch(text, params)
+        for changed, number in zip(next((row["changed"] for row in returned if row["id"] is None), ()), checked, strict=True):
+            stale = later[number].on_stale
+            if not changed and stale is not None:
+                await stale()
+        return sorted(int(row["id"]) for row in returned if row["id"] is not None)
+    await sql.run_at_end(later)
     for text, params in answers:
         await sql.execute(text, params)
     await event_rows.cancel_timers(cancel)
@@ -221,9 +241,12 @@ def _one_statement(
     updates: dict[str, str],
     writes: Sequence[tuple[str, list[Any]]],
     now: datetime,
+    checked: Sequence[int] = (),
 ) -> tuple[str, list[Any]]:
     """The statement ``finish_event`` runs on PostgreSQL (no card both placed and updated), with the event's
-    other ``writes`` as clauses (``side_writes``), and its parameters in the order of its placeholders."""
+    other ``writes`` as clauses (``side_writes``, ``storage.at_end``), and its parameters in the order of its
+    placeholders. It returns the outbox rows' ``id``s; with writes ``checked`` (numbers in ``writes``, each
+    ``… RETURNING 1``), one more row, its ``id`` null, whose ``changed`` holds how many rows each changed."""
     clauses: list[str] = []
     params: list[Any] = []
 
@@ -252,8 +275,12 @@ def _one_statement(
         keys = ", ".join(f"(?, {len(entries) + order})" for order in range(len(updates)))
         clause('"uk" ("key", "ord")', f"VALUES {keys}", list(updates))
         selects.append(_FROM_UPDATES)
-    text = (
-        "WITH " + ", ".join(clauses) + f' INSERT INTO "outbox" ({_COLUMNS}, "status", "attempts") SELECT {_COLUMNS}, \'pending\', 0 '
+    insert = (
+        f'INSERT INTO "outbox" ({_COLUMNS}, "status", "attempts") SELECT {_COLUMNS}, \'pending\', 0 '
         'FROM (' + " UNION ALL ".join(selects) + ') "q" ORDER BY "q"."ord", "q"."sub" RETURNING "id"'
     )
-    return text, params + ([now, now] if updates else [])  # the edits' times, the last placeholders
+    if checked:
+        counts = ", ".join(f'(SELECT COUNT(*) FROM "w{number}")' for number in checked)
+        clauses.append(f'"o" AS ({insert})')
+        insert = f'SELECT "id", CAST(NULL AS BIGINT[]) AS "changed" FROM "o" UNION ALL SELECT NULL, ARRAY[{counts}]'
+    return "WITH " + ", ".join(clauses) + " " + insert, params + ([now, now] if updates else [])  # the edits' times, the last placeholders

@@ -13,7 +13,8 @@ Inside a transaction a statement skips tortoise's client: on SQLite it runs on s
 
 The workflows' hot reads and writes use the same path: ``select`` (model instances from a hand-written
 ``WHERE``), ``row_instance`` / ``columns_of`` (instances from a join's aliased columns) and ``update_where``
-(one ``UPDATE``, e.g. a state machine's compare-and-set).
+(one ``UPDATE``, e.g. a state machine's compare-and-set). ``update_at_end`` and ``insert_at_end`` hand a write to
+the event's last statement instead (``storage.at_end``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tortoise.fields import DatetimeField, Field, JSONField
 from tortoise.models import Model
 from tortoise.validators import MaxLengthValidator
 
-from storage import db, pg_inline
+from storage import at_end, db, pg_inline
 from storage.sqlite_inline import fetch_dicts, transaction_connection
 
 M = TypeVar("M", bound=Model)
@@ -210,10 +211,10 @@ def _column(model: type[Model], name: str) -> str:
     return model._meta.fields_db_projection[name]
 
 
-async def update_where(model: type[Model], values: dict[str, Any], where: dict[str, Any]) -> int:
-    """``UPDATE`` the ``model`` rows whose fields equal ``where`` (``IS NULL`` for a ``None``) to ``values``
-    (fields or ``<fk>_id`` columns); returns how many rows changed. The statement is built once per shape;
-    each value is encoded by its field's ``to_db_value``, as tortoise's ``QuerySet.update`` does."""
+def update_statement(model: type[Model], values: dict[str, Any], where: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The ``UPDATE`` of the ``model`` rows whose fields equal ``where`` (``IS NULL`` for a ``None``) to ``values``
+    (fields or ``<fk>_id`` columns), and its parameters. The statement is built once per shape; each value is
+    encoded by its field's ``to_db_value``, as tortoise's ``QuerySet.update`` does."""
     names = tuple(values)
     conditions = tuple((name, value is None) for name, value in where.items())
     shape = _UPDATES.get((model, names, conditions))
@@ -227,7 +228,65 @@ async def update_where(model: type[Model], values: dict[str, Any], where: dict[s
         compared = tuple(name for name, null in conditions if not null)
         shape = _UPDATES[(model, names, conditions)] = (text, _update_encoders(model, names + compared))
     text, codecs = shape
-    return await execute(text, encoded(codecs, (*values.values(), *(value for value in where.values() if value is not None))))
+    return text, encoded(codecs, (*values.values(), *(value for value in where.values() if value is not None)))
+
+
+async def update_where(model: type[Model], values: dict[str, Any], where: dict[str, Any]) -> int:
+    """``update_statement``'s ``UPDATE``, run now; returns how many rows changed."""
+    return await execute(*update_statement(model, values, where))
+
+
+async def update_at_end(model: type[Model], values: dict[str, Any], where: dict[str, Any], on_stale: at_end.Stale | None = None) -> None:
+    """``update_where`` with the event's last statement (``storage.at_end``; at once outside an event).
+    ``where`` names the row by its primary key; ``on_stale`` is awaited when the update changes no row."""
+    row = (model._meta.db_table, where.get(model._meta.pk_attr))
+    await write_at_end(at_end.AtEnd(*update_statement(model, values, where), row, on_stale))
+
+
+def row_values(instance: Model, leave_out: Iterable[str] = ()) -> tuple[list[str], list[Any]]:
+    """The columns of ``instance``'s row (quoted) and their values as tortoise's ``save`` writes them, but for
+    its primary key and the fields named in ``leave_out``."""
+    meta = instance._meta
+    columns: list[str] = []
+    params: list[Any] = []
+    for name, column in meta.fields_db_projection.items():
+        field = meta.fields_map[name]
+        if not field.pk and name not in leave_out:
+            columns.append(f'"{column}"')
+            params.append(field.to_db_value(getattr(instance, name), instance))
+    return columns, params
+
+
+async def insert_at_end(instance: Model) -> None:
+    """Insert ``instance`` (made as ``Model(**fields)``, unsaved) with the event's last statement
+    (``storage.at_end``; at once outside an event): for a row whose id the event does not need."""
+    columns, params = row_values(instance)
+    text = f'INSERT INTO "{instance._meta.db_table}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(params))})'
+    await write_at_end(at_end.AtEnd(text, params))
+
+
+async def write_at_end(write: at_end.AtEnd) -> None:
+    """Queue ``write`` for the event's end, or run it now outside an event."""
+    queued = at_end.pending()
+    if queued is None:
+        await run_at_end([write])
+        return
+    if write.row is not None and any(earlier.row == write.row for earlier in queued):
+        # one statement cannot write a row twice (only one of the writes would hold): the earlier ones go now
+        await run_at_end(at_end.take())
+    queued.append(write)
+
+
+async def write_queued_now() -> None:
+    """Run now what handlers handed to the event's end: for a flow that reads those rows again in the event."""
+    await run_at_end(at_end.take())
+
+
+async def run_at_end(writes: Iterable[at_end.AtEnd]) -> None:
+    """Run queued writes, each a statement, in their order."""
+    for write in writes:
+        if not await execute(write.text, write.params) and write.on_stale is not None:
+            await write.on_stale()
 
 
 # -- model instances from hand-written selects ---------------------------------------------

@@ -91,25 +91,18 @@ async def create_numbered(model: type[M], number: str, scope: dict[str, Any], **
     def placeholder() -> str:
         return f"${next(mark)}" if postgres else "?"
 
-    columns: list[str] = []
-    params: list[Any] = []
-    for name, column in meta.fields_db_projection.items():
-        field = meta.fields_map[name]
-        if field.pk or name == number:
-            continue
-        columns.append(f'"{column}"')
-        params.append(field.to_db_value(getattr(instance, name), instance))
+    columns, params = sql.row_values(instance, (number,))
     slots = [placeholder() for _ in params]
     number_column = meta.fields_db_projection[number]
     where = " AND ".join(f'"{meta.fields_db_projection[name]}" = {placeholder()}' for name in scope)
     params += [meta.fields_map[name].to_db_value(value, instance) for name, value in scope.items()]
     pk_column = meta.fields_db_projection[meta.pk_attr]
-    sql = (
+    text = (
         f'INSERT INTO "{meta.db_table}" ({", ".join(columns)}, "{number_column}") '
         f'VALUES ({", ".join(slots)}, (SELECT COALESCE(MAX("{number_column}"), 0) + 1 FROM "{meta.db_table}" WHERE {where})) '
         f'RETURNING "{pk_column}", "{number_column}"'
     )
-    rows = await run_query(connection, sql, params)
+    rows = await run_query(connection, text, params)
     instance.pk = rows[0][pk_column]
     setattr(instance, number, int(rows[0][number_column]))
     instance._saved_in_db = True

@@ -40,6 +40,8 @@ async def test_a_collaboration_with_an_unaccepted_subtask_cannot_be_completed(da
         await ok(await sim.say("hanmei", f"提交验收 {poster}\n交付物：海报 v1", "launch"))
         await ok(await sim.click(reviewer, (await card_with(sim, "acceptance.pass", person=reviewer))["id"], "acceptance.pass"))
 
+        everything_passed = f"{code} 的所有子任务均已验收通过"  # told to the initiator once, after the last pass
+        assert not [m for m in await bot_messages(sim, person="lilei") if everything_passed in body_text(m)]
         r = await sim.say("lilei", f"完成 {code}", "launch")
         await refused(sim, r, "lilei", "还不能结项")
         assert page in r["error"] and poster not in r["error"]  # names exactly what is missing
@@ -47,6 +49,7 @@ async def test_a_collaboration_with_an_unaccepted_subtask_cannot_be_completed(da
 
         await ok(await sim.say("anna", f"submit {page} deliverables: page v1", "global"))
         await ok(await sim.click(reviewer, (await card_with(sim, "acceptance.pass", person=reviewer))["id"], "acceptance.pass"))
+        assert len([m for m in await bot_messages(sim, person="lilei") if everything_passed in body_text(m)]) == 1
         await ok(await sim.say("lilei", f"完成 {code}", "launch"))
         assert (await Collaboration.get(code=code)).state == "archived"
 

@@ -99,7 +99,7 @@ async def submit_for_acceptance(ctx: Context, found: tuple[Subtask, Collaboratio
     actor = require_actor(ctx)
     deliverables = parse_deliverables(require(values, "deliverables", _("deliverables")))
     checklist = self_checked(new_checklist(checklist_items(task.delivery_standard)), ticked)
-    await SubtaskFlow.fire(task, "submit", task.code, updated_at=ctx.now)
+    await SubtaskFlow.fire_at_end(task, "submit", task.code, updated_at=ctx.now)
     request = await create_numbered(
         AcceptanceRequest,
         "attempt",
@@ -112,7 +112,7 @@ async def submit_for_acceptance(ctx: Context, found: tuple[Subtask, Collaboratio
         submitted_at=ctx.now,
     )
     attempt = request.attempt
-    await open_confirmation(task.code, f"acceptance:{attempt}", task.reviewer_id, ctx.now)
+    await open_confirmation(task.code, f"acceptance:{attempt}", task.reviewer_id, ctx.now, at_end=True)
     card = await acceptance_card(request, task, ctx)
     outcome = Outcome().record("acceptance.submitted", task.code, attempt=attempt, deliverables=deliverables, checklist=checklist)
     outcome.send(await announce_to(collab), card)
@@ -167,7 +167,8 @@ async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple
     return task, collab, latest
 
 
-_OPEN_SUBTASKS = 'SELECT COUNT(*) AS "open" FROM "subtask" WHERE "collaboration_id" = ? AND "stage" <> \'done\''
+# the others than the one just passed (its new stage is written with the event's end)
+_OPEN_SUBTASKS = 'SELECT COUNT(*) AS "open" FROM "subtask" WHERE "collaboration_id" = ? AND "id" <> ? AND "stage" <> \'done\''
 
 
 async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: bool, comments: str, named: Any = None) -> Outcome:
@@ -180,18 +181,18 @@ async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: boo
     items = [row["item"] for row in latest.checklist or []]
     checklist = judged(latest.checklist or [], passed, set() if passed else failed_indexes(named, comments, items))
     failed = failed_items(checklist)
-    await AcceptanceFlow.fire(latest, "pass" if passed else "fail", task.code, reviewer_id=actor.id, decided_at=ctx.now, comments=comments.strip(), checklist=checklist)
+    await AcceptanceFlow.fire_at_end(latest, "pass" if passed else "fail", task.code, reviewer_id=actor.id, decided_at=ctx.now, comments=comments.strip(), checklist=checklist)
     if passed:
-        await SubtaskFlow.fire(task, "pass", task.code, progress=100, updated_at=ctx.now)
+        await SubtaskFlow.fire_at_end(task, "pass", task.code, progress=100, updated_at=ctx.now)
     else:
-        await SubtaskFlow.fire(task, "fail", task.code, updated_at=ctx.now)
+        await SubtaskFlow.fire_at_end(task, "fail", task.code, updated_at=ctx.now)
     outcome = Outcome().cancel(f"sla:review:{task.code}:{latest.attempt}:*")
     outcome.confirmed(task.code, f"acceptance:{latest.attempt}", "confirmed" if passed else "rejected", comments.strip())
     outcome.record("acceptance.passed" if passed else "acceptance.failed", task.code, attempt=latest.attempt, comments=comments.strip(), failed_items=failed)
     outcome.update(await acceptance_card(latest, task, ctx))
     outcome.update(await subtask_card(task, ctx))
     if passed:
-        open_count = (await sql.fetch(_OPEN_SUBTASKS, (collab.id,)))[0]["open"]
+        open_count = (await sql.fetch(_OPEN_SUBTASKS, (collab.id, task.id)))[0]["open"]
         if open_count == 0:
             outcome.send(
                 ToPerson(collab.initiator_id),

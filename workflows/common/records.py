@@ -14,9 +14,11 @@ from bot.errors import NotAllowed, TransitionNotAllowed
 from bot.i18n import _
 from bot.router import Context
 from bot.types import Audience, ToCollaboration
-from storage import directory
+from storage import directory, sql
+from storage.at_end import AtEnd
+from storage.event_end import confirmation_row
 from storage.models import Collaboration, Confirmation, Department, Group, Person
-from storage.unique import next_sequence_value, upsert
+from storage.unique import next_sequence_value, upsert_statement
 
 from .format import when
 
@@ -70,10 +72,16 @@ async def next_number(name: str) -> int:
     return await next_sequence_value(name)
 
 
-async def open_confirmation(subject: str, purpose: str, person_id: int, now: datetime) -> None:
-    """Ask ``person_id`` to confirm: a new pending confirmation, or the earlier one made pending again."""
+async def open_confirmation(subject: str, purpose: str, person_id: int, now: datetime, *, at_end: bool = False) -> None:
+    """Ask ``person_id`` to confirm: a new pending confirmation, or the earlier one made pending again.
+    ``at_end``: written with the event's last statement (``storage.at_end``), for a flow that does not read
+    it back in the same event."""
     keys = {"subject": subject, "purpose": purpose, "person_id": person_id}
-    await upsert(Confirmation, keys, {"state": "pending", "decided_at": None, "comment": "", "created_at": now}, ("state", "decided_at", "comment"))
+    text, params = upsert_statement(Confirmation, keys, {"state": "pending", "decided_at": None, "comment": "", "created_at": now}, ("state", "decided_at", "comment"))
+    if at_end:
+        await sql.write_at_end(AtEnd(text, params, confirmation_row(subject, purpose, person_id)))
+    else:
+        await sql.execute(text, params)
 
 
 async def void_confirmations(subject: str, purpose_prefix: str) -> None:

@@ -8,7 +8,7 @@ from bot.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
-from storage import directory
+from storage import directory, sql
 from storage.models import Collaboration, Department, Group, GroupBinding, Person, RequestedDepartment
 
 from ..common import lookup
@@ -90,7 +90,7 @@ async def create_request(ctx: Context, values: dict[str, Any], group: Group | No
         created_at=ctx.now,
     )
     if group is not None:
-        await GroupBinding.create(collaboration=collab, group=group, created_at=ctx.now)
+        await sql.insert_at_end(GroupBinding(collaboration=collab, group=group, created_at=ctx.now))
     directory.bound_from_creation(collab.id, (group.id,) if group is not None else ())
 
     outcome = Outcome().record(
@@ -101,7 +101,9 @@ async def create_request(ctx: Context, values: dict[str, Any], group: Group | No
         deadline=deadline.isoformat(),
         priority=priority,
     )
-    answers = [await RequestedDepartment.create(collaboration=collab, department=dept, round=1) for dept in asked]
+    answers = [RequestedDepartment(collaboration=collab, department=dept, round=1) for dept in asked]
+    for answer in answers:  # no read of this event needs them back
+        await sql.insert_at_end(answer)
     for dept in asked:  # what the request card shows of a department waiting: its head, from the directory cache
         await related(dept, "head")
     outcome.send(await announce_to(collab), await overview_card(collab, ctx, answers))
@@ -194,7 +196,7 @@ async def decide(ctx: Context, code_text: str, dept_code: object, round_: int | 
         if counter.strip():
             counter_date = read_date(counter, lookup.local_today(ctx), "counter_date")
     actor = require_actor(ctx)
-    await DepartmentAnswerFlow.fire(
+    await DepartmentAnswerFlow.fire_at_end(
         answer,
         "accept" if accept else "decline",
         collab.code,
@@ -217,7 +219,7 @@ async def decide(ctx: Context, code_text: str, dept_code: object, round_: int | 
     # the answers were read under the collaboration's lock: no other head's answer can have changed since
     remaining = [a for a in answers if a.state not in ("withdrawn", "accepted")]
     if accept and not remaining:
-        await CollaborationFlow.fire(collab, "activate", collab.code)
+        await CollaborationFlow.fire_at_end(collab, "activate", collab.code)
         outcome.record("request.activated", collab.code, round=collab.round)
         outcome.send(
             await announce_to(collab),

@@ -46,7 +46,7 @@ def check_dates(start: date | None, deadline: date, today: date) -> None:
 
 async def ask_head(ctx: Context, outcome: Outcome, collab: Collaboration, dept: Department, answer: RequestedDepartment) -> None:
     assert dept.head_id is not None
-    await open_confirmation(collab.code, f"request:r{answer.round}:{dept.code}", dept.head_id, ctx.now)
+    await open_confirmation(collab.code, f"request:r{answer.round}:{dept.code}", dept.head_id, ctx.now, at_end=True)
     outcome.send(ToPerson(dept.head_id), await decision_card(collab, dept, answer, ctx))
     for key, kind, due, payload in sla_timers(
         ctx, f"sla:request:{collab.code}:{dept.code}", "sla.request", ctx.config.bot.request_answer_working_days,

@@ -11,6 +11,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Conversation, Outcome, ToConversation
+from storage import sql
 from storage.models import CardPost, Person, Subtask
 from storage.models_clocks import StandupAnswer, StandupRun
 
@@ -97,6 +98,7 @@ async def answer_form(ctx: Context) -> Outcome:
     for task, percent in await progress_updates(person, form):
         # the same progress report as "进度 XZB…-01 60%": audited, the subtask card updated, the group told
         outcome.merge(await report_progress(ctx, task.code, {"progress": f"{percent}%"}))
+    await sql.write_queued_now()  # the prompt shown again reads these subtasks' progress
     return outcome.merge(await record_answer(ctx, run, person, form))
 
 

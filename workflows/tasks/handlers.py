@@ -173,11 +173,14 @@ async def subtask_form(ctx: Context, event: Any) -> Outcome:
 
 async def acknowledge(ctx: Context, code_text: str) -> Outcome:
     task, _collab = await lookup.owned_subtask(ctx, code_text, _("acknowledge it"))
+    already = TransitionNotAllowed(_("{code} was already acknowledged. Nothing was changed.", code=task.code))
     if task.acknowledged_at is not None:
-        raise TransitionNotAllowed(_("{code} was already acknowledged. Nothing was changed.", code=task.code))
-    updated = await sql.update_where(Subtask, {"acknowledged_at": ctx.now, "version": task.version + 1}, {"id": task.id, "version": task.version, "acknowledged_at": None})
-    if not updated:
-        raise TransitionNotAllowed(_("{code} was already acknowledged. Nothing was changed.", code=task.code))
+        raise already
+
+    async def stale() -> None:
+        raise already
+
+    await sql.update_at_end(Subtask, {"acknowledged_at": ctx.now, "version": task.version + 1}, {"id": task.id, "version": task.version, "acknowledged_at": None}, stale)
     task.acknowledged_at, task.version = ctx.now, task.version + 1
     return Outcome().record("task.acknowledged", task.code).update(await subtask_card(task, ctx))
 
@@ -257,11 +260,11 @@ async def report_progress(ctx: Context, head: str, values: dict[str, str]) -> Ou
     if percent > 0 and stage == "not_started":
         stage = "in_progress"
     if stage != task.stage:
-        await SubtaskFlow.fire(task, "start", task.code, progress=percent, updated_at=ctx.now)
+        await SubtaskFlow.fire_at_end(task, "start", task.code, progress=percent, updated_at=ctx.now)
     else:
-        await sql.update_where(Subtask, {"progress": percent, "updated_at": ctx.now, "version": task.version + 1}, {"id": task.id})
+        await sql.update_at_end(Subtask, {"progress": percent, "updated_at": ctx.now, "version": task.version + 1}, {"id": task.id})
         task.progress, task.updated_at, task.version = percent, ctx.now, task.version + 1
-    update = await ProgressUpdate.create(
+    update = ProgressUpdate(
         subtask=task,
         author=actor,
         stage=task.stage,
@@ -284,8 +287,13 @@ async def report_progress(ctx: Context, head: str, values: dict[str, str]) -> Ou
             _("At 100%, submit it for acceptance: “submit {code} deliverables: …”.", code=task.code) if percent == 100 else None,
         ]
     )
-    # problems reported: one click raises them as a risk
+    # problems reported: one click raises them as a risk, which names the update (so it is saved at once)
     from ..risks.cards import has_problem, progress_card
 
-    outcome.send(await announce_to(collab), progress_card(body, update, task) if has_problem(values.get("problems", "")) else Text(body))
+    if has_problem(values.get("problems", "")):
+        await update.save()
+        outcome.send(await announce_to(collab), progress_card(body, update, task))
+    else:
+        await sql.insert_at_end(update)
+        outcome.send(await announce_to(collab), Text(body))
     return outcome

@@ -11,6 +11,10 @@ is updated by the caller; a query would still see the old row). A queued write t
 ``on_stale``: when it changes none (another event changed the row first), ``on_stale`` is awaited inside the
 event's transaction and raises the user's error, which rolls the whole event back like any other.
 
+The clauses of one statement run in no set order, so inserts queued one after the other into the same table
+(the departments a request asks, the heads asked to confirm) are one multi-row insert: their rows get ascending
+ids in the order queued, as the separate statements on SQLite give them.
+
 Outside an event (``scope`` not open: scripts, the scheduler's own maintenance) nothing is queued: callers
 run their statement at once (``storage.sql.run_at_end``).
 """
@@ -28,13 +32,40 @@ Stale = Callable[[], Awaitable[None]]
 
 @dataclass(slots=True, frozen=True)
 class AtEnd:
-    """One queued write: ``text`` with ``?`` placeholders (``storage.sql``) and its ``params``. ``row`` names
-    the row it changes (table, id) when there is one; ``on_stale``, when given, is awaited if it changes no row."""
+    """One queued write: ``text`` with ``?`` placeholders (``storage.sql``) and its ``params``. ``rows`` names
+    the rows it writes (table, key) where they are known; ``on_stale``, when given, is awaited if it changes no
+    row."""
 
     text: str
     params: list[Any]
-    row: tuple[str, Any] | None = None
+    rows: tuple[tuple[str, Any], ...] = ()
     on_stale: Stale | None = None
+
+    def joined(self, later: AtEnd) -> AtEnd | None:
+        """This insert and ``later``'s rows as one multi-row insert, when ``later`` inserts into the same columns
+        the same way (``INSERT … VALUES (…)`` and the same text after it); else None."""
+        head, values, tail = _values_of(self.text)
+        if self.on_stale or later.on_stale or not values:
+            return None
+        later_head, later_values, later_tail = _values_of(later.text)
+        if (later_head, later_tail) != (head, tail):  # another table, other columns, or another conflict clause
+            return None
+        return AtEnd(f"{head}{values}, {later_values}{tail}", [*self.params, *later.params], self.rows + later.rows)
+
+
+def _values_of(text: str) -> tuple[str, str, str]:
+    """An ``INSERT``'s text before its ``VALUES`` rows, the rows, and the text after them; ``(text, "", "")`` for
+    another statement. The rows hold placeholders only (``(?, ?), (?, ?)``), as ``storage.sql`` writes them."""
+    start = text.find(" VALUES (")
+    if not text.startswith("INSERT INTO ") or start < 0:
+        return text, "", ""
+    start += len(" VALUES ")
+    end = start
+    while text.startswith("(", end):
+        end = text.index(")", end) + 1
+        if text.startswith(", (", end):
+            end += 2
+    return text[:start], text[start:end], text[end:]
 
 
 _queue: ContextVar[list[AtEnd] | None] = ContextVar("collabbot_at_end", default=None)

@@ -94,7 +94,7 @@ async def finish_event(
     answered = {(r.subject, r.purpose, r.person_id): r for r in confirmations}
     answers = [_confirmation_statement(row) for row in answered.values()]
     later = at_end.take()
-    if any(write.row == confirmation_row(*key) for key in answered for write in later):  # one row, two clauses: apart
+    if any(confirmation_row(*key) in write.rows for key in answered for write in later):  # one row, two clauses: apart
         await sql.run_at_end(later)
         later = []
     postgres = sql.dialect() == "postgres"

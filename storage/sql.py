@@ -240,7 +240,7 @@ async def update_at_end(model: type[Model], values: dict[str, Any], where: dict[
     """``update_where`` with the event's last statement (``storage.at_end``; at once outside an event).
     ``where`` names the row by its primary key; ``on_stale`` is awaited when the update changes no row."""
     row = (model._meta.db_table, where.get(model._meta.pk_attr))
-    await write_at_end(at_end.AtEnd(*update_statement(model, values, where), row, on_stale))
+    await write_at_end(at_end.AtEnd(*update_statement(model, values, where), (row,), on_stale))
 
 
 def row_values(instance: Model, leave_out: Iterable[str] = ()) -> tuple[list[str], list[Any]]:
@@ -271,10 +271,14 @@ async def write_at_end(write: at_end.AtEnd) -> None:
     if queued is None:
         await run_at_end([write])
         return
-    if write.row is not None and any(earlier.row == write.row for earlier in queued):
+    if any(row in earlier.rows for earlier in queued for row in write.rows):
         # one statement cannot write a row twice (only one of the writes would hold): the earlier ones go now
         await run_at_end(at_end.take())
-    queued.append(write)
+    joined = queued[-1].joined(write) if queued else None
+    if joined is not None:
+        queued[-1] = joined
+    else:
+        queued.append(write)
 
 
 async def write_queued_now() -> None:

@@ -37,6 +37,16 @@ def _router() -> Router:
         await open_confirmation(collab.code, "request:r1:design", collab.initiator_id, ctx.now, at_end=True)
         return Outcome() if "quietly" in args else Outcome().reply(f"{collab.code} {collab.state}")
 
+    @router.command("bind")
+    async def bind(ctx: Context) -> Outcome:
+        collab = await Collaboration.get(code=CODE)
+        people = await Person.filter(handle__startswith="head").order_by("-handle")  # head3, head2, head1
+        for group in await Group.filter(conversation_id__startswith="g").order_by("-conversation_id"):
+            await sql.insert_at_end(GroupBinding(collaboration=collab, group=group, created_at=ctx.now))
+        for person in people:
+            await open_confirmation(collab.code, "change", person.id, ctx.now, at_end=True)
+        return Outcome().reply("bound")
+
     @router.command("close")
     async def close(args: str) -> Outcome:
         collab = await Collaboration.get(code=CODE)
@@ -110,3 +120,20 @@ async def test_outside_an_event_a_write_for_the_end_runs_at_once(database, clock
         assert (await Collaboration.get(id=collab.id)).title == "物料 v2"  # already written, in the transaction
         await sql.update_at_end(Collaboration, {"title": "物料 v3", "version": 2}, {"id": collab.id, "version": 1}, refuse)
     assert stale == ["refused"] and (await Collaboration.get(id=collab.id)).title == "物料 v2"
+
+
+async def test_rows_inserted_at_the_end_get_their_ids_in_the_order_queued(database, clock):
+    """The clauses of one statement run in no set order: inserts of one table queued one after the other are one
+    multi-row insert, so their ids ascend as they were queued (what the request card's departments rely on)."""
+    engine = await _start(clock)
+    for n in (2, 3):
+        await Group.create(platform="simulator", conversation_id=f"g{n}", created_at=clock.now())
+    for n in (1, 2, 3):
+        await Person.create(handle=f"head{n}", name=f"部长{n}", created_at=clock.now())
+    assert (await engine.dispatch(_say("bind", 1))).error is None
+    bound = [b.group_id for b in await GroupBinding.all().order_by("id")]
+    groups = {g.id: g.conversation_id for g in await Group.all()}
+    assert [groups[g] for g in bound] == ["g3", "g2", "g1"]
+    asked = [c.person_id for c in await Confirmation.filter(purpose="change").order_by("id")]
+    handles = {p.id: p.handle for p in await Person.all()}
+    assert [handles[p] for p in asked] == ["head3", "head2", "head1"]

@@ -1,5 +1,5 @@
 """The reads and writes that replace several statements by one: the hand-written joins (workflows/common/joined.py),
-the confirmation upsert and the numbered insert (storage/unique.py) give the same rows as the ORM would, on SQLite
+the confirmation upsert, the numbered and the coded inserts (storage/unique.py) give the same rows as the ORM would, on SQLite
 and on PostgreSQL."""
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from storage.models import (
     Department,
     Person,
     RequestedDepartment,
+    Sequence,
     Subtask,
 )
-from storage.unique import create_numbered, upsert
+from storage.unique import create_coded, create_numbered, upsert
 from workflows.common.joined import joined
 from workflows.common.records import loaded, related
 
@@ -129,3 +130,31 @@ async def test_numbered_insert_counts_per_scope_from_one(database: str) -> None:
     assert (stored.attempt, stored.subtask_id, stored.state, stored.version, stored.submitted_at) == (3, tasks[0].id, "pending", 1, NOW)
     assert stored.deliverables == [{"name": "海报", "link": "https://files.example/1", "version": "v1"}]
     assert stored.checklist == made[3].checklist
+
+
+async def test_a_coded_insert_takes_the_counters_next_value_with_two_digits_at_least(database: str) -> None:
+    """``create_coded``: the code is the prefix and the counter's next value (one statement on PostgreSQL), and the
+    row is the row ``create`` writes."""
+    head, owner, initiator = await _people()
+    collab = await _collaboration(initiator)
+    await Sequence.create(name=f"subtask:{collab.code}", value=8)
+    values = dict(
+        collaboration=collab, title="海报", owner=owner, collaborators=[head.id], delivery_standard="300DPI、品牌VI色",
+        deadline=date(2026, 12, 10), depends_on=[], reviewer=head, created_at=NOW, updated_at=NOW,
+    )
+    made = []
+    for _ in range(2):
+        async with db.transaction():
+            made.append(await create_coded(Subtask, "code", f"{collab.code}-", f"subtask:{collab.code}", **values))
+    await Sequence.filter(name=f"subtask:{collab.code}").update(value=99)
+    async with db.transaction():
+        made.append(await create_coded(Subtask, "code", f"{collab.code}-", f"subtask:{collab.code}", **values))
+    async with db.transaction():
+        other = await create_coded(Subtask, "code", "XZB2026112302-", "subtask:XZB2026112302", **values)
+    assert [t.code for t in made] + [other.code] == ["XZB2026112301-09", "XZB2026112301-10", "XZB2026112301-100", "XZB2026112302-01"]
+    twin = await Subtask.create(code="XZB2026112301-99", **values)
+    columns = [name for name in Subtask._meta.fields_db_projection if name not in ("id", "code")]
+    for task in made:
+        stored = await Subtask.get(id=task.id)
+        assert stored.code == task.code and {n: getattr(stored, n) for n in columns} == {n: getattr(twin, n) for n in columns}
+        assert task.pk == stored.pk and loaded(task, "collaboration") is collab

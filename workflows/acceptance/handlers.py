@@ -144,8 +144,17 @@ async def submit_form_submitted(ctx: Context, event: Any) -> Outcome:
     return await submit_for_acceptance(ctx, found, values, ticked)
 
 
-async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple[Subtask, Collaboration, AcceptanceRequest]:
-    """The pending acceptance the actor may judge now, or why not (own work, not the reviewer, decided, stale)."""
+# the subtask's latest attempt, and how many other subtasks of its collaboration have not passed yet
+_LATEST_ATTEMPT = (
+    f'SELECT {sql.columns_of(AcceptanceRequest, "t")}, (SELECT COUNT(*) FROM "subtask" "s" WHERE "s"."collaboration_id" = ? '
+    'AND "s"."id" <> ? AND "s"."stage" <> \'done\') AS "others_open" '
+    'FROM "acceptance_request" "t" WHERE "t"."subtask_id" = ? ORDER BY "t"."attempt" DESC LIMIT 1'
+)
+
+
+async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple[Subtask, Collaboration, AcceptanceRequest, int]:
+    """The pending acceptance the actor may judge now, or why not (own work, not the reviewer, decided, stale);
+    and how many other subtasks of the collaboration have not passed acceptance."""
     task = await lookup.subtask(ctx, code_text, lock=True)
     collab: Collaboration = task.collaboration  # loaded by lookup.subtask
     require_open(collab)
@@ -155,26 +164,24 @@ async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple
     if actor.id != task.reviewer_id:
         reviewer: Person | None = task.reviewer  # loaded by lookup.subtask
         raise NotAllowed(_("Only {reviewer}, the reviewer of {code}, can pass or fail it.", reviewer=reviewer.name if reviewer else "?", code=task.code))
-    latest = await sql.select_one(AcceptanceRequest, '"t"."subtask_id" = ? ORDER BY "t"."attempt" DESC', (task.id,))
-    if latest is None:
+    found = await sql.fetch(_LATEST_ATTEMPT, (collab.id, task.id, task.id))
+    if not found:
         raise TransitionNotAllowed(_("{code} has not been submitted for acceptance yet.", code=task.code))
+    latest = sql.row_instance(AcceptanceRequest, "t", found[0])
     if attempt is not None and attempt != latest.attempt:
         raise TransitionNotAllowed(_("This card is out of date: {code} was resubmitted (attempt {attempt}). Use the newest card.", code=task.code, attempt=latest.attempt))
     if latest.state != "pending":
         raise TransitionNotAllowed(
             _("Attempt {attempt} of {code} was already {state}. Nothing was changed.", attempt=latest.attempt, code=task.code, state=AcceptanceFlow.label(latest.state))
         )
-    return task, collab, latest
+    return task, collab, latest, int(found[0]["others_open"])
 
-
-# the others than the one just passed (its new stage is written with the event's end)
-_OPEN_SUBTASKS = 'SELECT COUNT(*) AS "open" FROM "subtask" WHERE "collaboration_id" = ? AND "id" <> ? AND "stage" <> \'done\''
 
 
 async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: bool, comments: str, named: Any = None) -> Outcome:
     """Pass every item of the delivery standard, or fail naming the items that fail (``named``: ticked
     item numbers, or the typed “failed items” text; see ``checklist.failed_indexes``)."""
-    task, collab, latest = await _judgeable(ctx, code_text, attempt)
+    task, collab, latest, others_open = await _judgeable(ctx, code_text, attempt)
     actor = require_actor(ctx)
     if not passed and not comments.strip():
         raise InvalidInput(_("Failing needs comments saying what must change, e.g. “fail {code} comments: 主色调与VI不符”.", code=task.code), field="comments")
@@ -192,8 +199,7 @@ async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: boo
     outcome.update(await acceptance_card(latest, task, ctx))
     outcome.update(await subtask_card(task, ctx))
     if passed:
-        open_count = (await sql.fetch(_OPEN_SUBTASKS, (collab.id, task.id)))[0]["open"]
-        if open_count == 0:
+        if others_open == 0:
             outcome.send(
                 ToPerson(collab.initiator_id),
                 Text(_("Every subtask of {code} passed acceptance. Complete and archive it with “complete {code}”.", code=collab.code)),
@@ -230,7 +236,7 @@ async def pass_clicked(ctx: Context, event: Any) -> Outcome:
 async def fail_clicked(ctx: Context, event: Any) -> Outcome:
     """Without a form (platforms without modals): check the reviewer, then ask for comments."""
     code = str(event.value.get("code", ""))
-    task, _collab, latest = await _judgeable(ctx, code, clicked_version(event.value, "attempt", code))
+    task, _collab, latest, _others = await _judgeable(ctx, code, clicked_version(event.value, "attempt", code))
     form = fail_form(latest, task.code)
     return ask(form, _("What must change?"), *numbered([row["item"] for row in latest.checklist or []]), ctx=ctx)
 

@@ -79,7 +79,7 @@ async def open_confirmation(subject: str, purpose: str, person_id: int, now: dat
     keys = {"subject": subject, "purpose": purpose, "person_id": person_id}
     text, params = upsert_statement(Confirmation, keys, {"state": "pending", "decided_at": None, "comment": "", "created_at": now}, ("state", "decided_at", "comment"))
     if at_end:
-        await sql.write_at_end(AtEnd(text, params, confirmation_row(subject, purpose, person_id)))
+        await sql.write_at_end(AtEnd(text, params, (confirmation_row(subject, purpose, person_id),)))
     else:
         await sql.execute(text, params)
 

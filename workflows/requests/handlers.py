@@ -10,6 +10,7 @@ from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
 from storage import directory, sql
 from storage.models import Collaboration, Department, Group, GroupBinding, Person, RequestedDepartment
+from storage.unique import create_coded
 
 from ..common import lookup
 from ..common.card_values import clicked_version
@@ -18,7 +19,6 @@ from ..common.format import parse_priority
 from ..common.forms import answer_typed, ask
 from ..common.records import (
     announce_to,
-    next_number,
     related,
     require_actor,
 )
@@ -69,9 +69,11 @@ async def create_request(ctx: Context, values: dict[str, Any], group: Group | No
 
     prefix = ctx.config.bot.id_prefix.upper()
     stamp = today.strftime("%Y%m%d")
-    code = f"{prefix}{stamp}{await next_number(f'collab:{prefix}{stamp}'):02d}"
-    collab = await Collaboration.create(
-        code=code,
+    collab = await create_coded(
+        Collaboration,
+        "code",
+        f"{prefix}{stamp}",
+        f"collab:{prefix}{stamp}",
         title=title,
         background=values.get("background", ""),
         goal=goal,
@@ -89,6 +91,7 @@ async def create_request(ctx: Context, values: dict[str, Any], group: Group | No
         tracker=tracker,
         created_at=ctx.now,
     )
+    code = collab.code
     if group is not None:
         await sql.insert_at_end(GroupBinding(collaboration=collab, group=group, created_at=ctx.now))
     directory.bound_from_creation(collab.id, (group.id,) if group is not None else ())

@@ -11,12 +11,13 @@ from bot.router import Context, Router
 from bot.types import Outcome, Text, ToPerson
 from storage import directory, sql
 from storage.models import Collaboration, Person, ProgressUpdate, RequestedDepartment, Subtask
+from storage.unique import create_coded
 
 from ..common import lookup
 from ..common.fields import FieldSet, parse_fields, read_date, require, split_list
 from ..common.format import parse_priority
 from ..common.forms import answer_typed, ask
-from ..common.records import announce_to, next_number, person_of, related, require_actor, require_open
+from ..common.records import announce_to, person_of, related, require_actor, require_open
 from ..requests.states import CollaborationFlow
 from .cards import FIELD_LABELS, STAGE_WORDS, progress_form, subtask_card, task_form
 from .states import SubtaskFlow
@@ -115,9 +116,11 @@ async def create_subtask(ctx: Context, collab: Collaboration, values: dict[str, 
     if reviewer is not None and reviewer.id == owner.id:
         raise InvalidInput(_("The owner cannot review their own deliverable. Name another reviewer."), field="reviewer")
 
-    number = await next_number(f"subtask:{collab.code}")
-    task = await Subtask.create(
-        code=f"{collab.code}-{number:02d}",
+    task = await create_coded(
+        Subtask,
+        "code",
+        f"{collab.code}-",
+        f"subtask:{collab.code}",
         collaboration=collab,
         title=title,
         owner=owner,

@@ -177,7 +177,6 @@ async def _judgeable(ctx: Context, code_text: str, attempt: int | None) -> tuple
     return task, collab, latest, int(found[0]["others_open"])
 
 
-
 async def verdict(ctx: Context, code_text: str, attempt: int | None, passed: bool, comments: str, named: Any = None) -> Outcome:
     """Pass every item of the delivery standard, or fail naming the items that fail (``named``: ticked
     item numbers, or the typed “failed items” text; see ``checklist.failed_indexes``)."""

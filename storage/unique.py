@@ -17,14 +17,13 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from storage import db, sql
-from storage.sql import run_query
+from storage import sql
 
 M = TypeVar("M", bound=Model)
 
-# Identical on SQLite (>= 3.35, for RETURNING) and PostgreSQL, but for the placeholder.
+# Identical on SQLite (>= 3.35, for RETURNING) and PostgreSQL (``storage.sql`` numbers the placeholder).
 _NEXT_VALUE = (
-    'INSERT INTO "sequence" ("name", "value") VALUES ({name}, 1) '
+    'INSERT INTO "sequence" ("name", "value") VALUES (?, 1) '
     'ON CONFLICT ("name") DO UPDATE SET "value" = "sequence"."value" + 1 '
     'RETURNING "value"'
 )
@@ -32,9 +31,7 @@ _NEXT_VALUE = (
 
 async def next_sequence_value(name: str) -> int:
     """The next value of the named counter (1 for a new one), in one statement that cannot conflict."""
-    connection = db.connection()
-    placeholder = "$1" if connection.capabilities.dialect == "postgres" else "?"
-    rows = await run_query(connection, _NEXT_VALUE.format(name=placeholder), [name])
+    rows = await sql.fetch(_NEXT_VALUE, [name])
     return int(rows[0]["value"])
 
 
@@ -49,7 +46,7 @@ async def create_coded(model: type[M], code: str, prefix: str, counter: str, **v
     insert = f'INSERT INTO "{meta.db_table}" ({", ".join(columns)}, "{code_column}") VALUES ({", ".join("?" * len(params))}, ?'
     if sql.dialect() == "postgres":
         number = 'SELECT CASE WHEN "value" < 10 THEN \'0\' ELSE \'\' END || CAST("value" AS TEXT) FROM "n"'
-        text = f'WITH "n" AS ({_NEXT_VALUE.format(name="?")}) {insert} || ({number})) RETURNING "{pk_column}", "{code_column}"'
+        text = f'WITH "n" AS ({_NEXT_VALUE}) {insert} || ({number})) RETURNING "{pk_column}", "{code_column}"'
         row = (await sql.fetch(text, [counter, *params, prefix]))[0]
     else:
         value = f"{prefix}{await next_sequence_value(counter):02d}"
@@ -77,15 +74,10 @@ async def create_or_get(model: type[M], keys: dict[str, Any], values: dict[str, 
         return await model.get(**keys), False
 
 
-async def upsert(model: type[Model], keys: dict[str, Any], values: dict[str, Any], update: Iterable[str]) -> None:
-    """Insert the row with these unique ``keys`` and ``values``, or set the ``update`` fields (taken from
-    ``values``) on the row already there: ``INSERT … ON CONFLICT (keys) DO UPDATE`` — one statement that
-    cannot fail on the key, so no savepoint, identical on SQLite and PostgreSQL but for the placeholders."""
-    await sql.execute(*upsert_statement(model, keys, values, update))
-
-
 def upsert_statement(model: type[Model], keys: dict[str, Any], values: dict[str, Any], update: Iterable[str]) -> tuple[str, list[Any]]:
-    """``upsert``'s statement (``?`` placeholders, ``storage.sql``) and its parameters."""
+    """Insert the row with these unique ``keys`` and ``values``, or set the ``update`` fields (taken from
+    ``values``) on the row already there: ``INSERT … ON CONFLICT (keys) DO UPDATE``, one statement that cannot fail
+    on the key, so no savepoint. Returns the statement (``?`` placeholders, ``storage.sql``) and its parameters."""
     meta = model._meta
     columns: list[str] = []
     params: list[Any] = []
@@ -106,25 +98,17 @@ async def create_numbered(model: type[M], number: str, scope: dict[str, Any], **
     same scope would otherwise both take the same number."""
     instance = model(**scope, **values)
     meta = model._meta
-    connection = db.connection()
-    postgres = connection.capabilities.dialect == "postgres"
-    mark = iter(range(1, 1000))
-
-    def placeholder() -> str:
-        return f"${next(mark)}" if postgres else "?"
-
     columns, params = sql.row_values(instance, (number,))
-    slots = [placeholder() for _ in params]
     number_column = meta.fields_db_projection[number]
-    where = " AND ".join(f'"{meta.fields_db_projection[name]}" = {placeholder()}' for name in scope)
+    where = " AND ".join(f'"{meta.fields_db_projection[name]}" = ?' for name in scope)
     params += [meta.fields_map[name].to_db_value(value, instance) for name, value in scope.items()]
     pk_column = meta.fields_db_projection[meta.pk_attr]
     text = (
         f'INSERT INTO "{meta.db_table}" ({", ".join(columns)}, "{number_column}") '
-        f'VALUES ({", ".join(slots)}, (SELECT COALESCE(MAX("{number_column}"), 0) + 1 FROM "{meta.db_table}" WHERE {where})) '
+        f'VALUES ({", ".join("?" * (len(columns)))}, (SELECT COALESCE(MAX("{number_column}"), 0) + 1 FROM "{meta.db_table}" WHERE {where})) '
         f'RETURNING "{pk_column}", "{number_column}"'
     )
-    rows = await run_query(connection, text, params)
+    rows = await sql.fetch(text, params)
     instance.pk = rows[0][pk_column]
     setattr(instance, number, int(rows[0][number_column]))
     instance._saved_in_db = True

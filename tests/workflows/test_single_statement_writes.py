@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from storage import db
+from storage import db, sql
 from storage.models import (
     AcceptanceRequest,
     Collaboration,
@@ -17,7 +17,7 @@ from storage.models import (
     Sequence,
     Subtask,
 )
-from storage.unique import create_coded, create_numbered, upsert
+from storage.unique import create_coded, create_numbered, upsert_statement
 from workflows.common.joined import joined
 from workflows.common.records import loaded, related
 
@@ -93,14 +93,14 @@ async def test_confirmation_upsert_creates_then_sets_only_the_fields_named(datab
     head, _owner, _initiator = await _people()
     keys = {"subject": "XZB2026112301", "purpose": "request:r1:design", "person_id": head.id}
     async with db.transaction():
-        await upsert(Confirmation, keys, {"state": "pending", "decided_at": None, "comment": "", "created_at": NOW}, ("state", "decided_at", "comment"))
+        await sql.execute(*upsert_statement(Confirmation, keys, {"state": "pending", "decided_at": None, "comment": "", "created_at": NOW}, ("state", "decided_at", "comment")))
     later = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
     values = {"state": "rejected", "decided_at": later, "platform": "simulator", "platform_user_id": "liuyang", "comment": "人力饱和"}
     async with db.transaction():
-        await upsert(Confirmation, keys, {**values, "created_at": later}, values.keys())
+        await sql.execute(*upsert_statement(Confirmation, keys, {**values, "created_at": later}, values.keys()))
     [row] = await Confirmation.filter(**keys)
     assert (row.state, row.decided_at, row.platform_user_id, row.comment, row.created_at) == ("rejected", later, "liuyang", "人力饱和", NOW)
-    await upsert(Confirmation, keys, {"state": "pending", "decided_at": None, "comment": "", "created_at": later}, ("state", "decided_at", "comment"))
+    await sql.execute(*upsert_statement(Confirmation, keys, {"state": "pending", "decided_at": None, "comment": "", "created_at": later}, ("state", "decided_at", "comment")))
     row = await Confirmation.get(**keys)
     assert (row.state, row.decided_at, row.comment, row.platform_user_id) == ("pending", None, "", "liuyang")
 

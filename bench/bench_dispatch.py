@@ -84,11 +84,41 @@ class Mix:
         ]
 
 
+# what an archived collaboration keeps below it, copied by the database from the stored collaborations' rows
+# (``@at`` is the time they were written)
+_ARCHIVED_ROWS = (
+    """INSERT INTO "requested_department" ("collaboration_id", "department_id", "state", "round", "decided_by_id",
+        "decided_at", "reason", "version")
+    SELECT "c"."id", "d"."id", 'accepted', 1, "c"."initiator_id", @at, '', 1
+    FROM "collaboration" "c" CROSS JOIN (SELECT "id" FROM "department" ORDER BY "id" LIMIT 2) "d"
+    WHERE "c"."code" LIKE 'OLD%'""",
+    """INSERT INTO "subtask" ("code", "collaboration_id", "title", "owner_id", "collaborators", "resources",
+        "delivery_standard", "deadline", "stage", "progress", "priority", "depends_on", "reviewer_id", "version",
+        "created_at", "updated_at")
+    SELECT "c"."code" || '-0' || "k"."n", "c"."id", 'archived', "c"."initiator_id", '[]', '', 'x', '2025-02-01',
+        'done', 100, 'medium', '[]', "c"."initiator_id", 1, @at, @at
+    FROM "collaboration" "c" CROSS JOIN (SELECT 1 AS "n" UNION ALL SELECT 2 UNION ALL SELECT 3) "k"
+    WHERE "c"."code" LIKE 'OLD%'""",
+    """INSERT INTO "progress_update" ("subtask_id", "author_id", "stage", "progress", "done", "problems", "support",
+        "next_step", "created_at")
+    SELECT "s"."id", "s"."owner_id", 'in_progress', 50 * "k"."n", 'x', '', '', '', @at
+    FROM "subtask" "s" CROSS JOIN (SELECT 1 AS "n" UNION ALL SELECT 2) "k"
+    WHERE "s"."code" LIKE 'OLD%'""",
+    """INSERT INTO "acceptance_request" ("subtask_id", "attempt", "deliverables", "statement", "self_check",
+        "checklist", "submitted_by_id", "submitted_at", "state", "reviewer_id", "decided_at", "comments", "version")
+    SELECT "s"."id", 1, '[]', '', '', '[]', "s"."owner_id", @at, 'passed', "s"."reviewer_id", @at, '', 1
+    FROM "subtask" "s" WHERE "s"."code" LIKE 'OLD%'""",
+)
+
+
 async def store_collaborations(count: int, now: datetime) -> None:
-    """Archived collaborations written before the runs, a thousand at a time (the list of all of them at once
-    would be the process's peak memory, not the bot's)."""
+    """Archived collaborations written before the runs, each with what a finished one keeps: two departments that
+    accepted, three subtasks done, two progress reports and a passed acceptance for each (so a query that reads a
+    whole table instead of one collaboration's rows shows here as it would in a year's database). The
+    collaborations go a thousand at a time: the list of all of them at once would be the process's peak memory,
+    not the bot's."""
     initiator = await Person.get(handle="lilei")
-    async with db.transaction():
+    async with db.transaction() as connection:
         for start in range(0, count, 1000):
             await Collaboration.bulk_create(
                 [
@@ -99,6 +129,8 @@ async def store_collaborations(count: int, now: datetime) -> None:
                     for i in range(start, min(count, start + 1000))
                 ]
             )
+        for statement in _ARCHIVED_ROWS:
+            await connection.execute_script(statement.replace("@at", f"'{now:%Y-%m-%d %H:%M:%S}+00:00'"))
 
 
 def _create_schema(url: str) -> None:

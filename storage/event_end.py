@@ -201,10 +201,12 @@ _FROM_COPIES = _select(
     'WHERE "n"."id" IS NOT NULL OR "e"."message_ref" IS NOT NULL',
 )
 _PLACES = (
-    # each copy of a placed card: the first found in its conversation (``e``), or one added (``n``)
-    '"e" AS (SELECT DISTINCT ON ("t"."ord") "t"."ord", "p"."id", "p"."message_ref" FROM "t" JOIN "c" ON "c"."key" = "t"."key" '
-    'JOIN "card_post" "p" ON "p"."card_id" = "c"."id" AND "p"."platform" = "t"."platform" '
-    'AND "p"."conversation_id" = "t"."conversation_id" ORDER BY "t"."ord", "p"."id"), '
+    # each copy of a placed card: the one in its conversation (``e``), or one added (``n``). ``e`` looks each place up
+    # through the copies' unique index: as a join, a young table's statistics led the planner to read all of
+    # ``card_post``, and the plan stayed cached as the table grew
+    '"e" AS (SELECT "t"."ord", "p"."id", "p"."message_ref" FROM "t" JOIN "c" ON "c"."key" = "t"."key" '
+    'CROSS JOIN LATERAL (SELECT "id", "message_ref" FROM "card_post" WHERE "card_id" = "c"."id" '
+    'AND "platform" = "t"."platform" AND "conversation_id" = "t"."conversation_id") "p"), '
     '"n" AS (INSERT INTO "card_post" ("card_id", "platform", "conversation_id", "recipient", "locale", "sent_version") '
     'SELECT "c"."id", "t"."platform", "t"."conversation_id", "t"."recipient", "t"."locale", 0 FROM "t" JOIN "c" ON "c"."key" = "t"."key" '
     'WHERE NOT EXISTS (SELECT 1 FROM "e" WHERE "e"."ord" = "t"."ord") ORDER BY "t"."ord" '

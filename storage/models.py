@@ -37,6 +37,7 @@ class Person(Model):
 
     class Meta:
         table = "person"
+        indexes = (("department_id",),)
 
 
 class Identity(Model):
@@ -57,6 +58,7 @@ class Identity(Model):
     class Meta:
         table = "identity"
         unique_together = (("platform", "platform_user_id"),)
+        indexes = (("person_id",),)
 
 
 class Department(Model):
@@ -136,6 +138,7 @@ class Collaboration(Model):
 
     class Meta:
         table = "collaboration"
+        indexes = (("state",),)
 
 
 class GroupBinding(Model):
@@ -156,6 +159,7 @@ class GroupBinding(Model):
     class Meta:
         table = "group_binding"
         unique_together = (("collaboration", "group"),)
+        indexes = (("group_id",),)
 
 
 class RequestedDepartment(Model):
@@ -185,6 +189,7 @@ class RequestedDepartment(Model):
     class Meta:
         table = "requested_department"
         unique_together = (("collaboration", "department"),)
+        indexes = (("department_id",),)
 
 
 class Subtask(Model):
@@ -222,6 +227,7 @@ class Subtask(Model):
 
     class Meta:
         table = "subtask"
+        indexes = (("collaboration_id",), ("owner_id",))
 
 
 class ProgressUpdate(Model):
@@ -247,6 +253,7 @@ class ProgressUpdate(Model):
 
     class Meta:
         table = "progress_update"
+        indexes = (("subtask_id",),)
 
 
 class AcceptanceRequest(Model):
@@ -304,6 +311,7 @@ class Confirmation(Model):
     class Meta:
         table = "confirmation"
         unique_together = (("subject", "purpose", "person"),)
+        indexes = (("person_id", "state"),)
 
 
 class AppendOnlyError(RuntimeError):
@@ -385,6 +393,7 @@ class CardPost(Model):
     class Meta:
         table = "card_post"
         unique_together = (("card", "platform", "conversation_id"),)
+        indexes = (("message_ref",),)
 
 
 class OutboxMessage(Model):

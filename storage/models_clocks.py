@@ -130,6 +130,7 @@ class StandupAbsence(Model):
 
     class Meta:
         table = "standup_absence"
+        indexes = (("person_id",),)
 
 
 class ReportSchedule(Model):
@@ -210,6 +211,7 @@ class AlertLog(Model):
 
     class Meta:
         table = "alert_log"
+        indexes = (("subject", "recipient"),)
 
 
 class DeadlineCheck(Model):

@@ -26,3 +26,4 @@ class DigestSubscription(Model):
 
     class Meta:
         table = "digest_subscription"
+        indexes = (("person_id",),)

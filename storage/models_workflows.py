@@ -57,6 +57,7 @@ class RiskReport(Model):
 
     class Meta:
         table = "risk_report"
+        indexes = (("collaboration_id",),)
 
 
 class Issue(Model):
@@ -98,6 +99,7 @@ class Issue(Model):
 
     class Meta:
         table = "issue"
+        indexes = (("collaboration_id",),)
 
 
 class DelayNotice(Model):
@@ -134,6 +136,7 @@ class DelayNotice(Model):
 
     class Meta:
         table = "delay_notice"
+        indexes = (("collaboration_id",), ("subtask_id",))
 
 
 class ChangeRequest(Model):
@@ -176,6 +179,7 @@ class ChangeRequest(Model):
 
     class Meta:
         table = "change_request"
+        indexes = (("collaboration_id",),)
 
 
 class Meeting(Model):
@@ -214,6 +218,7 @@ class Meeting(Model):
 
     class Meta:
         table = "meeting"
+        indexes = (("collaboration_id",),)
 
 
 class Minutes(Model):
@@ -278,6 +283,7 @@ class Improvement(Model):
 
     class Meta:
         table = "improvement"
+        indexes = (("collaboration_id",),)
 
 
 class Retrospective(Model):
@@ -355,3 +361,4 @@ class PlannedSubtask(Model):
 
     class Meta:
         table = "planned_subtask"
+        indexes = (("collaboration_id",),)

@@ -337,6 +337,7 @@ class AuditEntry(Model):
 
     class Meta:
         table = "audit_entry"
+        indexes = (("subject",),)
 
     async def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._saved_in_db:

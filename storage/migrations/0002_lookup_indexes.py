@@ -15,6 +15,10 @@ class Migration(migrations.Migration):
             index=Index(fields=['subject', 'recipient']),
         ),
         ops.AddIndex(
+            model_name='AuditEntry',
+            index=Index(fields=['subject']),
+        ),
+        ops.AddIndex(
             model_name='CardPost',
             index=Index(fields=['message_ref']),
         ),

@@ -65,6 +65,8 @@ async def test_a_collaborations_life_reads_no_growing_table_whole(sqlite_url, cl
         reviewer = (await Person.get(id=(await Subtask.get(code=subtask)).reviewer_id)).handle
         await ok(await sim.click(reviewer, (await card_with(sim, "acceptance.pass", person=reviewer))["id"], "acceptance.pass"))
         await ok(await sim.say("lilei", f"查看 {code}", "launch"))
+        await ok(await sim.say("lilei", f"记录 {code}", "launch"))
+        await ok(await sim.say("lilei", f"待确认 {code}", "launch"))
         await ok(await sim.say("hanmei", "我的任务", "launch"))
         await ok(await sim.say("lilei", f"完成 {code}", "launch"))
         clock.advance(days=1)

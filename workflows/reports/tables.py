@@ -25,6 +25,7 @@ from storage.models import (
     Subtask,
 )
 from storage.models_workflows import Improvement, Meeting, Minutes
+from storage.subjects import about
 
 from ..common.format import PRIORITIES
 from ..improvements.handlers import CATEGORIES
@@ -238,7 +239,7 @@ async def communication_table(collabs: list[Collaboration], text: _Text) -> Tabl
     codes = [c.code for c in collabs]
     entries: list[AuditEntry] = []
     for code in codes:
-        entries += await AuditEntry.filter(subject__startswith=code).order_by("at", "id")
+        entries += await AuditEntry.filter(about(code)).order_by("at", "id")
     entries.sort(key=lambda e: (e.at, e.id))
     people, departments = await _people({e.actor_id for e in entries if e.actor_id})
     handles = {p.handle: p.name for p in await Person.all().only("handle", "name")}

@@ -25,6 +25,7 @@ from datetime import datetime
 from bot.i18n import Msg, _, text
 from storage.models import AcceptanceRequest, AuditEntry, Collaboration, Department, Person, Subtask
 from storage.models_workflows import Issue, RiskReport
+from storage.subjects import about
 
 STARTS = ("request.created", "request.rescoped", "request.rerouted")
 ANSWERS = ("request.accepted", "request.declined")
@@ -94,7 +95,7 @@ async def health_matrix(collaboration_ids: Iterable[int] | None = None) -> list[
     code_to_collab = {c.code: c for c in collabs.values()}
     audit = AuditEntry.filter(action__in=(*STARTS, *ANSWERS, "sla.request.escalated", "sla.review.escalated"))
     if len(collabs) == 1:  # one collaboration (its retrospective, its page): only its own entries
-        audit = audit.filter(subject__startswith=next(iter(collabs.values())).code)
+        audit = audit.filter(about(next(iter(collabs.values())).code))
     entries = await audit.order_by("at", "id").only("id", "at", "action", "subject", "detail")
     starts: dict[str, list[datetime]] = {}
     task_by_code = {t.code: t for t in tasks.values()}

@@ -7,6 +7,7 @@ from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Card, CardField, Outcome
 from storage.models import Collaboration, Confirmation, Department, Person
+from storage.subjects import about
 
 from ..acceptance.history import acceptance_histories, history_lines
 from ..common import lookup
@@ -23,6 +24,7 @@ from .queries import audit_trail, subtasks_with_owners
 router = Router()
 
 BOARD_PAGE = 30  # subtasks per board card
+AUDIT_LINES = 60  # the newest entries the audit trail card shows
 _DOT = {"red": "🔴", "yellow": "🟡", "green": "🟢", "grey": "⚪"}
 
 ACTION_LABELS = {
@@ -166,7 +168,7 @@ async def list_open(ctx: Context, args: str) -> Outcome:
 @router.command("log", "audit", "history", "记录", "日志", "审计")
 async def audit_log(ctx: Context, args: str) -> Outcome:
     collab, _actor, audience = await readable_collaboration(ctx, args)
-    entries = await audit_trail(collab.code)
+    entries = await audit_trail(collab.code, limit=AUDIT_LINES)
     tz = ctx.config.bot.timezone
     lines = [
         _(
@@ -181,14 +183,14 @@ async def audit_log(ctx: Context, args: str) -> Outcome:
         else _("{time} {label} {subject}", time=when(e.at, tz), label=ACTION_LABELS.get(e.action) or _("other record"), subject=e.subject)
         for e in entries
     ]
-    card = Card(title=_("Audit trail of {code}", code=collab.code), body=join(lines[-60:]), color="grey")
+    card = Card(title=_("Audit trail of {code}", code=collab.code), body=join(lines), color="grey")
     return sent_to(audience, [card])
 
 
 @router.command("pending", "confirmations", "待确认", "确认情况")
 async def pending(ctx: Context, args: str) -> Outcome:
     collab, _actor, audience = await readable_collaboration(ctx, args)
-    rows = await Confirmation.filter(subject__startswith=collab.code).exclude(state="void").order_by("id").select_related("person")
+    rows = await Confirmation.filter(about(collab.code)).exclude(state="void").order_by("id").select_related("person")
     tz = ctx.config.bot.timezone
     waiting = [r for r in rows if r.state == "pending"]
     done = [r for r in rows if r.state != "pending"]

@@ -16,6 +16,7 @@ from storage.models import (
     Subtask,
 )
 from storage.models_workflows import Meeting, Minutes
+from storage.subjects import about
 
 from ..common.joined import joined
 
@@ -28,7 +29,7 @@ async def subtasks_with_owners(collaboration_id: int) -> list[Subtask]:
 async def audit_trail(code: str, *, limit: int | None = None) -> list[AuditEntry]:
     """Every audit entry about the collaboration and its documents (subjects ``CODE`` and ``CODE-…``), oldest
     first, each with its ``actor`` loaded; with ``limit``, the newest ``limit`` of them."""
-    query = AuditEntry.filter(subject__startswith=code).select_related("actor")
+    query = AuditEntry.filter(about(code)).select_related("actor")
     if limit is None:
         return list(await query.order_by("at", "id"))
     newest = list(await query.order_by("-at", "-id").limit(limit))
@@ -129,6 +130,6 @@ async def board_subtasks(collaboration_id: int) -> tuple[list[BoardTask], dict[i
 async def timeline_entries(code: str, *, limit: int) -> tuple[list[TimelineEntry], dict[int, Person]]:
     """The newest ``limit`` audit entries of the collaboration, newest first (without their detail), and the
     people who acted by id."""
-    rows = await AuditEntry.filter(subject__startswith=code).order_by("-at", "-id").limit(limit).values_list("at", "actor_id", "action", "subject")
+    rows = await AuditEntry.filter(about(code)).order_by("-at", "-id").limit(limit).values_list("at", "actor_id", "action", "subject")
     entries = [TimelineEntry(*row) for row in rows]
     return entries, await people_by_id({e.actor_id for e in entries if e.actor_id is not None})

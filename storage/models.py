@@ -428,8 +428,11 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox"
-        # due rows by time; a conversation's unfinished rows (its head); a card copy's pending edits
-        indexes = (("status", "next_attempt_at"), ("conversation_id", "status"), ("post_id", "status"))
+        # due rows by time; a conversation's unfinished rows (its head); a card copy's pending edits; the card a
+        # clicked message holds (a Slack form button, within the 3 s of its trigger)
+        indexes = (
+            ("status", "next_attempt_at"), ("conversation_id", "status"), ("post_id", "status"), ("platform", "message_ref"),
+        )  # fmt: skip
 
 
 class Timer(Model):

@@ -67,6 +67,10 @@ class Migration(migrations.Migration):
             index=Index(fields=['collaboration_id']),
         ),
         ops.AddIndex(
+            model_name='OutboxMessage',
+            index=Index(fields=['platform', 'message_ref']),
+        ),
+        ops.AddIndex(
             model_name='Person',
             index=Index(fields=['department_id']),
         ),

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from storage import db
-from storage.models import Person, Subtask
+from storage.models import CardPost, Person, Subtask
 from tests.conftest import _template_sqlite
 from tests.core.harness import running
 from tests.workflows.helpers import NEW, active_collaboration, add_subtask, card_with, ok
@@ -77,3 +77,28 @@ async def test_a_collaborations_life_reads_no_growing_table_whole(sqlite_url, cl
     plans = sqlite3.connect(sqlite_url.removeprefix("sqlite://"))
     scans = {statement[:400]: tables for statement in statements if (tables := _full_scans(plans, statement))}
     assert not scans, "\n".join(f"{tables}: {statement}" for statement, tables in scans.items())
+
+
+async def test_a_slack_form_button_finds_its_card_through_an_index(sqlite_url):
+    """A form button's modal must open within the 3 s of Slack's trigger: the card behind the clicked message is
+    found by the message's reference, among every copy and every message ever sent."""
+    from adapters.slack.modals import stored_card
+
+    await db.connect(sqlite_url, run_migrations=False)
+    try:
+        assert await CardPost.all().count() == 0  # opens the connection
+        statements: list[str] = []
+        db.connection()._connection._conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+        assert await stored_card("slack", "C0LAUNCH:1764000000.000100") is None
+    finally:
+        await db.close()
+    plans = sqlite3.connect(sqlite_url.removeprefix("sqlite://"))
+    lookups = {
+        table: [str(row[3]) for row in plans.execute("EXPLAIN QUERY PLAN " + s)]
+        for s in statements
+        for table in ("card_post", "outbox")
+        if f'FROM "{table}"' in s
+    }
+    assert lookups.keys() == {"card_post", "outbox"}, statements
+    # the index read must be the reference's: an index on the platform alone reads every row of a one-platform bot
+    assert all(any(f"SEARCH {table} USING INDEX" in step and "message_ref=?" in step for step in plan) for table, plan in lookups.items()), lookups

@@ -288,6 +288,7 @@ class AcceptanceRequest(Model):
     class Meta:
         table = "acceptance_request"
         unique_together = (("subtask", "attempt"),)
+        indexes = (("state",),)  # the few pending among every submission (a reviewer's list)
 
 
 class Confirmation(Model):

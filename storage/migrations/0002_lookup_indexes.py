@@ -11,6 +11,10 @@ class Migration(migrations.Migration):
 
     operations = ordered([
         ops.AddIndex(
+            model_name='AcceptanceRequest',
+            index=Index(fields=['state']),
+        ),
+        ops.AddIndex(
             model_name='AlertLog',
             index=Index(fields=['subject', 'recipient']),
         ),

@@ -57,6 +57,7 @@ async def test_a_collaborations_life_reads_no_growing_table_whole(sqlite_url, cl
     statements: list[str] = []
     async with running(sqlite_url, clock, fresh=False) as (app, sim):
         db.connection()._connection._conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+        await active_collaboration(sim, group="global", text=NEW)  # a second one: a list of two plans apart from one
         code = await active_collaboration(sim, text=NEW)
         subtask = await add_subtask(sim, code, "海报", "hanmei", "300DPI", "2026-12-10")
         await ok(await sim.click("hanmei", (await card_with(sim, "task.ack", person="hanmei"))["id"], "task.ack"))

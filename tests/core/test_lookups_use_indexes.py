@@ -2,8 +2,8 @@
 
 Tables that grow with every collaboration (subtasks, their reports and acceptances, the departments asked, the
 group bindings, the cards' copies…) are read a collaboration, a subtask or a person at a time. Without an index
-on the column a lookup filters on, SQLite reads the whole table: invisible in a test's empty database, and a
-full mix twice as slow with 10,000 finished collaborations stored (bench/README.md). This test runs a
+on the column a lookup filters on, SQLite reads the whole table: invisible in a test's empty database, and the
+full mix 1.6–2.1 times slower with 10,000 finished collaborations stored (bench/README.md). This test runs a
 collaboration's life on SQLite, records every statement, and asks SQLite how it would run each one.
 """
 
@@ -57,7 +57,7 @@ async def test_a_collaborations_life_reads_no_growing_table_whole(sqlite_url, cl
     statements: list[str] = []
     async with running(sqlite_url, clock, fresh=False) as (app, sim):
         db.connection()._connection._conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
-        await active_collaboration(sim, group="global", text=NEW)  # a second one: a list of two plans apart from one
+        await active_collaboration(sim, group="global", text=NEW)  # two open collaborations: SQLite plans a list of two unlike a list of one
         code = await active_collaboration(sim, text=NEW)
         subtask = await add_subtask(sim, code, "海报", "hanmei", "300DPI", "2026-12-10")
         await ok(await sim.click("hanmei", (await card_with(sim, "task.ack", person="hanmei"))["id"], "task.ack"))

@@ -68,3 +68,25 @@ async def test_one_collaborations_check_is_the_rule_of_the_whole_list(database_u
                 answers += 1
         assert answers == 2 * await Person.all().count()
         assert not await can_see(anna, collaborations[0].id if collaborations[0].code == design else collaborations[1].id)
+
+
+async def test_a_person_who_may_read_tens_of_thousands_of_collaborations_gets_their_list(database):
+    """One statement asks each collaboration the rule: no list of the ids found so far goes back to the database
+    as parameters (PostgreSQL's driver refused more than 32,767 of them, and the list failed)."""
+    from datetime import UTC, datetime
+
+    from storage import sql
+
+    veteran = await Person.create(handle="veteran", name="老员工", created_at=datetime(2020, 1, 1, tzinfo=UTC))
+    await sql.execute(
+        'WITH RECURSIVE "n" ("i") AS (SELECT 1 UNION ALL SELECT "i" + 1 FROM "n" WHERE "i" < 33000) '
+        'INSERT INTO "collaboration" ("code", "title", "background", "goal", "scope_in", "scope_out", "priority", '
+        '"raised_on", "deadline", "deliverables", "remarks", "initiator_id", "state", "round", "subtask_seq", '
+        '"version", "created_at") SELECT \'OLD\' || "i", \'archived\', \'\', \'x\', \'\', \'\', \'medium\', '
+        "'2021-01-04', '2021-02-01', '', '', ?, 'archived', 1, 0, 1, '2021-01-04 00:00:00+00:00' FROM \"n\"",
+        [veteran.id],
+    )
+    outsider = await Person.create(handle="newcomer", name="新同事", created_at=datetime(2026, 11, 1, tzinfo=UTC))
+
+    assert len(await visible_collaboration_ids(veteran) or ()) == 33000
+    assert await visible_collaboration_ids(outsider) == set()

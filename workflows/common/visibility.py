@@ -13,18 +13,15 @@ department's records because one of its members may.
 
 from __future__ import annotations
 
-from functools import cache, reduce
-from operator import or_
+from functools import cache
 from typing import Any
-
-from tortoise.expressions import Q
 
 from bot.errors import NotAllowed
 from bot.i18n import _
 from bot.router import Context
 from bot.types import Audience, Content, Outcome, Reply, Text, ToPerson
 from storage import directory, sql
-from storage.models import Collaboration, GroupBinding, Person, RequestedDepartment, Subtask
+from storage.models import Collaboration, GroupBinding, Person
 
 from . import lookup
 from .records import require_actor
@@ -40,31 +37,20 @@ def _admin_or_role(person: Person, collab: Collaboration) -> bool:
 
 
 async def visible_collaboration_ids(person: Person) -> set[int] | None:
-    """The ids of the collaborations ``person`` may read; ``None`` means all of them (an admin)."""
+    """The ids of the collaborations ``person`` may read; ``None`` means all of them (an admin). One statement:
+    each collaboration asked the rule, through the indexes of its departments and subtasks."""
     if person.is_admin:
         return None
-    pid = person.id
-    roles = reduce(or_, (Q(**dict[str, Any]({role: pid})) for role in ROLES))
-    if person.department_id is not None:
-        roles |= Q(initiator__department_id=person.department_id)
-    ids: set[int] = set(await Collaboration.filter(roles).values_list("id", flat=True))  # type: ignore[arg-type]
-    asked = Q(department__head_id=pid)
-    if person.department_id is not None:
-        asked |= Q(department_id=person.department_id)
-    ids.update(await RequestedDepartment.filter(asked).exclude(state="withdrawn").values_list("collaboration_id", flat=True))  # type: ignore[arg-type]
-    ids.update(await Subtask.filter(Q(owner_id=pid) | Q(reviewer_id=pid)).values_list("collaboration_id", flat=True))  # type: ignore[arg-type]
-    for collab_id, collaborators in await Subtask.exclude(collaboration_id__in=list(ids)).values_list("collaboration_id", "collaborators"):
-        if pid in {int(p) for p in collaborators or []}:
-            ids.add(int(collab_id))
-    return ids
+    rows = await sql.fetch(_visible(sql.dialect()), _rule_params(person))
+    return {int(row["id"]) for row in rows}
 
 
 @cache
-def _seen_and_shown(dialect: str) -> str:
-    """Whether the person may read the collaboration (the rule of ``visible_collaboration_ids``: an admin flag,
-    then each role) and whether the group asked in shows it."""
+def _rule(dialect: str) -> str:
+    """The condition that ``person`` may read the collaboration ``"c"`` (the module docstring's rule: an admin
+    flag, then each role); its parameters are ``_rule_params``."""
     return (
-        'SELECT EXISTS (SELECT 1 FROM "collaboration" "c" WHERE "c"."id" = ? AND (? = 1'
+        "(? = 1"
         f" OR ? IN ({_ROLE_COLUMNS})"
         ' OR EXISTS (SELECT 1 FROM "person" "i" WHERE "i"."id" = "c"."initiator_id" AND "i"."department_id" = ?)'
         ' OR EXISTS (SELECT 1 FROM "requested_department" "r" JOIN "department" "d" ON "d"."id" = "r"."department_id"'
@@ -72,16 +58,34 @@ def _seen_and_shown(dialect: str) -> str:
         ' OR EXISTS (SELECT 1 FROM "subtask" "s" WHERE "s"."collaboration_id" = "c"."id"'
         ' AND ("s"."owner_id" = ? OR "s"."reviewer_id" = ? OR '
         + sql.json_list_holds('"s"."collaborators"', dialect)
-        + ')))) AS "seen",'
+        + ")))"
+    )
+
+
+def _rule_params(person: Person) -> list[Any]:
+    pid, department = person.id, person.department_id
+    return [1 if person.is_admin else 0, pid, department, pid, department, pid, pid, str(pid)]
+
+
+@cache
+def _visible(dialect: str) -> str:
+    return 'SELECT "c"."id" FROM "collaboration" "c" WHERE ' + _rule(dialect)
+
+
+@cache
+def _seen_and_shown(dialect: str) -> str:
+    """Whether the person may read the collaboration and whether the group asked in shows it."""
+    return (
+        'SELECT EXISTS (SELECT 1 FROM "collaboration" "c" WHERE "c"."id" = ? AND '
+        + _rule(dialect)
+        + ') AS "seen",'
         ' EXISTS (SELECT 1 FROM "group_binding" "b" WHERE "b"."collaboration_id" = ? AND "b"."group_id" = ?) AS "shown"'
     )
 
 
 async def _read_rule(person: Person, collaboration_id: int, group_id: int | None) -> tuple[bool, bool]:
     """``(may read, shown in the group)``: one statement."""
-    pid, department = person.id, person.department_id
-    params = [collaboration_id, 1 if person.is_admin else 0, pid, department, pid, department, pid, pid, str(pid), collaboration_id, group_id]
-    row = (await sql.fetch(_seen_and_shown(sql.dialect()), params))[0]
+    row = (await sql.fetch(_seen_and_shown(sql.dialect()), [collaboration_id, *_rule_params(person), collaboration_id, group_id]))[0]
     return bool(row["seen"]), bool(row["shown"])
 
 

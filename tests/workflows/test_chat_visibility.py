@@ -9,6 +9,9 @@ from tests.core.harness import running
 from tests.simclient import body_text
 from tests.workflows.helpers import active_collaboration, add_subtask, bot_messages, ok
 from workflows.common.visibility import can_see, visible_collaboration_ids
+from workflows.reports.export_commands import collaborations_for
+from workflows.retro.archive import find_collaborations
+from workflows.retro.health import health_matrix
 
 DESIGN_ONLY = "新建协作\n标题：新品海报\n目标：12月18日前完成海报\n协作部门：设计部\n截止：2026-12-20\n交付物：海报"
 
@@ -88,5 +91,10 @@ async def test_a_person_who_may_read_tens_of_thousands_of_collaborations_gets_th
     )
     outsider = await Person.create(handle="newcomer", name="新同事", created_at=datetime(2026, 11, 1, tzinfo=UTC))
 
-    assert len(await visible_collaboration_ids(veteran) or ()) == 33000
+    visible = await visible_collaboration_ids(veteran)
+    assert visible is not None and len(visible) == 33000
     assert await visible_collaboration_ids(outsider) == set()
+    # and what is read within them: the archive's search, an export, the health matrix
+    assert len(await find_collaborations(within=visible, states=["archived"])) == 33000
+    assert len(await collaborations_for(veteran)) == 33000
+    assert await health_matrix(visible) == []  # no department: no pair

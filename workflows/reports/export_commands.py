@@ -13,6 +13,7 @@ from bot.errors import InvalidInput
 from bot.i18n import _, localize
 from bot.router import Context, Router
 from bot.types import Audience, FileContent, Outcome, ToPerson
+from storage import sql
 from storage.models import Collaboration, Person
 
 from ..common import lookup
@@ -57,7 +58,7 @@ def export_files(tables: list[Table], fmt: str, stem: str, locale: str) -> list[
 
 async def collaborations_for(actor: Person) -> list[Collaboration]:
     visible = await visible_collaboration_ids(actor)
-    query = Collaboration.all() if visible is None else Collaboration.filter(id__in=list(visible))
+    query = Collaboration.all() if visible is None else Collaboration.filter(id__in=sql.among(visible))
     return list(await query.order_by("id"))
 
 

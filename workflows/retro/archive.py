@@ -7,6 +7,7 @@ from datetime import date
 from typing import cast
 from zoneinfo import ZoneInfo
 
+from storage import sql
 from storage.models import AcceptanceRequest, Collaboration, ProgressUpdate, RequestedDepartment, Subtask
 from storage.models_workflows import (
     ChangeRequest,
@@ -79,13 +80,13 @@ async def find_collaborations(
     a date range keeps the collaborations whose span (raised → completed or deadline) overlaps it."""
     query = Collaboration.all()
     if within is not None:
-        query = query.filter(id__in=list(within))
+        query = query.filter(id__in=sql.among(within))
     if text:
-        query = query.filter(id__in=list(await text_matches(text)))
+        query = query.filter(id__in=sql.among(await text_matches(text)))
     if department_id is not None:
-        query = query.filter(id__in=list(await department_collaborations(department_id)))
+        query = query.filter(id__in=sql.among(await department_collaborations(department_id)))
     if person_id is not None:
-        query = query.filter(id__in=list(await person_collaborations(person_id)))
+        query = query.filter(id__in=sql.among(await person_collaborations(person_id)))
     wanted = list(states)
     if wanted:
         query = query.filter(state__in=wanted)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.i18n import Msg, _, text
+from storage import sql
 from storage.models import AcceptanceRequest, AuditEntry, Collaboration, Department, Person, Subtask
 from storage.models_workflows import Issue, RiskReport
 from storage.subjects import about
@@ -69,14 +70,14 @@ def _hours(later: datetime, earlier: datetime) -> float:
 
 async def health_matrix(collaboration_ids: Iterable[int] | None = None) -> list[PairHealth]:
     """The matrix over the given collaborations (all when None), pairs sorted by department codes."""
-    query = Collaboration.all() if collaboration_ids is None else Collaboration.filter(id__in=list(collaboration_ids))
+    query = Collaboration.all() if collaboration_ids is None else Collaboration.filter(id__in=sql.among(collaboration_ids))
     collabs = {c.id: c for c in await query}
     if not collabs:
         return []
     initiator_ids = {c.initiator_id for c in collabs.values()}
-    tasks = {row[0]: _Task(*row) for row in await Subtask.filter(collaboration_id__in=list(collabs)).values_list("id", "code", "owner_id", "collaboration_id")}
-    risks = list(await RiskReport.filter(collaboration_id__in=list(collabs)).only("id", "collaboration_id", "subtask_id", "raised_by_id", "escalated_at"))
-    issues = list(await Issue.filter(collaboration_id__in=list(collabs)).only("id", "collaboration_id", "subtask_id", "raised_by_id", "step"))
+    tasks = {row[0]: _Task(*row) for row in await Subtask.filter(collaboration_id__in=sql.among(collabs)).values_list("id", "code", "owner_id", "collaboration_id")}
+    risks = list(await RiskReport.filter(collaboration_id__in=sql.among(collabs)).only("id", "collaboration_id", "subtask_id", "raised_by_id", "escalated_at"))
+    issues = list(await Issue.filter(collaboration_id__in=sql.among(collabs)).only("id", "collaboration_id", "subtask_id", "raised_by_id", "step"))
     people_ids = initiator_ids | {t.owner_id for t in tasks.values()} | {r.raised_by_id for r in risks} | {i.raised_by_id for i in issues}
     dept_of = {p.id: p.department_id for p in await Person.filter(id__in=list(people_ids))}
     departments = {d.id: d for d in await Department.all()}

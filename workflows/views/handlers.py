@@ -6,6 +6,7 @@ from bot.errors import InvalidInput
 from bot.i18n import _, join
 from bot.router import Context, Router
 from bot.types import Card, CardField, Outcome
+from storage import sql
 from storage.models import Collaboration, Confirmation, Department, Person
 from storage.subjects import about
 
@@ -153,7 +154,7 @@ async def list_open(ctx: Context, args: str) -> Outcome:
     query = Collaboration.all() if show_all else Collaboration.filter(state__in=["pending", "active"])
     visible = await visible_collaboration_ids(actor)
     if visible is not None:  # only what this person may read
-        query = query.filter(id__in=list(visible))
+        query = query.filter(id__in=sql.among(visible))
     rows = await query.order_by("-id").limit(30).select_related("initiator")
     if not rows:
         return Outcome().reply(_("No open collaborations. Start one with “new”."))

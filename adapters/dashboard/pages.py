@@ -12,6 +12,7 @@ from markupsafe import escape
 
 from bot.calendar import WorkCalendar
 from bot.i18n import text
+from storage import sql
 from storage.models import Collaboration, Department, Person, Subtask
 from workflows.acceptance.handlers import AcceptanceFlow
 from workflows.common.format import PRIORITIES, day, when
@@ -211,7 +212,7 @@ async def archive(viewer: Viewer, env: Env, *, text_query: str, department: Depa
 
 async def department_page(viewer: Viewer, env: Env, dept: Department, departments: dict[int, Department]) -> dict[str, Any]:
     ids = [i for i in await department_collaborations(dept.id) if viewer.sees(i)]
-    collabs = list(await Collaboration.filter(id__in=ids).order_by("-raised_on", "-id")) if ids else []
+    collabs = list(await Collaboration.filter(id__in=sql.among(ids)).order_by("-raised_on", "-id")) if ids else []
     members = list(await Person.filter(department_id=dept.id).order_by("name"))
     open_ids = [c.id for c in collabs if c.state in ("pending", "active")]
     tasks = list(await Subtask.filter(collaboration_id__in=open_ids, owner_id__in=[m.id for m in members]).exclude(stage="done").order_by("deadline", "code").select_related("owner")) if open_ids and members else []
@@ -228,7 +229,7 @@ async def department_page(viewer: Viewer, env: Env, dept: Department, department
 async def person_page(viewer: Viewer, env: Env, person: Person, departments: dict[int, Department]) -> dict[str, Any]:
     waiting = await waiting_for(person, today=env.today(viewer), calendar=env.calendar, due_soon_working_days=env.due_soon_working_days)
     ids = [i for i in await person_collaborations(person.id) if viewer.sees(i)]
-    collabs = list(await Collaboration.filter(id__in=ids).order_by("-raised_on", "-id")) if ids else []
+    collabs = list(await Collaboration.filter(id__in=sql.among(ids)).order_by("-raised_on", "-id")) if ids else []
     dept = departments.get(person.department_id or 0)
     return {
         "name": person.name,

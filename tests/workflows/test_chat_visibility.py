@@ -10,6 +10,7 @@ from tests.simclient import body_text
 from tests.workflows.helpers import active_collaboration, add_subtask, bot_messages, ok
 from workflows.common.visibility import can_see, visible_collaboration_ids
 from workflows.reports.export_commands import collaborations_for
+from workflows.reports.tables import _Text, improvements_table, minutes_table, progress_table, tasks_table
 from workflows.retro.archive import find_collaborations
 from workflows.retro.health import health_matrix
 
@@ -76,8 +77,9 @@ async def test_one_collaborations_check_is_the_rule_of_the_whole_list(database_u
 async def test_a_person_who_may_read_tens_of_thousands_of_collaborations_gets_their_list(database):
     """One statement asks each collaboration the rule: no list of the ids found so far goes back to the database
     as parameters (PostgreSQL's driver refused more than 32,767 of them, and the list failed)."""
-    from datetime import UTC, datetime
+    from datetime import UTC, date, datetime
 
+    from bot.calendar import WorkCalendar
     from storage import sql
 
     veteran = await Person.create(handle="veteran", name="老员工", created_at=datetime(2020, 1, 1, tzinfo=UTC))
@@ -96,5 +98,10 @@ async def test_a_person_who_may_read_tens_of_thousands_of_collaborations_gets_th
     assert await visible_collaboration_ids(outsider) == set()
     # and what is read within them: the archive's search, an export, the health matrix
     assert len(await find_collaborations(within=visible, states=["archived"])) == 33000
-    assert len(await collaborations_for(veteran)) == 33000
+    everything = await collaborations_for(veteran)
+    assert len(everything) == 33000
+    text = _Text("zh_CN", "Asia/Shanghai")  # the export's tables that read by the collaborations' ids
+    assert len((await tasks_table(everything, text)).rows) == 33000
+    assert (await progress_table(everything, text, calendar=WorkCalendar(), today=date(2026, 11, 23), due_soon=2)).rows == []
+    assert (await minutes_table(everything, text)).rows == (await improvements_table(everything, text)).rows == []
     assert await health_matrix(visible) == []  # no department: no pair

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.calendar import WorkCalendar
 from bot.i18n import Msg, _, localize
+from storage import sql
 from storage.models import (
     AuditEntry,
     Collaboration,
@@ -117,7 +118,7 @@ def _table(key: str, text: _Text) -> Table:
 
 
 async def _people(ids: set[int]) -> tuple[dict[int, Person], dict[int, str]]:
-    people = {p.id: p for p in await Person.filter(id__in=list(ids))}
+    people = {p.id: p for p in await Person.filter(id__in=sql.among(ids))}
     departments = {d.id: d.name for d in await Department.filter(id__in=list({p.department_id for p in people.values() if p.department_id}))}
     return people, departments
 
@@ -126,7 +127,7 @@ async def tasks_table(collabs: list[Collaboration], text: _Text) -> Table:
     table = _table("tasks", text)
     people, departments = await _people({c.initiator_id for c in collabs})
     asked: dict[int, list[str]] = defaultdict(list)
-    for row in await RequestedDepartment.filter(collaboration_id__in=[c.id for c in collabs]).exclude(state="withdrawn").order_by("id").select_related("department"):
+    for row in await RequestedDepartment.filter(collaboration_id__in=sql.among(c.id for c in collabs)).exclude(state="withdrawn").order_by("id").select_related("department"):
         asked[row.collaboration_id].append(row.department.name)
     for c in collabs:
         initiator = people.get(c.initiator_id)
@@ -144,9 +145,9 @@ async def progress_table(collabs: list[Collaboration], text: _Text, *, calendar:
     """One row per progress update; a subtask never updated has one row with its current stage."""
     table = _table("progress", text)
     titles = {c.id: c.title for c in collabs}
-    tasks = list(await Subtask.filter(collaboration_id__in=list(titles)).order_by("collaboration_id", "id"))
+    tasks = list(await Subtask.filter(collaboration_id__in=sql.among(titles)).order_by("collaboration_id", "id"))
     updates: dict[int, list[ProgressUpdate]] = defaultdict(list)
-    for update in await ProgressUpdate.filter(subtask_id__in=[t.id for t in tasks]).order_by("created_at", "id"):
+    for update in await ProgressUpdate.filter(subtask_id__in=sql.among(t.id for t in tasks)).order_by("created_at", "id"):
         updates[update.subtask_id].append(update)
     people, _departments = await _people({t.owner_id for t in tasks})
     for task in tasks:
@@ -165,9 +166,9 @@ async def progress_table(collabs: list[Collaboration], text: _Text, *, calendar:
 async def minutes_table(collabs: list[Collaboration], text: _Text) -> Table:
     """The current minutes of every meeting that has them (a superseded version is left out)."""
     table = _table("minutes", text)
-    meetings = {m.id: m for m in await Meeting.filter(collaboration_id__in=[c.id for c in collabs]).order_by("starts_at", "id")}
+    meetings = {m.id: m for m in await Meeting.filter(collaboration_id__in=sql.among(c.id for c in collabs)).order_by("starts_at", "id")}
     latest: dict[int, Minutes] = {}
-    for minutes in await Minutes.filter(meeting_id__in=list(meetings)).exclude(state="superseded").order_by("number"):
+    for minutes in await Minutes.filter(meeting_id__in=sql.among(meetings)).exclude(state="superseded").order_by("number"):
         latest[minutes.meeting_id] = minutes
     wanted = {m.recorder_id for m in latest.values()}
     for minutes in latest.values():
@@ -260,10 +261,10 @@ async def communication_table(collabs: list[Collaboration], text: _Text) -> Tabl
 async def improvements_table(collabs: list[Collaboration], text: _Text) -> Table:
     table = _table("improvements", text)
     by_id = {c.id: c for c in collabs}
-    items = list(await Improvement.filter(collaboration_id__in=list(by_id)).order_by("collaboration_id", "id"))
+    items = list(await Improvement.filter(collaboration_id__in=sql.among(by_id)).order_by("collaboration_id", "id"))
     people, departments = await _people({i.owner_id for i in items})
     asked: dict[int, list[str]] = defaultdict(list)
-    for row in await RequestedDepartment.filter(collaboration_id__in=list(by_id)).exclude(state="withdrawn").order_by("id").select_related("department"):
+    for row in await RequestedDepartment.filter(collaboration_id__in=sql.among(by_id)).exclude(state="withdrawn").order_by("id").select_related("department"):
         asked[row.collaboration_id].append(row.department.name)
     for item in items:
         collab = by_id[item.collaboration_id]

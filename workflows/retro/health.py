@@ -79,7 +79,7 @@ async def health_matrix(collaboration_ids: Iterable[int] | None = None) -> list[
     risks = list(await RiskReport.filter(collaboration_id__in=sql.among(collabs)).only("id", "collaboration_id", "subtask_id", "raised_by_id", "escalated_at"))
     issues = list(await Issue.filter(collaboration_id__in=sql.among(collabs)).only("id", "collaboration_id", "subtask_id", "raised_by_id", "step"))
     people_ids = initiator_ids | {t.owner_id for t in tasks.values()} | {r.raised_by_id for r in risks} | {i.raised_by_id for i in issues}
-    dept_of = {p.id: p.department_id for p in await Person.filter(id__in=list(people_ids))}
+    dept_of = {p.id: p.department_id for p in await Person.filter(id__in=sql.among(people_ids))}
     departments = {d.id: d for d in await Department.all()}
     by_code = {d.code: d for d in departments.values()}
     pairs: dict[tuple[int, int], PairHealth] = {}
@@ -125,7 +125,7 @@ async def health_matrix(collaboration_ids: Iterable[int] | None = None) -> list[
         else:
             pair.escalations += 1
 
-    for review in await AcceptanceRequest.filter(subtask_id__in=list(tasks)).exclude(state="withdrawn").only("id", "subtask_id", "state", "submitted_at", "decided_at"):
+    for review in await AcceptanceRequest.filter(subtask_id__in=sql.among(tasks)).exclude(state="withdrawn").only("id", "subtask_id", "state", "submitted_at", "decided_at"):
         task = tasks[review.subtask_id]
         pair = cell(collabs[task.collaboration_id], dept_of.get(task.owner_id))
         if pair is None:

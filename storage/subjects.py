@@ -9,9 +9,28 @@ PostgreSQL the column compares as "C": ``storage/pg_indexes.py``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 from tortoise.expressions import Q
+
+CODES_PER_STATEMENT = 300  # three parameters a code: far below the 32,767 PostgreSQL's driver takes, and the
+# statement's OR of ranges stays one index read per code on both databases
 
 
 def about(code: str) -> Q:
     """A filter for the rows whose ``subject`` is ``code`` or a code of one of its documents."""
     return Q(subject=code) | Q(subject__gte=f"{code}-", subject__lt=f"{code}.")
+
+
+def about_any(codes: Sequence[str]) -> Q:
+    """A filter for the rows about any of ``codes`` (at most ``CODES_PER_STATEMENT``: see ``in_batches``); of
+    no codes, no rows."""
+    if not codes:
+        return Q(id__in=[])
+    return Q(*(about(code) for code in codes), join_type="OR")
+
+
+def in_batches(codes: Sequence[str], size: int = CODES_PER_STATEMENT) -> Iterator[Sequence[str]]:
+    """``codes`` a statement's worth at a time: the rows about many collaborations in a few statements, not one each."""
+    for start in range(0, len(codes), size):
+        yield codes[start : start + size]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from storage import db, sql
 from storage.models import AuditEntry
-from storage.subjects import about
+from storage.subjects import CODES_PER_STATEMENT, about, about_any, in_batches
 from tests.conftest import PG_URL
 
 TENTH = "XZB2026112310"
@@ -39,3 +39,20 @@ async def test_a_collaborations_rows_are_one_range_of_the_subject_in_byte_order(
         [],
     )
     assert {(r["table_name"], r["collation_name"]) for r in rows} == {("audit_entry", "C"), ("confirmation", "C")}
+
+
+async def test_the_rows_about_several_collaborations_come_in_a_statement_a_batch(database):
+    at = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    await AuditEntry.bulk_create([AuditEntry(at=at, platform="simulator", action="x", subject=s) for s in SUBJECTS])
+    codes = [TENTH, "XZB2026112309", *(f"XZB2026112{n:04d}" for n in range(2000, 2000 + CODES_PER_STATEMENT * 2))]
+
+    batches = list(in_batches(codes))
+    found = [s for batch in batches for s in await AuditEntry.filter(about_any(batch)).values_list("subject", flat=True)]
+
+    assert len(batches) == 3 and all(len(b) <= CODES_PER_STATEMENT for b in batches)
+    assert sorted(found) == sorted([TENTH, f"{TENTH}-01", f"{TENTH}-R1", "XZB2026112309-01"])
+    assert await AuditEntry.filter(about_any([])).count() == 0
+    if not PG_URL:  # one index read per code, not a read of the audit
+        query = AuditEntry.filter(about_any(batches[0])).only("id").sql(params_inline=True)
+        plan = await db.connection().execute_query_dict(f"EXPLAIN QUERY PLAN {query}")
+        assert all("SCAN audit_entry" not in str(row["detail"]) for row in plan), plan

@@ -26,7 +26,7 @@ from storage.models import (
     Subtask,
 )
 from storage.models_workflows import Improvement, Meeting, Minutes
-from storage.subjects import about
+from storage.subjects import about_any, in_batches
 
 from ..common.format import PRIORITIES
 from ..improvements.handlers import CATEGORIES
@@ -239,8 +239,8 @@ async def communication_table(collabs: list[Collaboration], text: _Text) -> Tabl
     table = _table("communication", text)
     codes = [c.code for c in collabs]
     entries: list[AuditEntry] = []
-    for code in codes:
-        entries += await AuditEntry.filter(about(code)).order_by("at", "id")
+    for batch in in_batches(codes):
+        entries += await AuditEntry.filter(about_any(batch))
     entries.sort(key=lambda e: (e.at, e.id))
     people, departments = await _people({e.actor_id for e in entries if e.actor_id})
     handles = {p.handle: p.name for p in await Person.all().only("handle", "name")}

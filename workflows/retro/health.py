@@ -26,7 +26,7 @@ from bot.i18n import Msg, _, text
 from storage import sql
 from storage.models import AcceptanceRequest, AuditEntry, Collaboration, Department, Person, Subtask
 from storage.models_workflows import Issue, RiskReport
-from storage.subjects import about
+from storage.subjects import CODES_PER_STATEMENT, about_any
 
 STARTS = ("request.created", "request.rescoped", "request.rerouted")
 ANSWERS = ("request.accepted", "request.declined")
@@ -95,8 +95,9 @@ async def health_matrix(collaboration_ids: Iterable[int] | None = None) -> list[
 
     code_to_collab = {c.code: c for c in collabs.values()}
     audit = AuditEntry.filter(action__in=(*STARTS, *ANSWERS, "sla.request.escalated", "sla.review.escalated"))
-    if len(collabs) == 1:  # one collaboration (its retrospective, its page): only its own entries
-        audit = audit.filter(about(next(iter(collabs.values())).code))
+    codes = list(code_to_collab)
+    if len(codes) <= CODES_PER_STATEMENT:  # a retrospective, a page, a department's: their entries from the index
+        audit = audit.filter(about_any(codes))
     entries = await audit.order_by("at", "id").only("id", "at", "action", "subject", "detail")
     starts: dict[str, list[datetime]] = {}
     task_by_code = {t.code: t for t in tasks.values()}

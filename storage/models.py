@@ -403,7 +403,7 @@ class OutboxMessage(Model):
 
     id = fields.IntField(primary_key=True)
     dedupe_key = fields.CharField(max_length=191, unique=True)
-    platform = fields.CharField(max_length=32, db_index=True)
+    platform = fields.CharField(max_length=32)  # its lookups lead the (platform, message_ref) index below
     conversation_id = fields.CharField(max_length=128)
     is_direct = fields.BooleanField(default=False)
     recipient = fields.CharField(max_length=128, null=True)

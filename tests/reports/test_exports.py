@@ -8,7 +8,8 @@ import io
 import openpyxl
 
 from bot.calendar import WorkCalendar
-from workflows.reports.exports import display_width, to_csv, to_xlsx
+from workflows.reports.export_commands import export_files
+from workflows.reports.exports import FILLS, display_width, to_csv, to_xlsx
 from workflows.reports.tables import build_tables
 
 from .fixture import CODE, TODAY, seed
@@ -115,3 +116,26 @@ async def test_minutes_and_improvements_are_left_out_when_there_are_none(databas
     world = await seed()
     tables = await build_tables([world.other], locale="zh_CN", tz="Asia/Shanghai", calendar=CALENDAR, today=TODAY)
     assert [t.key for t in tables] == ["tasks", "progress", "communication"]
+
+
+async def test_a_table_longer_than_a_sheet_goes_on_in_further_sheets_and_files_each_with_its_header(database):
+    """Excel opens 1,048,576 rows of a sheet or a CSV file: a year's communication record of every collaboration
+    can be longer. Here a sheet holds 4 rows: table 2 (6 rows, a coloured status cell each) fills two."""
+    _world, tables = await tables_for("zh_CN")
+    progress = next(t for t in tables if t.key == "progress")
+
+    [xlsx] = await export_files(tables, "xlsx", CODE, "zh_CN", rows_per_sheet=4)
+    book = workbook(xlsx.data)
+    first, second = book["表2 任务执行进度跟踪表"], book["表2 任务执行进度跟踪表 (2)"]
+    assert sheet_rows(first) == [ZH_HEADERS[progress.title], *ZH_ROWS[progress.title][:4]]
+    assert sheet_rows(second) == [ZH_HEADERS[progress.title], *ZH_ROWS[progress.title][4:]]
+    coloured = {(r, c) for (r, c) in progress.colours if r >= 4}
+    assert coloured and all(second.cell(r - 4 + 2, c + 1).fill.start_color.rgb.endswith(FILLS[progress.colours[r, c]]) for r, c in coloured)
+
+    files = await export_files(tables, "csv", CODE, "zh_CN", rows_per_sheet=4)
+    names = [f.filename for f in files]
+    assert f"{CODE} 表2 任务执行进度跟踪表.csv" in names and f"{CODE} 表2 任务执行进度跟踪表 (2).csv" in names
+    halves = [f for f in files if f.filename.startswith(f"{CODE} 表2")]
+    read = [list(csv.reader(io.StringIO(f.data.decode("utf-8-sig"), newline=""))) for f in halves]
+    assert read == [[ZH_HEADERS[progress.title], *ZH_ROWS[progress.title][:4]], [ZH_HEADERS[progress.title], *ZH_ROWS[progress.title][4:]]]
+    assert [f.caption is not None for f in files] == [True] + [False] * (len(files) - 1)

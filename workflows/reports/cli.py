@@ -70,7 +70,7 @@ async def run(args: argparse.Namespace, config: Config, *, clock: Clock | None =
         )
     finally:
         await db.close()
-    files = export_files(tables, args.format, stem, locale)
+    files = await export_files(tables, args.format, stem, locale)
     for path, size in await asyncio.to_thread(_write, folder, [(f.filename, f.data) for f in files]):
         print(f"{path} ({size} bytes)", file=out)
     print(str(localize(files[0].caption, locale)), file=out)

@@ -6,6 +6,7 @@ collaboration the person may read, and always goes to them directly.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from bot.calendar import WorkCalendar
@@ -20,7 +21,7 @@ from ..common import lookup
 from ..common.records import require_actor
 from ..common.visibility import audience_for, readable_collaboration, visible_collaboration_ids
 from .access import dashboard_link, send_files
-from .exports import CSV_MIME, XLSX_MIME, to_csv, to_xlsx
+from .exports import CSV_MIME, EXCEL_ROWS, XLSX_MIME, parts, to_csv, to_xlsx
 from .tables import Table, build_tables
 
 router = Router()
@@ -47,13 +48,21 @@ def parse_export(args: str) -> tuple[bool, str, str]:
     return everything, fmt, " ".join(rest)
 
 
-def export_files(tables: list[Table], fmt: str, stem: str, locale: str) -> list[FileContent]:
+async def export_files(tables: list[Table], fmt: str, stem: str, locale: str, rows_per_sheet: int = EXCEL_ROWS - 1) -> list[FileContent]:
+    """The files of ``tables``, rendered in a thread: a large export keeps the event loop answering the platforms.
+    A table longer than Excel opens goes on in a further sheet or file ("title (2)")."""
     rows = sum(len(t.rows) for t in tables)
     names = ("、" if locale.startswith("zh") else ", ").join(t.title for t in tables)
     caption = _("{stem}: {tables} ({rows} rows).", stem=stem, tables=names, rows=rows)
     if fmt == "xlsx":
-        return [FileContent(f"{stem}.xlsx", XLSX_MIME, to_xlsx(tables), caption)]
-    return [FileContent(f"{stem} {t.title}.csv", CSV_MIME, to_csv(t), caption if i == 0 else None) for i, t in enumerate(tables)]
+        return [FileContent(f"{stem}.xlsx", XLSX_MIME, await asyncio.to_thread(to_xlsx, tables, rows_per_sheet), caption)]
+    files: list[FileContent] = []
+    for table in tables:
+        pieces = parts(table, rows_per_sheet)
+        for number, piece in enumerate(pieces, start=1):
+            name = f"{stem} {piece.title}.csv" if number == 1 else f"{stem} {piece.title} ({number}).csv"
+            files.append(FileContent(name, CSV_MIME, await asyncio.to_thread(to_csv, piece), None if files else caption))
+    return files
 
 
 async def collaborations_for(actor: Person) -> list[Collaboration]:
@@ -83,7 +92,7 @@ async def export(ctx: Context, args: str, calendar: WorkCalendar) -> Outcome:
         collabs, locale=ctx.locale, tz=ctx.config.bot.timezone, calendar=calendar, today=today,
         due_soon=ctx.config.bot.due_soon_working_days,
     )
-    files = export_files(tables, fmt, stem, ctx.locale)
+    files = await export_files(tables, fmt, stem, ctx.locale)
     for file in files:
         file.link = link
     return send_files(audience, files).record("report.export", collabs[0].code if len(collabs) == 1 else "all", format=fmt, collaborations=len(collabs))

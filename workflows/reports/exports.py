@@ -24,6 +24,7 @@ CSV_MIME = "text/csv"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILLS = {"red": "F6C3BE", "yellow": "FDE4B0", "green": "BFE3C9", "grey": "DADCE0"}
 MAX_WIDTH = 60  # wider columns wrap instead
+EXCEL_ROWS = 1_048_576  # the rows of a sheet Excel opens, the header's included
 _SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
 
 
@@ -55,14 +56,26 @@ def sheet_title(title: str, taken: Iterable[str]) -> str:
     return name
 
 
-def to_xlsx(tables: list[Table]) -> bytes:
-    """Every table as one sheet of a workbook (openpyxl's write-only mode: rows stream out, 10,000 rows stay fast)."""
+def parts(table: Table, rows: int = EXCEL_ROWS - 1) -> list[Table]:
+    """``table`` in pieces of at most ``rows`` rows, each with the header: what Excel opens of one sheet or file."""
+    if len(table.rows) <= rows:
+        return [table]
+    pieces = []
+    for first in range(0, len(table.rows), rows):
+        colours = {(r - first, c): colour for (r, c), colour in table.colours.items() if first <= r < first + rows}
+        pieces.append(Table(table.key, table.title, table.headers, table.rows[first : first + rows], colours))
+    return pieces
+
+
+def to_xlsx(tables: list[Table], rows_per_sheet: int = EXCEL_ROWS - 1) -> bytes:
+    """Every table as one sheet of a workbook (openpyxl's write-only mode: rows stream out, 10,000 rows stay fast);
+    a table longer than a sheet holds goes on in further sheets, "title (2)"…"""
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
     wrap = Alignment(wrap_text=True, vertical="top")
     fills = {name: PatternFill("solid", start_color=colour, end_color=colour) for name, colour in FILLS.items()}
     taken: list[str] = []
-    for table in tables:
+    for table in (part for whole in tables for part in parts(whole, rows_per_sheet)):
         taken.append(sheet_title(table.title, taken))
         sheet = workbook.create_sheet(taken[-1])
         widths = [display_width(h) for h in table.headers]

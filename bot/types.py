@@ -296,10 +296,19 @@ class FileContent:
     link: str | None = None
     mentions: list[str] = field(default_factory=list)
     fallback: Any = None  # Textish: what a chat that cannot take the file shows instead (caption, link, advice)
+    oversize: Any = None  # Textish: what a chat shows when the file is larger than its platform takes
 
     @property
     def is_image(self) -> bool:
         return self.mime.startswith("image/")
+
+    def in_place_of_oversize(self, limit: int, size: int | None = None) -> Text | None:
+        """The text a platform that takes files of at most ``limit`` bytes posts instead of this one (``size``:
+        what it would upload, when not ``data`` as it is); None when the file fits. An upload over the limit is
+        refused, and retrying it would only be refused again."""
+        if (len(self.data) if size is None else size) <= limit:
+            return None
+        return Text(self.oversize or self.fallback or self.caption or self.filename, mentions=self.mentions)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -311,6 +320,7 @@ class FileContent:
             "link": self.link,
             "mentions": list(self.mentions),
             "fallback": to_json(self.fallback),
+            "oversize": to_json(self.oversize),
         }
 
     @classmethod
@@ -323,6 +333,7 @@ class FileContent:
             link=data.get("link"),
             mentions=list(data.get("mentions", [])),
             fallback=from_json(data.get("fallback")),
+            oversize=from_json(data.get("oversize")),
         )
 
 

@@ -36,11 +36,15 @@ def acceptable(file: FileContent) -> tuple[str, bytes, str]:
 
 
 async def send_file(platform: DingTalkPlatform, delivery: Delivery, file: FileContent) -> Receipt:
-    """Upload ``file`` and post it where ``delivery`` goes, its caption first."""
-    if file.caption:
-        title, text = render.text_markdown(Text(file.caption), delivery.mentions)
-        await platform._send_markdown(delivery, title, text, [])
+    """Upload ``file`` and post it where ``delivery`` goes, its caption first; a file larger than DingTalk takes
+    becomes a text saying where to get it."""
     filename, data, mime = acceptable(file)
+    instead = file.in_place_of_oversize(MAX_BYTES, len(data))
+    if instead is not None or file.caption:
+        title, text = render.text_markdown(instead or Text(file.caption), delivery.mentions)
+        sent_text = await platform._send_markdown(delivery, title, text, [])
+        if instead is not None:
+            return Receipt(sent_text)
     api = platform.api
     media_id = await api.upload_media("image" if file.is_image else "file", filename, data, mime)
     if file.is_image:

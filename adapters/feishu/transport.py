@@ -60,6 +60,9 @@ CLICK_POLL = 0.05
 CHAT_PER_SECOND = 5
 MESSAGE_UPDATES_PER_SECOND = 5
 APP_SENDS = ((50, 1.0, "s"), (1000, 60.0, "m"))
+# what ``im/v1/images`` and ``im/v1/files`` take (larger: error 234006)
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_FILE_BYTES = 30 * 1024 * 1024
 FILE_TYPES = {"pdf": "pdf", "doc": "doc", "docx": "doc", "xls": "xls", "xlsx": "xls", "ppt": "ppt", "pptx": "ppt", "mp4": "mp4", "opus": "opus"}
 
 
@@ -277,6 +280,9 @@ class FeishuPlatform:
 
     async def _file(self, delivery: Delivery, file: FileContent) -> Receipt:
         kind, receiver = self._receiver(delivery)
+        instead = file.in_place_of_oversize(MAX_IMAGE_BYTES if file.is_image else MAX_FILE_BYTES)
+        if instead is not None:  # larger than Feishu's upload takes: say where to get it
+            return Receipt(await self._send(delivery, instead, "oversize"))
         if file.caption:  # what it is, then the file (a retry sends neither twice: each has its uuid)
             await self._send(delivery, Text(file.caption, mentions=file.mentions), "caption")
         if file.is_image:

@@ -18,6 +18,10 @@ from .render import APP_MARKDOWN_BYTES, CannotRender, Rendered, card_markdown, t
 
 log = logging.getLogger("collabbot.wecom")
 
+# what ``media/upload`` takes (WeCom's "上传临时素材": an image up to 10 MB, a file up to 20 MB)
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
 
 class AppSender(WeComState):
     """Personal messages through the app when ``direct_messages = "app"`` (or the app's own chat)."""
@@ -47,11 +51,16 @@ class AppSender(WeComState):
         return Receipt(None)
 
     async def _app_file(self, delivery: Delivery, file: FileContent) -> Receipt:
-        """Through the self-built app: the caption, then the uploaded image or file."""
+        """Through the self-built app: the caption, then the uploaded image or file (one larger than WeCom takes:
+        a text saying where to get it)."""
         assert self.app is not None
         user = self._app_user(delivery)
         kind = "image" if file.is_image else "file"
         try:
+            instead = file.in_place_of_oversize(MAX_IMAGE_BYTES if file.is_image else MAX_FILE_BYTES)
+            if instead is not None:
+                await self.app.send(user, Rendered("markdown", str(instead.body)).body())
+                return Receipt(None)
             if file.caption:
                 await self.app.send(user, Rendered("markdown", str(file.caption)).body())
             media_id = await self.app.upload_media(kind, file.filename, file.data, file.mime)

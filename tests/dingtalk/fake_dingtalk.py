@@ -180,7 +180,7 @@ class FakeDingTalk:
         self.loop.close()
 
     async def _serve(self) -> None:
-        app = web.Application(middlewares=[self._faults])
+        app = web.Application(middlewares=[self._faults], client_max_size=64 * 1024 * 1024)  # past the uploads' own 20 MB
         app.router.add_post("/v1.0/gateway/connections/open", self._open)
         app.router.add_get("/connect", self._connect)
         app.router.add_post("/v1.0/oauth2/accessToken", self._token)

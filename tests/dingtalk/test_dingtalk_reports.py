@@ -9,7 +9,7 @@ import openpyxl
 
 from storage.models import Group, GroupBinding
 from tests.dingtalk.world import GROUP, DingTalkWorld
-from tests.reports.fixture import CODE, NOW, seed
+from tests.reports.fixture import CODE, NOW, OVERSIZE_TEXT, oversize_delivery, seed
 
 
 async def test_gantt_is_an_image_message_and_exports_are_file_messages(database_url, clock, fake):
@@ -40,3 +40,15 @@ async def test_gantt_is_an_image_message_and_exports_are_file_messages(database_
         assert any("任务甘特图" in text for text in world.in_group())
         uploads = fake.calls_to("/media/upload")
         assert len(uploads) == 7 and {c.query["type"] for c in uploads} == {"image", "file"}
+
+
+async def test_a_file_larger_than_dingtalk_takes_becomes_a_text_saying_where_to_get_it(database_url, clock, fake):
+    """``media/upload`` takes 20 MB: a larger export is not uploaded (it would be refused on every retry)."""
+    async with DingTalkWorld.open(database_url, clock, fake, template=False) as world:
+        await world.platform.deliver(oversize_delivery("dingtalk", GROUP, 21))
+        await world.platform.deliver(oversize_delivery("dingtalk", GROUP, 19))
+
+        assert len(fake.calls_to("/media/upload")) == 1 and len(fake.media_messages) == 1  # the 19 MB one
+        too_large, caption = world.in_group()
+        assert too_large.startswith("协作导出 ") and OVERSIZE_TEXT.format(size=21) in too_large
+        assert caption == "协作导出"

@@ -118,7 +118,7 @@ class FakeFeishu:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> FakeFeishu:
-        app = web.Application(client_max_size=30 * 1024 * 1024)
+        app = web.Application(client_max_size=64 * 1024 * 1024)  # past the uploads' own 10 and 30 MB
         app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", self._token)
         app.router.add_get("/open-apis/bot/v3/info", self._bot_info)
         app.router.add_get("/open-apis/contact/v3/users/{open_id}", self._user)
@@ -239,6 +239,8 @@ class FakeFeishu:
         image = request.path.endswith("/images")
         part = form.get("image" if image else "file")
         data = part.file.read() if isinstance(part, web.FileField) else b""
+        if len(data) > (10 if image else 30) * 1024 * 1024:
+            return web.json_response({"code": 234006, "msg": "The file size exceed the max value."}, status=400)
         key = f"{'img' if image else 'file'}_v3_{hashlib.sha1(data).hexdigest()[:16]}"
         self.uploads.append({"kind": "image" if image else "file", "key": key, "size": len(data), "fields": {k: v for k, v in form.items() if isinstance(v, str)}})
         return web.json_response({"code": 0, "msg": "success", "data": {"image_key" if image else "file_key": key}})

@@ -16,7 +16,7 @@ from storage.models import OutboxMessage
 from tests.feishu import events
 from tests.feishu.conftest import GROUP, Harness, lifecycle_data, open_app
 from tests.feishu.fake import FakeFeishu
-from tests.reports.fixture import CODE, NOW, seed
+from tests.reports.fixture import CODE, NOW, OVERSIZE_TEXT, oversize_delivery, seed
 
 
 async def rows(status: str) -> int:
@@ -127,3 +127,14 @@ async def test_an_export_is_an_uploaded_file(reports: Harness) -> None:
     assert upload["kind"] == "file" and upload["fields"] == {"file_type": "xls", "file_name": f"{CODE}.xlsx"}
     sent = [s for s in reports.fake.to("liuyang") if s.msg_type == "file"]
     assert sent and sent[0].content == {"file_key": upload["key"]} and sent[0].receive_id_type == "open_id"
+
+
+async def test_a_file_larger_than_feishu_takes_becomes_a_text_saying_where_to_get_it(reports: Harness) -> None:
+    """``im/v1/files`` takes 30 MB (larger: error 234006): a larger export is not uploaded."""
+    await reports.platform.deliver(oversize_delivery("feishu", GROUP, 31))
+    await reports.platform.deliver(oversize_delivery("feishu", GROUP, 29))
+
+    assert [u["size"] for u in reports.fake.uploads] == [29 * 1024 * 1024]
+    too_large, caption, file = reports.fake.to(GROUP)
+    assert too_large.msg_type == "post" and OVERSIZE_TEXT.format(size=31) in too_large.card_text()
+    assert caption.msg_type == "post" and file.msg_type == "file"

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from bot.delivery import localized
+from bot.platform import Delivery
+from bot.types import Conversation, FileContent
 from storage.models import (
     AcceptanceRequest,
     AuditEntry,
@@ -23,6 +26,8 @@ from storage.models import (
     Subtask,
 )
 from storage.models_workflows import ChangeRequest, Improvement, Meeting, Minutes
+from workflows.reports.access import with_fallback
+from workflows.reports.exports import XLSX_MIME
 
 TODAY = date(2026, 10, 9)
 NOW = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -148,3 +153,14 @@ async def grow(world: World, total: int = 500) -> None:
             for n in range(5, total + 1)
         ]
     )
+
+
+def oversize_delivery(platform: str, conversation: str, megabytes: int, *, direct: bool = False, link: str | None = None) -> Delivery:
+    """An export of ``megabytes`` MB to ``conversation``, as the outbox hands it to a platform: said by the
+    workflow what to show when it is too large (``with_fallback``), localized for a Chinese reader."""
+    data = bytes(megabytes * 1024 * 1024)
+    file = with_fallback(FileContent(f"{CODE}.xlsx", XLSX_MIME, data, caption="协作导出", link=link))
+    return Delivery(1, "oversize", "post", Conversation(platform, conversation, direct), localized(file, "zh_CN"), "zh_CN")
+
+
+OVERSIZE_TEXT = "文件（XZB2026092401.xlsx，{size}.0 MB）超过了这个聊天能接收的大小：请逐个协作导出（“导出 XZB…”）"

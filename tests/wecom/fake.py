@@ -117,7 +117,7 @@ class FakeWeCom:
     # -- server ----------------------------------------------------------------
 
     async def start(self) -> FakeWeCom:
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)  # past the uploads' own 10 and 20 MB
         app.router.add_get("/", self._ws)
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._message_send)

@@ -4,7 +4,7 @@ and cards only, gets the caption and where to find the file instead."""
 from __future__ import annotations
 
 from storage.models import Group, GroupBinding
-from tests.reports.fixture import CODE, NOW, seed
+from tests.reports.fixture import CODE, NOW, oversize_delivery, seed
 
 from .test_api_mode import GROUP, ApiHarness, api  # noqa: F401  (api is a fixture)
 
@@ -42,3 +42,17 @@ async def test_a_robot_group_gets_the_caption_and_how_to_get_the_file(api: ApiHa
     assert not api.http("media/upload")
     text = reply["stream"]["content"]  # the passive reply to the mention, in the group
     assert "燃尽图" in text and "这个聊天收不到协作助手发的文件" in text and f"{CODE}-burndown.png" in text
+
+
+async def test_a_file_larger_than_the_app_may_upload_becomes_a_text_saying_where_to_get_it(api: ApiHarness) -> None:  # noqa: F811
+    """``media/upload`` takes a file of 20 MB: a larger export is not uploaded (every retry would be refused)."""
+    await api.platform.deliver(oversize_delivery("wecom", "app:liuyang", 21, direct=True, link="https://collabbot.example/d/x"))
+    await api.platform.deliver(oversize_delivery("wecom", "app:liuyang", 19, direct=True))
+
+    assert [u.body["filename"] for u in api.http("media/upload")] == [f"{CODE}.xlsx"]  # the 19 MB one
+    assert not api.http("media/upload", ok=False)
+    too_large, caption, file = api.http("message/send")
+    text = too_large.body["markdown"]["content"]
+    assert too_large.body["touser"] == "liuyang" and text.startswith("协作导出 文件（XZB2026092401.xlsx，21.0 MB）超过了这个聊天能接收的大小")
+    assert text.endswith("请在这里打开：https://collabbot.example/d/x")
+    assert caption.body["markdown"]["content"] == "协作导出" and file.body["msgtype"] == "file"

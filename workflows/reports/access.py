@@ -38,13 +38,23 @@ def no_subtasks(code: str) -> InvalidInput:
 
 
 def with_fallback(file: FileContent) -> FileContent:
-    """Say what a chat that cannot take files shows instead: the caption and the signed link, or where to get it."""
+    """Say what a chat that cannot take files, or not one this large, shows instead: the caption and the signed
+    link, or where to get it."""
+    size = f"{len(file.data) / (1024 * 1024):.1f}"
     if file.link:
         file.fallback = _("{caption} Open it here: {link}", caption=file.caption or file.filename, link=file.link)
+        file.oversize = _(
+            "{caption} The file ({name}, {size} MB) is larger than this chat takes. Open it here: {link}",
+            caption=file.caption or "", name=file.filename, size=size, link=file.link,
+        )
     else:
         file.fallback = _(
             "{caption} This chat cannot receive files from the bot ({name}): ask for it in a direct message, or ask an admin for the dashboard or “collabbot export”.",
             caption=file.caption or "", name=file.filename,
+        )
+        file.oversize = _(
+            "{caption} The file ({name}, {size} MB) is larger than this chat takes: export one collaboration at a time (“export XZB…”), or ask an admin for “collabbot export”.",
+            caption=file.caption or "", name=file.filename, size=size,
         )
     return file
 

@@ -21,7 +21,7 @@ from workflows.mytasks.handlers import DECISION_LABELS
 from workflows.mytasks.items import waiting_for
 from workflows.reports.chartdata import GANTT_PAGE_SIZE
 from workflows.requests.states import CollaborationFlow, DepartmentAnswerFlow
-from workflows.retro.archive import department_collaborations, find_collaborations, person_collaborations
+from workflows.retro.archive import department_collaborations, find_page, person_collaborations
 from workflows.retro.health import HEADERS, health_matrix, table_rows
 from workflows.tasks.cards import status_colour
 from workflows.tasks.states import SubtaskFlow
@@ -41,6 +41,7 @@ from .labels import LABELS
 
 DOT = {"red": "🔴", "yellow": "🟡", "green": "🟢", "grey": "⚪"}
 TIMELINE_PAGE = 100  # newest entries on the page; "all" shows up to TIMELINE_ALL
+ARCHIVE_PAGE = 100  # collaborations a page of the archive's results
 TIMELINE_ALL = 5000
 
 
@@ -194,20 +195,28 @@ def health_table(viewer: Viewer, pairs: list[Any]) -> dict[str, Any]:
     return {"headers": [_t(h, viewer) for h in HEADERS], "rows": table_rows(pairs)}
 
 
-async def archive(viewer: Viewer, env: Env, *, text_query: str, department: Department | None, person: Person | None, states: list[str], start: date | None, end: date | None) -> list[dict[str, Any]]:
-    rows = await find_collaborations(
-        text=text_query,
-        department_id=department.id if department else None,
-        person_id=person.id if person else None,
-        states=states,
-        start=start,
-        end=end,
-        within=viewer.visible,
-    )
-    return [
-        {**collab_ref(viewer, c), "initiator": person_ref(viewer, c.initiator), "raised": day(c.raised_on), "deadline": day(c.deadline)}
-        for c in rows[:200]
-    ]
+async def archive(
+    viewer: Viewer, env: Env, *, text_query: str, department: Department | None, person: Person | None, states: list[str],
+    start: date | None, end: date | None, page: int = 1,
+) -> dict[str, Any]:
+    """One page of the archive's results (``ARCHIVE_PAGE`` a page, newest first), how many there are in all, and
+    which page this is (a page past the last shows the last)."""
+    filters: dict[str, Any] = {
+        "text": text_query, "department_id": department.id if department else None, "person_id": person.id if person else None,
+        "states": states, "start": start, "end": end, "within": viewer.visible, "tz": env.timezone,
+    }
+    rows, total = await find_page(offset=(page - 1) * ARCHIVE_PAGE, limit=ARCHIVE_PAGE, **filters)
+    pages = max(1, -(-total // ARCHIVE_PAGE))
+    if page > pages:
+        return await archive(viewer, env, text_query=text_query, department=department, person=person, states=states, start=start, end=end, page=pages)
+    first = (page - 1) * ARCHIVE_PAGE
+    return {
+        "results": [
+            {**collab_ref(viewer, c), "initiator": person_ref(viewer, c.initiator), "raised": day(c.raised_on), "deadline": day(c.deadline)}
+            for c in rows
+        ],
+        "total": total, "page": page, "pages": pages, "first": first + 1 if rows else 0, "last": first + len(rows),
+    }
 
 
 async def department_page(viewer: Viewer, env: Env, dept: Department, departments: dict[int, Department]) -> dict[str, Any]:

@@ -205,10 +205,16 @@ class Dashboard:
                 raise ValueError("range")
         except ValueError:
             error, start, end = True, None, None
-        results = [] if error else await pages.archive(viewer, self.env, text_query=query.get("q", "").strip()[:100], department=dept, person=person, states=states, start=start, end=end)
+        number = int(query["page"]) if query.get("page", "").isdigit() and 0 < int(query["page"]) < 1_000_000 else 1
+        found: dict[str, Any] = {"results": [], "total": 0, "page": 1, "pages": 1, "first": 0, "last": 0}
+        if not error:
+            found = await pages.archive(viewer, self.env, text_query=query.get("q", "").strip()[:100], department=dept, person=person, states=states, start=start, end=end, page=number)
+        kept = {k: v for k, v in query.items() if k not in ("t", "admin", "page")}
         token = request.query.get("t", "")
         page = {
-            "results": results,
+            **found,
+            "previous": viewer.link("archive", **kept, page=str(found["page"] - 1)) if found["page"] > 1 else None,
+            "next": viewer.link("archive", **kept, page=str(found["page"] + 1)) if found["page"] < found["pages"] else None,
             "error": text(REFUSALS["bad_input"][1], viewer.locale) if error else None,
             "token": token,
             "admin": request.query.get("admin", "") if viewer.admin and not token else "",

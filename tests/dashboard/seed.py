@@ -1,7 +1,10 @@
-"""A collaboration worth looking at, made through the simulator like a user would."""
+"""A collaboration worth looking at, made through the simulator like a user would; a year's archive written
+straight into the table."""
 
 from __future__ import annotations
 
+from storage import sql
+from storage.models import Person
 from tests.simclient import SimClient
 from tests.workflows.helpers import active_collaboration, add_subtask, card_with, ok
 
@@ -22,3 +25,16 @@ async def busy_collaboration(sim: SimClient) -> str:
     await ok(await sim.say("liuyang", f"会议 {code} 主题：素材紧急协调 时间：今天 8:30 形式：电话 参会人员：刘洋，李雷 紧急：是", "launch"))
     await ok(await sim.say("liuyang", f"纪要 {code}-M01 结论：今天补素材", "launch"))
     return code
+
+
+async def archived_collaborations(count: int, initiator_handle: str) -> None:
+    """``count`` archived collaborations ``OLD1``…, raised the same day (newest first is the highest id)."""
+    initiator = await Person.get(handle=initiator_handle)
+    await sql.execute(
+        f'WITH RECURSIVE "n" ("i") AS (SELECT 1 UNION ALL SELECT "i" + 1 FROM "n" WHERE "i" < {int(count)}) '
+        'INSERT INTO "collaboration" ("code", "title", "background", "goal", "scope_in", "scope_out", "priority", '
+        '"raised_on", "deadline", "deliverables", "remarks", "initiator_id", "state", "round", "subtask_seq", '
+        '"version", "created_at") SELECT \'OLD\' || "i", \'往年协作\', \'\', \'x\', \'\', \'\', \'medium\', '
+        "'2021-01-04', '2021-02-01', '', '', ?, 'archived', 1, 0, 1, '2021-01-04 00:00:00+00:00' FROM \"n\"",
+        [initiator.id],
+    )

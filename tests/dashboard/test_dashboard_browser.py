@@ -12,7 +12,7 @@ from playwright.async_api import expect
 from bot.app import App
 from storage.models import Collaboration
 from tests.dashboard.conftest import ADMIN_TOKEN, artifact, link_for
-from tests.dashboard.seed import busy_collaboration
+from tests.dashboard.seed import archived_collaborations, busy_collaboration
 from tests.simclient import SimClient
 from tests.workflows.helpers import active_collaboration
 
@@ -145,6 +145,38 @@ async def test_what_a_person_may_not_see_stays_out_of_sight(dashboard: tuple[App
     await page.context.clear_cookies()
     await page.goto(await link_for(app, "hanmei", "archive"))  # 设计部 does see it
     await expect(page.locator("table.archive")).to_contain_text(code)
+
+
+async def test_the_archive_pages_its_results_and_counts_them_all(dashboard: tuple[App, SimClient], page: Any) -> None:
+    """250 collaborations: a hundred a page, the newest first, the badge counting all of them."""
+    app, _sim = dashboard
+    await archived_collaborations(250, "lilei")
+    base = f"http://127.0.0.1:{app.port}/dashboard/archive?admin={ADMIN_TOKEN}"
+    rows = page.locator("table.archive tbody tr")
+
+    await page.goto(base)
+    await expect(page.locator("h2 .badge")).to_have_text("250")
+    await expect(rows).to_have_count(100)
+    await expect(rows.first).to_contain_text("OLD250")
+    await expect(page.locator(".card p.muted")).to_have_text("第 1–100 条，共 250 条，最新的在前")
+    await expect(page.locator("nav.pager a[rel=prev]")).to_have_count(0)
+    await page.locator("nav.pager a[rel=next]").click()
+    await expect(rows.first).to_contain_text("OLD150")
+    await expect(page.locator(".card p.muted")).to_have_text("第 101–200 条，共 250 条，最新的在前")
+    await page.locator("nav.pager a[rel=next]").click()
+    await expect(rows).to_have_count(50)
+    await expect(rows.last).to_contain_text("OLD1")
+    await expect(page.locator("nav.pager a[rel=next]")).to_have_count(0)
+    await page.screenshot(path=artifact("archive-last-page-zh.png"), full_page=True)
+    await page.locator("nav.pager a[rel=prev]").click()
+    await expect(rows.first).to_contain_text("OLD150")
+
+    await page.goto(f"{base}&page=99")  # past the last: the last
+    await expect(page.locator(".card p.muted")).to_have_text("第 201–250 条，共 250 条，最新的在前")
+    await page.goto(f"{base}&status=archived&q=往年")  # the filters stay on the pages' links
+    await page.locator("nav.pager a[rel=next]").click()
+    await expect(rows.first).to_contain_text("OLD150")
+    await expect(page.locator("select[name=status]")).to_have_value("archived")
 
 
 async def test_the_archive_filters_and_the_admin_token(dashboard: tuple[App, SimClient], page: Any) -> None:

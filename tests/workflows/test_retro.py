@@ -6,6 +6,7 @@ from __future__ import annotations
 from storage.models import AuditEntry, Collaboration, Subtask
 from storage.models_workflows import Improvement, SopTemplate
 from tests.core.harness import running
+from tests.dashboard.seed import archived_collaborations
 from tests.simclient import body_text, buttons
 from tests.workflows.helpers import (
     active_collaboration,
@@ -95,6 +96,15 @@ async def test_archive_search_by_text_department_person_and_date(database_url, c
             assert all(c in text for c in found) and not any(c in text for c in missing), (query, text)
         r = await sim.say("wangfang", "搜索 从：2026-12-31 至：2026-12-01", "launch")
         await refused(sim, r, "wangfang", "结束日期 2026-12-01 早于开始日期 2026-12-31")
+
+
+async def test_a_search_that_finds_more_than_a_card_lists_says_how_to_narrow_it(database_url, clock):
+    async with running(database_url, clock) as (_app, sim):
+        await archived_collaborations(45, "lilei")
+        await ok(await sim.say("wangfang", "搜索 往年", "launch"))
+        text = await last_text(sim, conversation="launch", person="wangfang")
+        assert "找到 45" in text and "OLD45" in text and "OLD16 " in text and "OLD15 " not in text  # the newest 30
+        assert "共 45 条，只列出最新的 30 条：可加关键词、部门、人员、状态或日期缩小范围。" in text
 
 
 async def test_the_improvement_log_is_tracked_like_subtasks(database_url, clock):

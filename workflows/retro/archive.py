@@ -7,6 +7,8 @@ from datetime import date
 from typing import cast
 from zoneinfo import ZoneInfo
 
+from tortoise.queryset import QuerySet
+
 from storage import sql
 from storage.models import AcceptanceRequest, Collaboration, ProgressUpdate, RequestedDepartment, Subtask
 from storage.models_workflows import (
@@ -65,6 +67,24 @@ def finished_on(collab: Collaboration, tz: str) -> date:
     return collab.completed_at.astimezone(ZoneInfo(tz)).date() if collab.completed_at else collab.deadline
 
 
+async def _filtered(
+    text: str, department_id: int | None, person_id: int | None, states: Iterable[str], within: set[int] | None
+) -> QuerySet[Collaboration]:
+    query = Collaboration.all()
+    if within is not None:
+        query = query.filter(id__in=sql.among(within))
+    if text:
+        query = query.filter(id__in=sql.among(await text_matches(text)))
+    if department_id is not None:
+        query = query.filter(id__in=sql.among(await department_collaborations(department_id)))
+    if person_id is not None:
+        query = query.filter(id__in=sql.among(await person_collaborations(person_id)))
+    wanted = list(states)
+    if wanted:
+        query = query.filter(state__in=wanted)
+    return query.order_by("-raised_on", "-id")
+
+
 async def find_collaborations(
     *,
     text: str = "",
@@ -78,19 +98,7 @@ async def find_collaborations(
 ) -> list[Collaboration]:
     """Newest first; every filter optional. ``within`` limits the result to those ids (what the reader may see);
     a date range keeps the collaborations whose span (raised → completed or deadline) overlaps it."""
-    query = Collaboration.all()
-    if within is not None:
-        query = query.filter(id__in=sql.among(within))
-    if text:
-        query = query.filter(id__in=sql.among(await text_matches(text)))
-    if department_id is not None:
-        query = query.filter(id__in=sql.among(await department_collaborations(department_id)))
-    if person_id is not None:
-        query = query.filter(id__in=sql.among(await person_collaborations(person_id)))
-    wanted = list(states)
-    if wanted:
-        query = query.filter(state__in=wanted)
-    rows = list(await query.order_by("-raised_on", "-id").select_related("initiator"))
+    rows = list(await (await _filtered(text, department_id, person_id, states, within)).select_related("initiator"))
     if start or end:
         def overlaps(c: Collaboration) -> bool:
             finished = finished_on(c, tz)
@@ -98,3 +106,26 @@ async def find_collaborations(
 
         rows = [c for c in rows if overlaps(c)]
     return rows
+
+
+async def find_page(
+    *,
+    offset: int,
+    limit: int,
+    text: str = "",
+    department_id: int | None = None,
+    person_id: int | None = None,
+    states: Iterable[str] = (),
+    start: date | None = None,
+    end: date | None = None,
+    within: set[int] | None = None,
+    tz: str = "Asia/Shanghai",
+) -> tuple[list[Collaboration], int]:
+    """``limit`` of ``find_collaborations``' rows from ``offset`` on, and how many it finds in all. Without a date
+    range the database counts and pages (a year's archive is not read to show its newest hundred)."""
+    if start or end:
+        rows = await find_collaborations(text=text, department_id=department_id, person_id=person_id, states=states, start=start, end=end, within=within, tz=tz)
+        return rows[offset : offset + limit], len(rows)
+    query = await _filtered(text, department_id, person_id, states, within)
+    total = await query.count()
+    return list(await query.offset(offset).limit(limit).select_related("initiator")), total

@@ -39,6 +39,8 @@ from .archive import find_collaborations, finished_on
 from .health import retro_lines
 from .sop import find_sop, save_sop
 
+SEARCH_LINES = 30  # collaborations a search's card lists, newest first
+
 router = Router()
 
 RETRO_FIELDS = FieldSet(
@@ -272,8 +274,10 @@ async def search(ctx: Context, args: str) -> Outcome:
             start=day(c.raised_on),
             end=day(finished_on(c, ctx.config.bot.timezone)),
         )
-        for c in rows[:30]
+        for c in rows[:SEARCH_LINES]
     ]
+    if len(rows) > SEARCH_LINES:
+        lines.append(_("The newest {shown} of {count} are shown: narrow the search with more words, a department, a person, a state or dates.", shown=SEARCH_LINES, count=len(rows)))
     title = _("Archive search: {count} found", count=len(rows))
     return Outcome().reply(Card(title=title, body=join([_("Searched by {what}.", what=join(where, ", ")), *(lines or [_("Nothing found. Try fewer words or a wider date range.")])]), color="blue"))
 

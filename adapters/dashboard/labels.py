@@ -60,6 +60,8 @@ LABELS: dict[str, Msg] = {
     "shown_of": _("{first}–{last} of {total}, newest first"),
     "previous_page": _("Previous page"),
     "next_page": _("Next page"),
+    "newest_shown": _("The newest {n} are listed."),
+    "all_in_archive": _("All of them in the archive"),
     "search_text": _("Words"),
     "any": _("Any"),
     "person": _("Person"),

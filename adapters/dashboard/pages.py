@@ -12,7 +12,7 @@ from markupsafe import escape
 
 from bot.calendar import WorkCalendar
 from bot.i18n import text
-from storage import sql
+from storage import db, sql
 from storage.models import Collaboration, Department, Person, Subtask
 from workflows.acceptance.handlers import AcceptanceFlow
 from workflows.common.format import PRIORITIES, day, when
@@ -42,6 +42,7 @@ from .labels import LABELS
 DOT = {"red": "🔴", "yellow": "🟡", "green": "🟢", "grey": "⚪"}
 TIMELINE_PAGE = 100  # newest entries on the page; "all" shows up to TIMELINE_ALL
 ARCHIVE_PAGE = 100  # collaborations a page of the archive's results
+LIST_PAGE = 100  # collaborations a department's or a person's page lists, the newest
 TIMELINE_ALL = 5000
 
 
@@ -219,11 +220,17 @@ async def archive(
     }
 
 
+async def _newest(ids: list[int]) -> list[Collaboration]:
+    """The newest ``LIST_PAGE`` of these collaborations: a department's or a person's page lists those, and
+    links to the archive for the rest."""
+    return list(await Collaboration.filter(id__in=sql.among(ids)).order_by("-raised_on", "-id").limit(LIST_PAGE)) if ids else []
+
+
 async def department_page(viewer: Viewer, env: Env, dept: Department, departments: dict[int, Department]) -> dict[str, Any]:
     ids = [i for i in await department_collaborations(dept.id) if viewer.sees(i)]
-    collabs = list(await Collaboration.filter(id__in=sql.among(ids)).order_by("-raised_on", "-id")) if ids else []
+    collabs = await _newest(ids)
     members = list(await Person.filter(department_id=dept.id).order_by("name"))
-    open_ids = [c.id for c in collabs if c.state in ("pending", "active")]
+    open_ids = await db.id_list(Collaboration.filter(id__in=sql.among(ids), state__in=("pending", "active"))) if ids else []
     tasks = list(await Subtask.filter(collaboration_id__in=open_ids, owner_id__in=[m.id for m in members]).exclude(stage="done").order_by("deadline", "code").select_related("owner")) if open_ids and members else []
     head = await Person.get_or_none(id=dept.head_id) if dept.head_id else None
     return {
@@ -231,6 +238,8 @@ async def department_page(viewer: Viewer, env: Env, dept: Department, department
         "head": person_ref(viewer, head) if head else None,
         "members": [person_ref(viewer, m) for m in members],
         "collabs": [collab_ref(viewer, c) for c in collabs],
+        "collabs_total": len(ids),
+        "more": viewer.link("archive", dept=dept.code) if len(ids) > LIST_PAGE else None,
         "rows": [subtask_row(viewer, env, t, t.owner, departments) for t in tasks],
     }
 
@@ -238,7 +247,7 @@ async def department_page(viewer: Viewer, env: Env, dept: Department, department
 async def person_page(viewer: Viewer, env: Env, person: Person, departments: dict[int, Department]) -> dict[str, Any]:
     waiting = await waiting_for(person, today=env.today(viewer), calendar=env.calendar, due_soon_working_days=env.due_soon_working_days)
     ids = [i for i in await person_collaborations(person.id) if viewer.sees(i)]
-    collabs = list(await Collaboration.filter(id__in=sql.among(ids)).order_by("-raised_on", "-id")) if ids else []
+    collabs = await _newest(ids)
     dept = departments.get(person.department_id or 0)
     return {
         "name": person.name,
@@ -248,4 +257,6 @@ async def person_page(viewer: Viewer, env: Env, person: Person, departments: dic
         "reviews": [{"code": r.task.code, "title": r.task.title, "collab": collab_ref(viewer, r.collaboration), "submitted": when(r.request.submitted_at, env.timezone)} for r in waiting.reviews if viewer.sees(r.collaboration.id)],
         "risks": [{"code": r.risk.code, "description": r.risk.description, "collab": collab_ref(viewer, r.collaboration), "due": when(r.risk.due_at, env.timezone)} for r in waiting.risks if viewer.sees(r.collaboration.id)],
         "collabs": [collab_ref(viewer, c) for c in collabs],
+        "collabs_total": len(ids),
+        "more": viewer.link("archive", person=str(person.id)) if len(ids) > LIST_PAGE else None,
     }

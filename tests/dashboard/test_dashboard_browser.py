@@ -10,7 +10,7 @@ from typing import Any
 from playwright.async_api import expect
 
 from bot.app import App
-from storage.models import Collaboration
+from storage.models import Collaboration, Person
 from tests.dashboard.conftest import ADMIN_TOKEN, artifact, link_for
 from tests.dashboard.seed import archived_collaborations, busy_collaboration
 from tests.simclient import SimClient
@@ -177,6 +177,15 @@ async def test_the_archive_pages_its_results_and_counts_them_all(dashboard: tupl
     await page.locator("nav.pager a[rel=next]").click()
     await expect(rows.first).to_contain_text("OLD150")
     await expect(page.locator("select[name=status]")).to_have_value("archived")
+
+    lilei = await Person.get(handle="lilei")  # the person's page lists the newest hundred, the archive the rest
+    await page.goto(await link_for(app, "lilei", f"person:{lilei.id}"))
+    await expect(page.locator("h2 .badge")).to_have_text("250")
+    await expect(page.locator("ul.items li", has_text="OLD")).to_have_count(100)
+    await expect(page.locator("p.muted", has_text="这里只列出最新的 100 个。")).to_have_count(1)
+    await page.get_by_role("link", name="在项目库中查看全部").click()
+    await expect(page.locator("h2 .badge")).to_have_text("250")
+    await expect(page.locator("select[name=person]")).to_have_value(str(lilei.id))
 
 
 async def test_the_archive_filters_and_the_admin_token(dashboard: tuple[App, SimClient], page: Any) -> None:

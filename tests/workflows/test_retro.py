@@ -98,13 +98,18 @@ async def test_archive_search_by_text_department_person_and_date(database_url, c
         await refused(sim, r, "wangfang", "结束日期 2026-12-01 早于开始日期 2026-12-31")
 
 
-async def test_a_search_that_finds_more_than_a_card_lists_says_how_to_narrow_it(database_url, clock):
+async def test_a_search_or_a_list_longer_than_its_card_says_how_many_it_left_out(database_url, clock):
     async with running(database_url, clock) as (_app, sim):
         await archived_collaborations(45, "lilei")
         await ok(await sim.say("wangfang", "搜索 往年", "launch"))
         text = await last_text(sim, conversation="launch", person="wangfang")
         assert "找到 45" in text and "OLD45" in text and "OLD16 " in text and "OLD15 " not in text  # the newest 30
         assert "共 45 条，只列出最新的 30 条：可加关键词、部门、人员、状态或日期缩小范围。" in text
+        await ok(await sim.say("wangfang", "列表 全部"))  # in the direct chat
+        text = await last_text(sim, person="wangfang")
+        assert "OLD45" in text and "OLD15 " not in text and "共 45 个，只列出最新的 30 个：其他的请用“搜索”查找，如“搜索 海报”。" in text
+        await ok(await sim.say("wangfang", "列表"))  # the open ones: none of the archived, nothing left out
+        assert "只列出" not in await last_text(sim, person="wangfang")
 
 
 async def test_the_improvement_log_is_tracked_like_subtasks(database_url, clock):

@@ -22,6 +22,8 @@ from ..tasks.cards import status_colour
 from ..tasks.states import SubtaskFlow
 from .queries import audit_trail, subtasks_with_owners
 
+LIST_LINES = 30  # collaborations the list's card shows, the newest
+
 router = Router()
 
 BOARD_PAGE = 30  # subtasks per board card
@@ -155,13 +157,15 @@ async def list_open(ctx: Context, args: str) -> Outcome:
     visible = await visible_collaboration_ids(actor)
     if visible is not None:  # only what this person may read
         query = query.filter(id__in=sql.among(visible))
-    rows = await query.order_by("-id").limit(30).select_related("initiator")
+    rows = await query.order_by("-id").limit(LIST_LINES).select_related("initiator")
     if not rows:
         return Outcome().reply(_("No open collaborations. Start one with “new”."))
     lines = [
         _("{code} {title} — {state}, {initiator}, due {deadline}", code=c.code, title=c.title, state=CollaborationFlow.label(c.state), initiator=c.initiator.name, deadline=day(c.deadline))
         for c in rows
     ]
+    if len(rows) == LIST_LINES and (total := await query.count()) > LIST_LINES:
+        lines.append(_("The newest {shown} of {count} are listed: find the others with “search”, e.g. “search poster”.", shown=LIST_LINES, count=total))
     card = Card(title=_("Collaborations"), body=join(lines), color="blue")
     return sent_to(await audience_for(ctx, actor, [c.id for c in rows]), [card])
 

@@ -21,7 +21,7 @@ from workflows.mytasks.handlers import DECISION_LABELS
 from workflows.mytasks.items import waiting_for
 from workflows.reports.chartdata import GANTT_PAGE_SIZE
 from workflows.requests.states import CollaborationFlow, DepartmentAnswerFlow
-from workflows.retro.archive import department_collaborations, find_page, person_collaborations
+from workflows.retro.archive import ArchiveSearch, department_collaborations, find_page, person_collaborations
 from workflows.retro.health import HEADERS, health_matrix, table_rows
 from workflows.tasks.cards import status_colour
 from workflows.tasks.states import SubtaskFlow
@@ -202,11 +202,11 @@ async def archive(
 ) -> dict[str, Any]:
     """One page of the archive's results (``ARCHIVE_PAGE`` a page, newest first), how many there are in all, and
     which page this is (a page past the last shows the last)."""
-    filters: dict[str, Any] = {
-        "text": text_query, "department_id": department.id if department else None, "person_id": person.id if person else None,
-        "states": states, "start": start, "end": end, "within": viewer.visible, "tz": env.timezone,
-    }
-    rows, total = await find_page(offset=(page - 1) * ARCHIVE_PAGE, limit=ARCHIVE_PAGE, **filters)
+    search = ArchiveSearch(
+        text=text_query, department_id=department.id if department else None, person_id=person.id if person else None,
+        states=tuple(states), start=start, end=end, within=viewer.visible, tz=env.timezone,
+    )
+    rows, total = await find_page(search, offset=(page - 1) * ARCHIVE_PAGE, limit=ARCHIVE_PAGE)
     pages = max(1, -(-total // ARCHIVE_PAGE))
     if page > pages:
         return await archive(viewer, env, text_query=text_query, department=department, person=person, states=states, start=start, end=end, page=pages)

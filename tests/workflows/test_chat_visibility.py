@@ -11,7 +11,7 @@ from tests.workflows.helpers import active_collaboration, add_subtask, bot_messa
 from workflows.common.visibility import can_see, visible_collaboration_ids
 from workflows.reports.export_commands import collaborations_for
 from workflows.reports.tables import _Text, improvements_table, minutes_table, progress_table, tasks_table
-from workflows.retro.archive import find_collaborations
+from workflows.retro.archive import ArchiveSearch, find_collaborations
 from workflows.retro.health import health_matrix
 
 DESIGN_ONLY = "新建协作\n标题：新品海报\n目标：12月18日前完成海报\n协作部门：设计部\n截止：2026-12-20\n交付物：海报"
@@ -21,7 +21,7 @@ async def test_another_departments_collaboration_stays_out_of_the_chat(database_
     async with running(database_url, clock) as (_app, sim):
         code = await active_collaboration(sim, text=DESIGN_ONLY, heads=("liuyang",))
 
-        # 研发部 takes no part: not shown, not in a list, no record — each reader told in their language
+        # 研发部 takes no part: not shown, not in a list or a search, no record — each reader told in their language
         for person, command, refusal in (
             ("chenjie", f"查看 {code}", "你无权查看"), ("chenjie", f"待确认 {code}", "你无权查看"), ("anna", f"记录 {code}", "You cannot see"),
         ):
@@ -30,6 +30,10 @@ async def test_another_departments_collaboration_stays_out_of_the_chat(database_
             assert refusal in body_text((await bot_messages(sim, person=person))[-1])
         await ok(await sim.say("anna", "列表"))
         assert code not in body_text((await bot_messages(sim, person="anna"))[-1])
+        await ok(await sim.say("chenjie", "搜索 新品海报"))  # nor found by the archive's search, by title or contents
+        assert code not in body_text((await bot_messages(sim, person="chenjie"))[-1])
+        await ok(await sim.say("hanmei", "搜索 新品海报"))
+        assert code in body_text((await bot_messages(sim, person="hanmei"))[-1])
 
         # the initiator, in the collaboration's group: answered there; in another group: by direct message
         await ok(await sim.say("lilei", f"查看 {code}", "launch"))
@@ -97,7 +101,7 @@ async def test_a_person_who_may_read_tens_of_thousands_of_collaborations_gets_th
     assert visible is not None and len(visible) == 33000
     assert await visible_collaboration_ids(outsider) == set()
     # and what is read within them: the archive's search, an export, the health matrix
-    assert len(await find_collaborations(within=visible, states=["archived"])) == 33000
+    assert len(await find_collaborations(ArchiveSearch(within=visible, states=("archived",)))) == 33000
     everything = await collaborations_for(veteran)
     assert len(everything) == 33000
     text = _Text("zh_CN", "Asia/Shanghai")  # the export's tables that read by the collaborations' ids

@@ -1,5 +1,5 @@
 """Who may read what: one rule for the dashboard, "my tasks", the chat's views (show, list, log, pending),
-charts and exports.
+the archive's search, charts and exports.
 
 A person may read a collaboration when they are an admin, take part in it (initiator, tracker, reviewer,
 decision maker, owner, collaborator or reviewer of a subtask, head of a department asked), or belong to

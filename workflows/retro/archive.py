@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -67,65 +67,52 @@ def finished_on(collab: Collaboration, tz: str) -> date:
     return collab.completed_at.astimezone(ZoneInfo(tz)).date() if collab.completed_at else collab.deadline
 
 
-async def _filtered(
-    text: str, department_id: int | None, person_id: int | None, states: Iterable[str], within: set[int] | None
-) -> QuerySet[Collaboration]:
-    query = Collaboration.all()
-    if within is not None:
-        query = query.filter(id__in=sql.among(within))
-    if text:
-        query = query.filter(id__in=sql.among(await text_matches(text)))
-    if department_id is not None:
-        query = query.filter(id__in=sql.among(await department_collaborations(department_id)))
-    if person_id is not None:
-        query = query.filter(id__in=sql.among(await person_collaborations(person_id)))
-    wanted = list(states)
-    if wanted:
-        query = query.filter(state__in=wanted)
-    return query.order_by("-raised_on", "-id")
+@dataclass(frozen=True, slots=True)
+class ArchiveSearch:
+    """What the archive is asked; every filter optional. ``within`` limits the result to those ids (what the reader
+    may see); a date range keeps the collaborations whose span (raised → completed or deadline) overlaps it."""
+
+    text: str = ""
+    department_id: int | None = None
+    person_id: int | None = None
+    states: tuple[str, ...] = ()
+    start: date | None = None
+    end: date | None = None
+    within: set[int] | None = None
+    tz: str = "Asia/Shanghai"
+
+    async def _filtered(self) -> QuerySet[Collaboration]:
+        """Every filter but the dates', newest first."""
+        query = Collaboration.all()
+        if self.within is not None:
+            query = query.filter(id__in=sql.among(self.within))
+        if self.text:
+            query = query.filter(id__in=sql.among(await text_matches(self.text)))
+        if self.department_id is not None:
+            query = query.filter(id__in=sql.among(await department_collaborations(self.department_id)))
+        if self.person_id is not None:
+            query = query.filter(id__in=sql.among(await person_collaborations(self.person_id)))
+        if self.states:
+            query = query.filter(state__in=list(self.states))
+        return query.order_by("-raised_on", "-id")
+
+    def _overlaps(self, collab: Collaboration) -> bool:
+        finished = finished_on(collab, self.tz)
+        return (self.start is None or finished >= self.start) and (self.end is None or collab.raised_on <= self.end)
 
 
-async def find_collaborations(
-    *,
-    text: str = "",
-    department_id: int | None = None,
-    person_id: int | None = None,
-    states: Iterable[str] = (),
-    start: date | None = None,
-    end: date | None = None,
-    within: set[int] | None = None,
-    tz: str = "Asia/Shanghai",
-) -> list[Collaboration]:
-    """Newest first; every filter optional. ``within`` limits the result to those ids (what the reader may see);
-    a date range keeps the collaborations whose span (raised → completed or deadline) overlaps it."""
-    rows = list(await (await _filtered(text, department_id, person_id, states, within)).select_related("initiator"))
-    if start or end:
-        def overlaps(c: Collaboration) -> bool:
-            finished = finished_on(c, tz)
-            return (start is None or finished >= start) and (end is None or c.raised_on <= end)
-
-        rows = [c for c in rows if overlaps(c)]
-    return rows
+async def find_collaborations(search: ArchiveSearch) -> list[Collaboration]:
+    """Every collaboration ``search`` finds, newest first, each with its initiator."""
+    rows = list(await (await search._filtered()).select_related("initiator"))
+    return [c for c in rows if search._overlaps(c)] if search.start or search.end else rows
 
 
-async def find_page(
-    *,
-    offset: int,
-    limit: int,
-    text: str = "",
-    department_id: int | None = None,
-    person_id: int | None = None,
-    states: Iterable[str] = (),
-    start: date | None = None,
-    end: date | None = None,
-    within: set[int] | None = None,
-    tz: str = "Asia/Shanghai",
-) -> tuple[list[Collaboration], int]:
+async def find_page(search: ArchiveSearch, *, offset: int, limit: int) -> tuple[list[Collaboration], int]:
     """``limit`` of ``find_collaborations``' rows from ``offset`` on, and how many it finds in all. Without a date
     range the database counts and pages (a year's archive is not read to show its newest hundred)."""
-    if start or end:
-        rows = await find_collaborations(text=text, department_id=department_id, person_id=person_id, states=states, start=start, end=end, within=within, tz=tz)
+    if search.start or search.end:
+        rows = await find_collaborations(search)
         return rows[offset : offset + limit], len(rows)
-    query = await _filtered(text, department_id, person_id, states, within)
+    query = await search._filtered()
     total = await query.count()
     return list(await query.offset(offset).limit(limit).select_related("initiator")), total

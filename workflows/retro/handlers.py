@@ -34,8 +34,9 @@ from ..common.fields import FieldSet, parse_fields, read_date
 from ..common.format import day, when
 from ..common.forms import ask
 from ..common.records import announce_to, require_actor
+from ..common.visibility import visible_collaboration_ids
 from ..requests.states import CollaborationFlow
-from .archive import find_collaborations, finished_on
+from .archive import ArchiveSearch, find_collaborations, finished_on
 from .health import retro_lines
 from .sop import find_sop, save_sop
 
@@ -259,7 +260,8 @@ async def search(ctx: Context, args: str) -> Outcome:
     end: date | None = read_date(values["to"], today, "to") if values.get("to") else None
     if start and end and end < start:
         raise InvalidInput(_("The end date {end} is before the start date {start}.", end=end.isoformat(), start=start.isoformat()), field="to")
-    rows = await find_collaborations(start=start, end=end, tz=ctx.config.bot.timezone, **filters)
+    within = await visible_collaboration_ids(require_actor(ctx))  # what the person may read, as on the dashboard
+    rows = await find_collaborations(ArchiveSearch(**filters, start=start, end=end, within=within, tz=ctx.config.bot.timezone))
     if start or end:
         where.append(_("dates {start} – {end}", start=day(start), end=day(end)))
     depts = {d.id: d.name for d in await Department.all()}

@@ -20,10 +20,16 @@ DESIGN_ONLY = "新建协作\n标题：新品海报\n目标：12月18日前完成
 async def test_another_departments_collaboration_stays_out_of_the_chat(database_url, clock):
     async with running(database_url, clock) as (_app, sim):
         code = await active_collaboration(sim, text=DESIGN_ONLY, heads=("liuyang",))
+        await add_subtask(sim, code, "海报", "liuyang", "300DPI", "2026-12-10")
+        await ok(await sim.say("lilei", f"变更申请 {code}\n原因：预算调整\n影响：无\n-01 截止：2026-12-11", "launch"))
+        await ok(await sim.say("lilei", f"会议通知 {code}\n主题：评审会\n时间：2026-11-30 14:00\n参会人：刘洋\n记录人：刘洋", "launch"))
+        await ok(await sim.say("liuyang", f"会议纪要 {code}-M01\n讨论内容及结论：海报定稿\n决议事项：按期交付", "launch"))
 
         # 研发部 takes no part: not shown, not in a list or a search, no record — each reader told in their language
         for person, command, refusal in (
             ("chenjie", f"查看 {code}", "你无权查看"), ("chenjie", f"待确认 {code}", "你无权查看"), ("anna", f"记录 {code}", "You cannot see"),
+            ("chenjie", f"风险列表 {code}", "你无权查看"), ("chenjie", f"会议列表 {code}", "你无权查看"), ("chenjie", f"改进列表 {code}", "你无权查看"),
+            ("chenjie", f"会议纪要 {code}-M01", f"你无权查看 {code}"), ("chenjie", f"变更申请 {code}-C01", f"你无权查看 {code}"),
         ):
             response = await sim.say(person, command)
             assert response["ok"] and response["error"] and refusal in response["error"], response
@@ -53,6 +59,12 @@ async def test_another_departments_collaboration_stays_out_of_the_chat(database_
         await ok(await sim.say("hanmei", "列表", "global"))
         assert len(await bot_messages(sim, conversation="global")) == before
         assert code in body_text((await bot_messages(sim, person="hanmei"))[-1])
+        await ok(await sim.say("hanmei", f"风险列表 {code}", "global"))  # the lists of its risks, meetings, improvements too
+        assert len(await bot_messages(sim, conversation="global")) == before
+        assert body_text((await bot_messages(sim, person="hanmei"))[-1]) == f"Risks of {code}\nNo risks reported."  # (she reads English)
+        await ok(await sim.say("hanmei", f"会议纪要 {code}-M01", "global"))
+        assert len(await bot_messages(sim, conversation="global")) == before
+        assert "海报定稿" in body_text((await bot_messages(sim, person="hanmei"))[-1])
 
         # the admin sees everything
         await ok(await sim.say("zhaomin", f"记录 {code}"))

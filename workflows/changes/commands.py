@@ -11,6 +11,7 @@ from storage.models_workflows import ChangeRequest
 
 from ..common import lookup
 from ..common.forms import answer_typed, ask
+from ..common.visibility import readable_document, sent_to
 from ..risks.kit import (
     find_document,
     require_initiator,
@@ -51,9 +52,10 @@ async def _change_subcommand(ctx: Context, head: str, values: dict[str, str]) ->
     if words & {"resubmit", "again", "重新提交", "再次提交"}:
         return await resubmit(ctx, head)
     change = await find_document(ctx, ChangeRequest, head, "C", EXAMPLE)
+    audience = await readable_document(ctx, change.collaboration_id, change.code)
     card = await change_card(change, ctx)
     card.key = None
-    return Outcome().reply(card)
+    return sent_to(audience, [card])
 
 
 @router.form("change.new")

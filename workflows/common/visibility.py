@@ -1,5 +1,6 @@
-"""Who may read what: one rule for the dashboard, "my tasks", the chat's views (show, list, log, pending),
-the archive's search, charts and exports.
+"""Who may read what: one rule for the dashboard, "my tasks", the chat's views (show, list, log, pending; the
+lists of risks, meetings and improvements; a change request or minutes shown by code), the archive's search,
+charts and exports.
 
 A person may read a collaboration when they are an admin, take part in it (initiator, tracker, reviewer,
 decision maker, owner, collaborator or reviewer of a subtask, head of a department asked), or belong to
@@ -122,10 +123,24 @@ async def readable_collaboration(ctx: Context, text: str) -> tuple[Collaboration
     else:
         seen, shown = await _read_rule(actor, collab.id, group_id)
     if not seen:
-        raise NotAllowed(
-            _("You cannot see {code}: neither you nor your department takes part in it. Ask its initiator if you need it.", code=collab.code)
-        )
+        raise _not_yours(collab.code)
     return collab, actor, _answer_to(ctx, actor, shown)
+
+
+async def readable_document(ctx: Context, collaboration_id: int, code: str) -> Audience:
+    """Where to show the actor a document of a collaboration (its minutes, a change request: ``code``
+    ``XZB…-M01``), as ``readable_collaboration`` says for the collaboration itself; else the same refusal."""
+    actor = require_actor(ctx)
+    seen, shown = await _read_rule(actor, collaboration_id, _group_asked_in(ctx))
+    if not seen:
+        raise _not_yours(code.split("-", 1)[0])
+    return _answer_to(ctx, actor, shown)
+
+
+def _not_yours(code: str) -> NotAllowed:
+    return NotAllowed(
+        _("You cannot see {code}: neither you nor your department takes part in it. Ask its initiator if you need it.", code=code)
+    )
 
 
 async def audience_for(ctx: Context, actor: Person, collaboration_ids: list[int]) -> Audience:

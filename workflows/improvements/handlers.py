@@ -20,6 +20,7 @@ from ..common.fields import FieldSet, parse_fields, read_date, require
 from ..common.format import day, when
 from ..common.forms import ask
 from ..common.records import announce_to, require_actor
+from ..common.visibility import readable_collaboration, sent_to
 from ..risks.kit import DOC, add_working_days, end_of_day, find_document, new_code, require_participant
 from .states import ImprovementFlow
 
@@ -196,7 +197,7 @@ async def done_clicked(ctx: Context, event: Any) -> Outcome:
 
 @router.command("improvements", "改进列表", "改进记录")
 async def list_improvements(ctx: Context, args: str) -> Outcome:
-    collab = await lookup.collaboration(ctx, args)
+    collab, _actor, audience = await readable_collaboration(ctx, args)
     today = lookup.local_today(ctx)
     dots = {"red": "🔴", "yellow": "🟡", "green": "🟢", "grey": "⚪", "blue": "🔵"}
     rows = await Improvement.filter(collaboration_id=collab.id).order_by("id").select_related("owner")
@@ -204,7 +205,7 @@ async def list_improvements(ctx: Context, args: str) -> Outcome:
         _("{dot} {code} [{category}] {problem} — {owner}, due {deadline}, {status}", dot=dots[_colour(i, today)], code=i.code, category=CATEGORIES[i.category], problem=i.problem[:50], owner=i.owner.name, deadline=day(i.deadline), status=ImprovementFlow.label(i.status))
         for i in rows
     ]
-    return Outcome().reply(Card(title=_("Improvement log of {code}", code=collab.code), body=join(lines or [_("Nothing logged yet.")]), color="blue"))
+    return sent_to(audience, [Card(title=_("Improvement log of {code}", code=collab.code), body=join(lines or [_("Nothing logged yet.")]), color="blue")])
 
 
 @router.timer("improvement.remind")

@@ -20,6 +20,7 @@ from ..common.fields import parse_fields, read_date, require
 from ..common.format import parse_priority, when
 from ..common.forms import answer_typed, ask
 from ..common.records import announce_to, open_confirmation, require_actor, void_confirmations
+from ..common.visibility import readable_document, sent_to
 from ..retro import planned
 from ..risks.kit import DOC, add_working_days, end_of_day, find_document, names_of
 from .cards import minutes_card, minutes_form, notice_card, object_form
@@ -270,9 +271,10 @@ async def minutes_command(ctx: Context, args: str) -> Outcome:
             if actor.id not in (meeting.recorder_id, meeting.organizer_id):
                 raise NotAllowed(_("Only {recorder}, the recorder of {code}, or its organizer can submit the minutes.", recorder=(await Person.get(id=meeting.recorder_id)).name, code=meeting.code))
             return ask(minutes_form(meeting), ctx=ctx)
+        audience = await readable_document(ctx, meeting.collaboration_id, meeting.code)
         card = await minutes_card(minutes, meeting, ctx)
         card.key = None
-        return Outcome().reply(card)
+        return sent_to(audience, [card])
     return await submit_minutes(ctx, head, values)
 
 

@@ -18,6 +18,7 @@ from ..common.fields import FieldSet, parse_fields, require
 from ..common.format import when
 from ..common.forms import ask
 from ..common.records import announce_to, require_actor, require_open
+from ..common.visibility import readable_collaboration, sent_to
 from ..risks.kit import find_document, new_code, require_participant, working_days_between, zone
 from .cards import FORMS, absent_form, meeting_form, notice_card
 from .fields import (
@@ -172,10 +173,10 @@ async def remind_attendees(ctx: Context, event: Any) -> Outcome:
 
 @router.command("meetings", "会议列表")
 async def list_meetings(ctx: Context, args: str) -> Outcome:
-    collab = await lookup.collaboration(ctx, args)
+    collab, _actor, audience = await readable_collaboration(ctx, args)
     rows = await Meeting.filter(collaboration_id=collab.id).order_by("starts_at")
     lines = [
         _("{code} {time} “{topic}” — {state}", code=m.code, time=when(m.starts_at, ctx.config.bot.timezone), topic=m.topic, state=MeetingFlow.label(m.state))
         for m in rows
     ]
-    return Outcome().reply(Card(title=_("Meetings of {code}", code=collab.code), body=join(lines or [_("No meetings yet.")]), color="blue"))
+    return sent_to(audience, [Card(title=_("Meetings of {code}", code=collab.code), body=join(lines or [_("No meetings yet.")]), color="blue")])

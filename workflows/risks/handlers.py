@@ -18,6 +18,7 @@ from ..common.fields import FieldSet, parse_fields, read_date, require
 from ..common.format import parse_priority, when
 from ..common.forms import ask
 from ..common.records import announce_to, require_actor, require_open
+from ..common.visibility import readable_collaboration, sent_to
 from ..tasks.cards import subtask_card
 from . import delays, issues
 from .cards import (
@@ -369,10 +370,10 @@ async def escalate(ctx: Context, event: Any) -> Outcome:
 
 @router.command("risks", "风险列表", "风险清单")
 async def list_risks(ctx: Context, args: str) -> Outcome:
-    collab = await lookup.collaboration(ctx, args)
+    collab, _actor, audience = await readable_collaboration(ctx, args)
     rows = list(await RiskReport.filter(collaboration_id=collab.id).order_by("id"))
     lines = summary_lines(rows) or [_("No risks reported.")]
-    return Outcome().reply(Card(title=_("Risks of {code}", code=collab.code), body=join(lines), color="yellow" if any(r.state != "responded" for r in rows) else "green"))
+    return sent_to(audience, [Card(title=_("Risks of {code}", code=collab.code), body=join(lines), color="yellow" if any(r.state != "responded" for r in rows) else "green")])
 
 
 __all__ = ["raise_from_blocker", "router"]

@@ -30,6 +30,7 @@ async def test_another_departments_collaboration_stays_out_of_the_chat(database_
             ("chenjie", f"查看 {code}", "你无权查看"), ("chenjie", f"待确认 {code}", "你无权查看"), ("anna", f"记录 {code}", "You cannot see"),
             ("chenjie", f"风险列表 {code}", "你无权查看"), ("chenjie", f"会议列表 {code}", "你无权查看"), ("chenjie", f"改进列表 {code}", "你无权查看"),
             ("chenjie", f"会议纪要 {code}-M01", f"你无权查看 {code}"), ("chenjie", f"变更申请 {code}-C01", f"你无权查看 {code}"),
+            ("chenjie", f"变更记录 {code}", "你无权查看"),
         ):
             response = await sim.say(person, command)
             assert response["ok"] and response["error"] and refusal in response["error"], response

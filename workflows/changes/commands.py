@@ -11,7 +11,7 @@ from storage.models_workflows import ChangeRequest
 
 from ..common import lookup
 from ..common.forms import answer_typed, ask
-from ..common.visibility import readable_document, sent_to
+from ..common.visibility import readable_collaboration, readable_document, sent_to
 from ..risks.kit import (
     find_document,
     require_initiator,
@@ -72,7 +72,7 @@ async def change_form_submitted(ctx: Context, event: Any) -> Outcome:
 
 @router.command("changes", "变更记录", "变更列表")
 async def list_changes(ctx: Context, args: str) -> Outcome:
-    collab = await lookup.collaboration(ctx, args)
+    collab, _actor, audience = await readable_collaboration(ctx, args)
     rows = await ChangeRequest.filter(collaboration_id=collab.id).order_by("id")
     lines: list[Any] = []
     for row in rows:
@@ -84,4 +84,4 @@ async def list_changes(ctx: Context, args: str) -> Outcome:
             for name in ("deadline", "owner", "standard"):
                 if name in diff:
                     lines.append(_("- {code} {field}: {before} → {after}", code=diff["subtask"], field=FIELD_LABELS[name], before=diff[name][0], after=diff[name][1]))
-    return Outcome().reply(Card(title=_("Change requests of {code}", code=collab.code), body=join(lines or [_("No change requests.")]), color="blue"))
+    return sent_to(audience, [Card(title=_("Change requests of {code}", code=collab.code), body=join(lines or [_("No change requests.")]), color="blue")])

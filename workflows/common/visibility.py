@@ -1,5 +1,5 @@
 """Who may read what: one rule for the dashboard, "my tasks", the chat's views (show, list, log, pending; the
-lists of risks, meetings and improvements; a change request or minutes shown by code), the archive's search,
+lists of risks, meetings, improvements and changes; a change request or minutes shown by code), the archive's search,
 charts and exports.
 
 A person may read a collaboration when they are an admin, take part in it (initiator, tracker, reviewer,

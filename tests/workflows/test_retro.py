@@ -101,8 +101,8 @@ async def test_archive_search_by_text_department_person_and_date(database_url, c
 async def test_a_search_or_a_list_longer_than_its_card_says_how_many_it_left_out(database_url, clock):
     async with running(database_url, clock) as (_app, sim):
         await archived_collaborations(45, "lilei")
-        await ok(await sim.say("wangfang", "搜索 往年", "launch"))
-        text = await last_text(sim, conversation="launch", person="wangfang")
+        await ok(await sim.say("wangfang", "搜索 往年", "launch"))  # the group shows none of them: by direct message
+        text = await last_text(sim, person="wangfang")
         assert "找到 45" in text and "OLD45" in text and "OLD16 " in text and "OLD15 " not in text  # the newest 30
         assert "共 45 条，只列出最新的 30 条：可加关键词、部门、人员、状态或日期缩小范围。" in text
         await ok(await sim.say("wangfang", "列表 全部"))  # in the direct chat

@@ -34,7 +34,7 @@ from ..common.fields import FieldSet, parse_fields, read_date
 from ..common.format import day, when
 from ..common.forms import ask
 from ..common.records import announce_to, require_actor
-from ..common.visibility import visible_collaboration_ids
+from ..common.visibility import audience_for, sent_to, visible_collaboration_ids
 from ..requests.states import CollaborationFlow
 from .archive import ArchiveSearch, find_collaborations, finished_on
 from .health import retro_lines
@@ -260,7 +260,8 @@ async def search(ctx: Context, args: str) -> Outcome:
     end: date | None = read_date(values["to"], today, "to") if values.get("to") else None
     if start and end and end < start:
         raise InvalidInput(_("The end date {end} is before the start date {start}.", end=end.isoformat(), start=start.isoformat()), field="to")
-    within = await visible_collaboration_ids(require_actor(ctx))  # what the person may read, as on the dashboard
+    actor = require_actor(ctx)
+    within = await visible_collaboration_ids(actor)  # what the person may read, as on the dashboard
     rows = await find_collaborations(ArchiveSearch(**filters, start=start, end=end, within=within, tz=ctx.config.bot.timezone))
     if start or end:
         where.append(_("dates {start} – {end}", start=day(start), end=day(end)))
@@ -281,5 +282,8 @@ async def search(ctx: Context, args: str) -> Outcome:
     if len(rows) > SEARCH_LINES:
         lines.append(_("The newest {shown} of {count} are shown: narrow the search with more words, a department, a person, a state or dates.", shown=SEARCH_LINES, count=len(rows)))
     title = _("Archive search: {count} found", count=len(rows))
-    return Outcome().reply(Card(title=title, body=join([_("Searched by {what}.", what=join(where, ", ")), *(lines or [_("Nothing found. Try fewer words or a wider date range.")])]), color="blue"))
+    card = Card(title=title, body=join([_("Searched by {what}.", what=join(where, ", ")), *(lines or [_("Nothing found. Try fewer words or a wider date range.")])]), color="blue")
+    if not rows:
+        return Outcome().reply(card)
+    return sent_to(await audience_for(ctx, actor, [c.id for c in rows[:SEARCH_LINES]]), [card])  # a group reads only what it shows
 

@@ -65,10 +65,10 @@ async def test_another_departments_collaboration_stays_out_of_the_chat(database_
         assert body_text((await bot_messages(sim, person="hanmei"))[-1]) == f"Risks of {code}\nNo risks reported."  # (she reads English)
         await ok(await sim.say("hanmei", f"会议纪要 {code}-M01", "global"))
         assert len(await bot_messages(sim, conversation="global")) == before
+        assert "海报定稿" in body_text((await bot_messages(sim, person="hanmei"))[-1])
         await ok(await sim.say("hanmei", "搜索 新品海报", "global"))
         assert len(await bot_messages(sim, conversation="global")) == before
         assert code in body_text((await bot_messages(sim, person="hanmei"))[-1])
-        assert "海报定稿" in body_text((await bot_messages(sim, person="hanmei"))[-1])
 
         # the admin sees everything
         await ok(await sim.say("zhaomin", f"记录 {code}"))

@@ -24,12 +24,14 @@ async def test_another_departments_collaboration_stays_out_of_the_chat(database_
         await ok(await sim.say("lilei", f"变更申请 {code}\n原因：预算调整\n影响：无\n-01 截止：2026-12-11", "launch"))
         await ok(await sim.say("lilei", f"会议通知 {code}\n主题：评审会\n时间：2026-11-30 14:00\n参会人：刘洋\n记录人：刘洋", "launch"))
         await ok(await sim.say("liuyang", f"会议纪要 {code}-M01\n讨论内容及结论：海报定稿\n决议事项：按期交付", "launch"))
+        await ok(await sim.say("lilei", f"会议通知 {code}\n主题：复盘会\n时间：2026-12-02 14:00\n参会人：刘洋\n记录人：刘洋", "launch"))
 
         # 研发部 takes no part: not shown, not in a list or a search, no record — each reader told in their language
         for person, command, refusal in (
             ("chenjie", f"查看 {code}", "你无权查看"), ("chenjie", f"待确认 {code}", "你无权查看"), ("anna", f"记录 {code}", "You cannot see"),
             ("chenjie", f"风险列表 {code}", "你无权查看"), ("chenjie", f"会议列表 {code}", "你无权查看"), ("chenjie", f"改进列表 {code}", "你无权查看"),
-            ("chenjie", f"会议纪要 {code}-M01", f"你无权查看 {code}"), ("chenjie", f"变更申请 {code}-C01", f"你无权查看 {code}"),
+            ("chenjie", f"会议纪要 {code}-M01", f"你无权查看 {code}"), ("chenjie", f"会议纪要 {code}-M02", f"你无权查看 {code}"),
+            ("chenjie", f"变更申请 {code}-C01", f"你无权查看 {code}"),
             ("chenjie", f"变更记录 {code}", "你无权查看"),
         ):
             response = await sim.say(person, command)

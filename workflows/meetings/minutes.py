@@ -269,6 +269,7 @@ async def minutes_command(ctx: Context, args: str) -> Outcome:
         if minutes is None:
             actor = require_actor(ctx)
             if actor.id not in (meeting.recorder_id, meeting.organizer_id):
+                await readable_document(ctx, meeting.collaboration_id, meeting.code)  # nor its recorder's name, to outsiders
                 raise NotAllowed(_("Only {recorder}, the recorder of {code}, or its organizer can submit the minutes.", recorder=(await Person.get(id=meeting.recorder_id)).name, code=meeting.code))
             return ask(minutes_form(meeting), ctx=ctx)
         audience = await readable_document(ctx, meeting.collaboration_id, meeting.code)

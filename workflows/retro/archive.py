@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from storage import sql
@@ -82,8 +83,15 @@ class ArchiveSearch:
     tz: str = "Asia/Shanghai"
 
     async def _filtered(self) -> QuerySet[Collaboration]:
-        """Every filter but the dates', newest first."""
+        """Every filter, newest first; the dates' as a wider range the database reads by the columns (a
+        finished day is in the organisation's timezone: ``_overlaps`` decides it exactly)."""
         query = Collaboration.all()
+        if self.end is not None:
+            query = query.filter(raised_on__lte=self.end)
+        if self.start is not None:
+            # completed on ``start`` or later in any timezone: at the earliest the day before it began in UTC
+            earliest = datetime.combine(self.start - timedelta(days=1), time.min, tzinfo=UTC)
+            query = query.filter(Q(completed_at__isnull=True, deadline__gte=self.start) | Q(completed_at__gte=earliest))
         if self.within is not None:
             query = query.filter(id__in=sql.among(self.within))
         if self.text:
@@ -109,7 +117,8 @@ async def find_collaborations(search: ArchiveSearch) -> list[Collaboration]:
 
 async def find_page(search: ArchiveSearch, *, offset: int, limit: int) -> tuple[list[Collaboration], int]:
     """``limit`` of ``find_collaborations``' rows from ``offset`` on, and how many it finds in all. Without a date
-    range the database counts and pages (a year's archive is not read to show its newest hundred)."""
+    range the database counts and pages (a year's archive is not read to show its newest hundred); with one, the
+    rows the database narrowed it to are filtered exactly, then paged."""
     if search.start or search.end:
         rows = await find_collaborations(search)
         return rows[offset : offset + limit], len(rows)

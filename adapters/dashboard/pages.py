@@ -208,8 +208,9 @@ async def archive(
     )
     rows, total = await find_page(search, offset=(page - 1) * ARCHIVE_PAGE, limit=ARCHIVE_PAGE)
     pages = max(1, -(-total // ARCHIVE_PAGE))
-    if page > pages:
-        return await archive(viewer, env, text_query=text_query, department=department, person=person, states=states, start=start, end=end, page=pages)
+    if page > pages:  # past the last: the last
+        page = pages
+        rows, total = await find_page(search, offset=(page - 1) * ARCHIVE_PAGE, limit=ARCHIVE_PAGE)
     first = (page - 1) * ARCHIVE_PAGE
     return {
         "results": [
@@ -231,7 +232,7 @@ async def department_page(viewer: Viewer, env: Env, dept: Department, department
     collabs = await _newest(ids)
     members = list(await Person.filter(department_id=dept.id).order_by("name"))
     open_ids = await db.id_list(Collaboration.filter(id__in=sql.among(ids), state__in=("pending", "active"))) if ids else []
-    tasks = list(await Subtask.filter(collaboration_id__in=open_ids, owner_id__in=[m.id for m in members]).exclude(stage="done").order_by("deadline", "code").select_related("owner")) if open_ids and members else []
+    tasks = list(await Subtask.filter(collaboration_id__in=sql.among(open_ids), owner_id__in=[m.id for m in members]).exclude(stage="done").order_by("deadline", "code").select_related("owner")) if open_ids and members else []
     head = await Person.get_or_none(id=dept.head_id) if dept.head_id else None
     return {
         "name": dept.name,

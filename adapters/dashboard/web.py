@@ -205,7 +205,8 @@ class Dashboard:
                 raise ValueError("range")
         except ValueError:
             error, start, end = True, None, None
-        number = int(query["page"]) if query.get("page", "").isdigit() and 0 < int(query["page"]) < 1_000_000 else 1
+        asked_page = query.get("page", "")
+        number = max(1, min(int(asked_page), 999_999)) if asked_page.isdigit() else 1
         found: dict[str, Any] = {"results": [], "total": 0, "page": 1, "pages": 1, "first": 0, "last": 0}
         if not error:
             found = await pages.archive(viewer, self.env, text_query=query.get("q", "").strip()[:100], department=dept, person=person, states=states, start=start, end=end, page=number)

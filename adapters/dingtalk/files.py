@@ -40,11 +40,10 @@ async def send_file(platform: DingTalkPlatform, delivery: Delivery, file: FileCo
     becomes a text saying where to get it."""
     filename, data, mime = acceptable(file)
     instead = file.in_place_of_oversize(MAX_BYTES, len(data))
-    if instead is not None or file.caption:
-        title, text = render.text_markdown(instead or Text(file.caption), delivery.mentions)
-        sent_text = await platform._send_markdown(delivery, title, text, [])
-        if instead is not None:
-            return Receipt(sent_text)
+    if instead is not None:
+        return Receipt(await _post_text(platform, delivery, instead))
+    if file.caption:
+        await _post_text(platform, delivery, Text(file.caption))
     api = platform.api
     media_id = await api.upload_media("image" if file.is_image else "file", filename, data, mime)
     if file.is_image:
@@ -56,3 +55,8 @@ async def send_file(platform: DingTalkPlatform, delivery: Delivery, file: FileCo
     else:
         sent = await api.send_group(platform.robot_code, delivery.conversation.id, "", "", msg_key=key, param=param)
     return Receipt(str(sent.get("processQueryKey") or media_id))
+
+
+async def _post_text(platform: DingTalkPlatform, delivery: Delivery, content: Text) -> str:
+    title, text = render.text_markdown(content, delivery.mentions)
+    return await platform._send_markdown(delivery, title, text, [])

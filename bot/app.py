@@ -17,6 +17,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery import DeliveryWorker
 from bot.engine import DispatchResult, Engine
+from bot.housekeeping import Housekeeper
 from bot.logs import mask_config_secrets
 from bot.metrics import CONTENT_TYPE, Metrics, readiness
 from bot.platform import Platform
@@ -76,10 +77,11 @@ class App:
                 built = factory(config)
                 platforms += built if isinstance(built, list) else [built] if built is not None else []
         self.platforms: dict[str, Platform] = {p.name: p for p in platforms}
+        self.timers = TimerRunner(self.dispatch, self.clock, config=config, areas=tuple(AREAS))
+        self.housekeeper = Housekeeper(config.retention, self.clock, self.timers.owner)
         self.metrics = Metrics(self)
         self.delivery = DeliveryWorker(self.metrics.counting(self.platforms), self.clock)
-        self.timers = TimerRunner(self.dispatch, self.clock, config=config, areas=tuple(AREAS))
-        self.process_clock = ProcessClock(self.timers, self.clock)  # started with the background workers
+        self.process_clock = ProcessClock(self.timers, self.clock, housekeeper=self.housekeeper)  # started with the background workers
         self.web: web.Application | None = web.Application(client_max_size=1024 * 1024)
         self.web.router.add_get("/healthz", self._health)
         if config.dashboard.enabled:  # the read-only dashboard (adapters/dashboard, docs/dashboard.md)

@@ -1,4 +1,4 @@
-"""Operator commands: ``collabbot db upgrade|current``, ``outbox list|retry|purge-sent``, ``timers list``,
+"""Operator commands: ``collabbot db upgrade|current|prune``, ``outbox list|retry|purge-sent``, ``timers list``,
 and the summary ``check-config`` prints.
 
 Nothing here prints a secret: database URLs go through ``redact_url``, tokens are only said to be set.
@@ -36,7 +36,10 @@ def parse_duration(text: str) -> timedelta:
 def add_parsers(sub: Any) -> None:
     """Add ``db``, ``outbox`` and ``timers`` to the ``collabbot`` sub-command parser."""
     dbp = sub.add_parser("db", help="database maintenance")
-    dbp.add_argument("action", choices=["upgrade", "current"], help="upgrade: apply migrations; current: show applied and pending")
+    dbp.add_argument(
+        "action", choices=["upgrade", "current", "prune"],
+        help="upgrade: apply migrations; current: show applied and pending; prune: delete what [retention] no longer keeps, now",
+    )
     dbp.add_argument("--config", help="configuration file (else COLLABBOT_CONFIG, else COLLABBOT_DATABASE_URL or the default)")
 
     outbox = sub.add_parser("outbox", help="inspect and repair the outbox (messages waiting to be sent)")
@@ -114,6 +117,22 @@ async def db_upgrade(config: Config, out: TextIO) -> int:
     return 0
 
 
+async def db_prune(config: Config, now: datetime, out: TextIO) -> int:
+    """One housekeeping sweep now, whoever holds the hour's lease (deleting twice deletes nothing more)."""
+    from bot.housekeeping import sweep
+
+    retention = config.retention
+    deleted = await sweep(retention, now)
+    days = {"inbox": retention.inbox_days, "outbox": retention.outbox_sent_days, "timer": retention.timers_days}
+    what = {"inbox": "handled delivery id(s)", "outbox": "sent outbox row(s)", "timer": "done timer(s)"}
+    for table in ("inbox", "outbox", "timer"):
+        if table in deleted:
+            print(f"{table}: deleted {deleted[table]} {what[table]} older than {days[table]} days", file=out)
+        else:
+            print(f"{table}: kept for ever (retention 0)", file=out)
+    return 0
+
+
 # ---------------------------------------------------------------- outbox
 
 
@@ -161,6 +180,7 @@ async def outbox_retry(args: argparse.Namespace, now: datetime, out: TextIO) -> 
 
 
 async def outbox_purge(args: argparse.Namespace, now: datetime, out: TextIO) -> int:
+    from storage import housekeeping
     from storage.models import OutboxMessage
 
     if args.older_than < timedelta(days=1):
@@ -172,7 +192,7 @@ async def outbox_purge(args: argparse.Namespace, now: datetime, out: TextIO) -> 
     if args.dry_run:
         print(f"{count} sent row(s) older than {_time(cutoff)} would be deleted", file=out)
         return 0
-    deleted = await query.delete()
+    deleted = await housekeeping.delete_walking(housekeeping.SENT_OUTBOX, cutoff)
     print(f"deleted {deleted} sent row(s) older than {_time(cutoff)}", file=out)
     return 0
 
@@ -227,6 +247,8 @@ async def run(args: argparse.Namespace, config: Config, out: TextIO = sys.stdout
 async def _run(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     now = datetime.now(UTC)
     if args.command == "db":
+        if args.action == "prune":
+            return await with_database(config, lambda: db_prune(config, now, out))
         return await (db_current(config, out) if args.action == "current" else db_upgrade(config, out))
     if args.command == "outbox":
         jobs: dict[str, Callable[[], Awaitable[int]]] = {
@@ -255,6 +277,14 @@ def summary(path: str, config: Config) -> list[str]:
         f"{path}: OK ({len(config.people)} people, {len(config.departments)} departments, platforms: {', '.join(platforms) or 'none'})",
         f"  database: {redact_url(config.database.url)}",
         f"  server: http://{config.server.host}:{config.server.port} (/healthz, /readyz, /metrics)",
+        "  retention: " + ", ".join(
+            f"{what} {f'{days} days' if days else 'for ever'}"
+            for what, days in (
+                ("delivery ids", config.retention.inbox_days),
+                ("sent messages", config.retention.outbox_sent_days),
+                ("done timers", config.retention.timers_days),
+            )
+        ),
     ]
     secrets: list[str] = []
     for name in ("slack", "dingtalk", "wecom", "feishu", "dashboard"):

@@ -30,6 +30,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
 
 from bot.config_sections import (
+    TIMER_BACKFILL_DAYS,
     BotSection,
     CalendarYearEntry,
     ClocksSection,
@@ -41,6 +42,7 @@ from bot.config_sections import (
     FeishuSection,
     GroupEntry,
     PersonEntry,
+    RetentionSection,
     Section,
     ServerSection,
     SimulatorSection,
@@ -53,6 +55,7 @@ from bot.config_sections import (
 
 __all__ = [
     "PREFIX",
+    "TIMER_BACKFILL_DAYS",
     "BotSection",
     "CalendarYearEntry",
     "ClocksSection",
@@ -65,6 +68,7 @@ __all__ = [
     "FeishuSection",
     "GroupEntry",
     "PersonEntry",
+    "RetentionSection",
     "Section",
     "ServerSection",
     "SimulatorSection",

@@ -21,6 +21,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.i18n import SUPPORTED_LOCALES, normalize_locale
 
+TIMER_BACKFILL_DAYS = 7  # how far back the clock's materializer writes occurrences after an outage
+
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -203,6 +205,26 @@ class DashboardSection(Section):
         return self
 
 
+class RetentionSection(Section):
+    """How long the bookkeeping rows are kept (see docs/deploy.md, "Tables that would grow"). Once an hour one
+    process deletes older ones, a batch at a time. 0 keeps them for ever. Collaborations, their records and the
+    audit log are never deleted."""
+
+    inbox_days: int = Field(30, ge=0, le=3650, description="days a handled delivery id is kept (a redelivery within them is recognised)")
+    outbox_sent_days: int = Field(90, ge=0, le=3650, description="days a sent message's outbox row is kept")
+    timers_days: int = Field(30, ge=0, le=3650, description="days a fired, cancelled or missed timer is kept after it was due")
+
+    @field_validator("timers_days")
+    @classmethod
+    def _after_backfill(cls, value: int) -> int:
+        if 0 < value < TIMER_BACKFILL_DAYS + 1:
+            raise ValueError(
+                f"must be 0 (keep) or at least {TIMER_BACKFILL_DAYS + 1}: after an outage the clock writes the "
+                f"occurrences of up to {TIMER_BACKFILL_DAYS} days back, and a done timer row is what stops it firing one again"
+            )
+        return value
+
+
 class DepartmentEntry(Section):
     code: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")
     name: str = Field(min_length=1)
@@ -351,6 +373,7 @@ class Config(BaseSettings):
     server: ServerSection = Field(default_factory=ServerSection)
     simulator: SimulatorSection = Field(default_factory=SimulatorSection)
     dashboard: DashboardSection = Field(default_factory=DashboardSection)
+    retention: RetentionSection = Field(default_factory=RetentionSection)
     departments: list[DepartmentEntry] = Field(default_factory=list)
     people: list[PersonEntry] = Field(default_factory=list)
     groups: list[GroupEntry] = Field(default_factory=list)

@@ -10,7 +10,7 @@ Metric names: ``collabbot_events_total{platform,kind,result}``, ``collabbot_hand
 ``collabbot_outbox_messages{status}``, ``collabbot_outbox_oldest_pending_seconds``, ``collabbot_timers_due``,
 ``collabbot_timer_lag_seconds``, ``collabbot_platform_connected{platform}``,
 ``collabbot_deliveries_total{platform,result}``, ``collabbot_rate_limited_total{platform}``,
-``collabbot_database_up``.
+``collabbot_database_up``, ``collabbot_housekeeping_deleted_total{table}``.
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ class CountingPlatform:
         return receipt
 
 
-class _DeliveryCounters(Collector):
-    """The tallies of ``CountingPlatform`` as Prometheus counters."""
+class _ProcessCounters(Collector):
+    """This process's own tallies as Prometheus counters: the sends of ``CountingPlatform``, the housekeeping's deletes."""
 
     def __init__(self, metrics: Metrics):
         self.metrics = metrics
@@ -112,6 +112,12 @@ class _DeliveryCounters(Collector):
                 deliveries.add_metric([platform, result], float(count))
         yield deliveries
         yield limited
+        swept = CounterMetricFamily(
+            "collabbot_housekeeping_deleted", "Bookkeeping rows this process deleted past their retention", labels=["table"]
+        )
+        for table, count in sorted(self.metrics.app.housekeeper.deleted.items()):
+            swept.add_metric([table], float(count))
+        yield swept
 
 
 class Metrics:
@@ -138,7 +144,7 @@ class Metrics:
         )
         self.database_up = Gauge("collabbot_database_up", "1 when the database answers", registry=self.registry)
         self.tally: collections.Counter[tuple[str, str]] = collections.Counter()
-        self.registry.register(_DeliveryCounters(self))
+        self.registry.register(_ProcessCounters(self))
 
     def counting(self, platforms: dict[str, Platform]) -> dict[str, Platform]:
         """The platforms to give the delivery worker, each counting its sends."""

@@ -12,6 +12,8 @@ Jobs:
   event that wrote timers) runs it at once.
 - ``materializer``: writes recurring occurrences ahead (``Materializer.run``), every ``interval`` (1 h);
   the first run is at start.
+- ``housekeeping``: deletes the bookkeeping rows ``[retention]`` no longer keeps (``bot.housekeeping``), every
+  hour, the first a minute after start; one process a hour does it (a lease).
 
 ``coalesce`` and ``max_instances`` keep one round at a time per job: a round that overruns its interval is not
 stacked, and a wake-up that comes during it runs one more round right after. In tests nothing here runs: ``App.start(background=False)`` leaves the scheduler off and
@@ -27,20 +29,24 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock
+from bot.housekeeping import Housekeeper
 from bot.scheduler import TimerRunner
 
 log = logging.getLogger("collabbot.clock")
 
 TIMERS = "timers"
 MATERIALIZER = "materializer"
+HOUSEKEEPING = "housekeeping"
+HOUSEKEEPING_DELAY = timedelta(minutes=1)  # after start: a starting process's first minute belongs to its events
 MIN_WAIT = timedelta(milliseconds=200)
 
 
 class ProcessClock:
     """Wake-ups of one process on an ``AsyncIOScheduler`` (started on the running event loop)."""
 
-    def __init__(self, runner: TimerRunner, clock: Clock, *, idle_seconds: float = 5.0):
+    def __init__(self, runner: TimerRunner, clock: Clock, *, idle_seconds: float = 5.0, housekeeper: Housekeeper | None = None):
         self.runner = runner
+        self.housekeeper = housekeeper
         self.clock = clock
         self.idle = timedelta(seconds=idle_seconds)
         self.scheduler = AsyncIOScheduler(
@@ -62,6 +68,11 @@ class ProcessClock:
             self.runner.materialize_in_round = False  # its own job from now on
             self.scheduler.add_job(
                 self._materialize, IntervalTrigger(seconds=materializer.interval.total_seconds()), id=MATERIALIZER, next_run_time=now
+            )
+        if self.housekeeper is not None:
+            self.scheduler.add_job(
+                self._housekeeping, IntervalTrigger(seconds=self.housekeeper.interval.total_seconds()), id=HOUSEKEEPING,
+                next_run_time=now + HOUSEKEEPING_DELAY,
             )
         self.scheduler.start()
 
@@ -117,3 +128,11 @@ class ProcessClock:
         if written:
             log.info("materializer wrote %d timer row(s)", written)
             self.wake()
+
+    async def _housekeeping(self) -> None:
+        if self.housekeeper is None:
+            return
+        try:
+            await self.housekeeper.run()
+        except Exception:
+            log.exception("housekeeping failed; it runs again in an hour")

@@ -46,6 +46,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from bot.clock import Clock, wait_for_any
+from bot.config_sections import TIMER_BACKFILL_DAYS
 from bot.types import Event, EventKind, TimerSpec
 from storage import event_rows
 from storage.event_rows import TimerRow
@@ -163,7 +164,7 @@ class Materializer:
     sources: dict[str, Source] = field(default_factory=dict)
     horizon: timedelta = timedelta(hours=36)
     interval: timedelta = timedelta(hours=1)
-    backfill: timedelta = timedelta(days=7)
+    backfill: timedelta = timedelta(days=TIMER_BACKFILL_DAYS)
     last_run: datetime | None = None
 
     @classmethod

@@ -72,6 +72,7 @@ def test_check_config_command_reports_problems_and_exit_code(tmp_path: Path):
     good = Path(__file__).resolve().parents[2] / "bot" / "demo.toml"
     result = subprocess.run([sys.executable, "-m", "bot.cli", "check-config", str(good)], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "OK (7 people, 3 departments" in result.stdout
+    assert "  retention: delivery ids 30 days, sent messages 90 days, done timers 30 days" in result.stdout.splitlines()
 
 
 def test_db_upgrade_command_migrates_a_new_database(tmp_path: Path):

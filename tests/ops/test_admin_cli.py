@@ -19,10 +19,10 @@ from tests.conftest import PG_URL, _truncate_pg
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, url: str, **environ: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, check=False, cwd=ROOT, timeout=120,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "COLLABBOT_DATABASE_URL": url},
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "COLLABBOT_DATABASE_URL": url, **environ},
     )
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from bot.app import App
 from bot.config import from_dict
-from bot.process_clock import MATERIALIZER, TIMERS
+from bot.process_clock import HOUSEKEEPING, MATERIALIZER, TIMERS
 from storage.models import Timer
 from storage.models_clocks import ClockWatermark
 from tests.conftest import PG_URL, _truncate_pg
@@ -40,7 +40,7 @@ async def test_the_scheduler_fires_due_rows_once_and_wakes_on_demand(database_ur
     await app.start(serve_http=False, background=True)
     try:
         scheduler = app.process_clock.scheduler
-        assert scheduler.running and {job.id for job in scheduler.get_jobs()} == {TIMERS, MATERIALIZER}
+        assert scheduler.running and {job.id for job in scheduler.get_jobs()} == {TIMERS, MATERIALIZER, HOUSEKEEPING}
         assert app.timers.materialize_in_round is False
 
         async def first_fired() -> bool:

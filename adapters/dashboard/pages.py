@@ -196,16 +196,9 @@ def health_table(viewer: Viewer, pairs: list[Any]) -> dict[str, Any]:
     return {"headers": [_t(h, viewer) for h in HEADERS], "rows": table_rows(pairs)}
 
 
-async def archive(
-    viewer: Viewer, env: Env, *, text_query: str, department: Department | None, person: Person | None, states: list[str],
-    start: date | None, end: date | None, page: int = 1,
-) -> dict[str, Any]:
+async def archive(viewer: Viewer, search: ArchiveSearch, page: int = 1) -> dict[str, Any]:
     """One page of the archive's results (``ARCHIVE_PAGE`` a page, newest first), how many there are in all, and
     which page this is (a page past the last shows the last)."""
-    search = ArchiveSearch(
-        text=text_query, department_id=department.id if department else None, person_id=person.id if person else None,
-        states=tuple(states), start=start, end=end, within=viewer.visible, tz=env.timezone,
-    )
     rows, total = await find_page(search, offset=(page - 1) * ARCHIVE_PAGE, limit=ARCHIVE_PAGE)
     pages = max(1, -(-total // ARCHIVE_PAGE))
     if page > pages:  # past the last: the last

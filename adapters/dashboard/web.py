@@ -16,9 +16,10 @@ from bot.errors import NotFound
 from bot.i18n import text
 from storage.models import Collaboration, Department, Person
 from workflows.requests.states import CollaborationFlow
+from workflows.retro.archive import ArchiveSearch, find_collaborations
 from workflows.retro.health import health_matrix, heatmap_png
 
-from . import pages
+from . import downloads, pages
 from .access import VIEWER_COOKIE, Refused, Viewer, reader_locale, viewer_for
 from .labels import LABELS, REFUSALS, localized
 
@@ -48,7 +49,9 @@ class Dashboard:
         r.add_get("/dashboard/collab/{id}/{chart:(gantt|burndown|health)}.png", dashboard.guard(dashboard.chart))
         r.add_get("/dashboard/person/{id}", dashboard.guard(dashboard.person))
         r.add_get("/dashboard/dept/{code}", dashboard.guard(dashboard.department))
+        r.add_get("/dashboard/collab/{id}/tables.{extension:(xlsx|zip)}", dashboard.guard(dashboard.collaboration_tables))
         r.add_get("/dashboard/archive", dashboard.guard(dashboard.archive))
+        r.add_get("/dashboard/archive/tables.{extension:(xlsx|zip)}", dashboard.guard(dashboard.archive_tables))
         r.add_get("/dashboard/health", dashboard.guard(dashboard.health))
         r.add_get("/dashboard/health/heatmap.png", dashboard.guard(dashboard.health_png))
         return dashboard
@@ -139,6 +142,7 @@ class Dashboard:
         collab = await self.visible_collaboration(request, viewer)
         departments = await Department.all()
         page = await pages.board(viewer, self.env, collab, {d.id: d for d in departments}, whole_timeline=request.query.get("timeline") == "all")
+        page["downloads"] = _downloads(viewer, f"collab:{collab.id}/tables", {})
         return self.render(request, viewer, "collaboration.html", scope, page)
 
     async def chart(self, request: web.Request) -> web.Response:
@@ -188,37 +192,27 @@ class Dashboard:
         page = await pages.department_page(viewer, self.env, dept, departments)
         return self.render(request, viewer, "department.html", scope, page)
 
-    async def archive(self, request: web.Request) -> web.Response:
-        viewer = await self.open(request, "archive")
+    async def archive_search(self, request: web.Request, viewer: Viewer) -> tuple[ArchiveSearch | None, dict[str, Any]]:
+        """The archive's filters from the query: the search (None when a date is malformed or the range is
+        reversed) and what the filter form shows."""
         query = request.query
         departments = list(await Department.all().order_by("code"))
         people = list(await Person.all().order_by("name"))
-        error = False
         dept = next((d for d in departments if d.code == query.get("dept")), None)
         person = next((p for p in people if str(p.id) == query.get("person")), None)
-        states = [s for s in [query.get("status", "")] if s in CollaborationFlow.labels]
-        start = end = None
+        states = tuple(s for s in [query.get("status", "")] if s in CollaborationFlow.labels)
+        search: ArchiveSearch | None = None
         try:
-            start = _date(query.get("from", ""))
-            end = _date(query.get("to", ""))
-            if start and end and end < start:
-                raise ValueError("range")
+            start, end = _date(query.get("from", "")), _date(query.get("to", ""))
+            if not (start and end and end < start):
+                search = ArchiveSearch(
+                    text=query.get("q", "").strip()[:100], department_id=dept.id if dept else None,
+                    person_id=person.id if person else None, states=states, start=start, end=end, within=viewer.visible,
+                    tz=self.config.bot.timezone,
+                )
         except ValueError:
-            error, start, end = True, None, None
-        asked_page = query.get("page", "")
-        number = max(1, min(int(asked_page), 999_999)) if asked_page.isdigit() else 1
-        found: dict[str, Any] = {"results": [], "total": 0, "page": 1, "pages": 1, "first": 0, "last": 0}
-        if not error:
-            found = await pages.archive(viewer, self.env, text_query=query.get("q", "").strip()[:100], department=dept, person=person, states=states, start=start, end=end, page=number)
-        kept = {k: v for k, v in query.items() if k not in ("t", "admin", "page")}
-        token = request.query.get("t", "")
-        page = {
-            **found,
-            "previous": viewer.link("archive", **kept, page=str(found["page"] - 1)) if found["page"] > 1 else None,
-            "next": viewer.link("archive", **kept, page=str(found["page"] + 1)) if found["page"] < found["pages"] else None,
-            "error": text(REFUSALS["bad_input"][1], viewer.locale) if error else None,
-            "token": token,
-            "admin": request.query.get("admin", "") if viewer.admin and not token else "",
+            pass
+        form = {
             "q": query.get("q", ""),
             "from": query.get("from", ""),
             "to": query.get("to", ""),
@@ -229,7 +223,48 @@ class Dashboard:
             "people": [{"id": p.id, "name": p.name} for p in people] if viewer.person is not None or viewer.admin else [],
             "states": [{"key": k, "label": text(v, viewer.locale)} for k, v in CollaborationFlow.labels.items()],
         }
-        return self.render(request, viewer, "archive.html", "archive", page, status=400 if error else 200)
+        return search, form
+
+    async def archive(self, request: web.Request) -> web.Response:
+        viewer = await self.open(request, "archive")
+        query = request.query
+        search, form = await self.archive_search(request, viewer)
+        asked_page = query.get("page", "")
+        number = max(1, min(int(asked_page), 999_999)) if asked_page.isdigit() else 1
+        found: dict[str, Any] = {"results": [], "total": 0, "page": 1, "pages": 1, "first": 0, "last": 0}
+        if search is not None:
+            found = await pages.archive(viewer, search, page=number)
+        kept = {k: v for k, v in query.items() if k not in ("t", "admin", "page")}
+        token = request.query.get("t", "")
+        page = {
+            **found,
+            **form,
+            "previous": viewer.link("archive", **kept, page=str(found["page"] - 1)) if found["page"] > 1 else None,
+            "next": viewer.link("archive", **kept, page=str(found["page"] + 1)) if found["page"] < found["pages"] else None,
+            "downloads": _downloads(viewer, "archive:tables", kept) if found["total"] else None,
+            "error": text(REFUSALS["bad_input"][1], viewer.locale) if search is None else None,
+            "token": token,
+            "admin": request.query.get("admin", "") if viewer.admin and not token else "",
+        }
+        return self.render(request, viewer, "archive.html", "archive", page, status=400 if search is None else 200)
+
+    async def archive_tables(self, request: web.Request) -> web.Response:
+        extension = request.match_info["extension"]
+        viewer = await self.open(request, f"archive:tables.{extension}")
+        search, _form = await self.archive_search(request, viewer)
+        if search is None:
+            raise Refused("bad_input", viewer.locale, 400)
+        collabs = await find_collaborations(search)
+        if not collabs:
+            raise Refused("not_found", viewer.locale, 404)
+        collabs.sort(key=lambda c: c.id)  # the tables list collaborations in the order they were raised, as 导出 does
+        return await downloads.tables_file(viewer, self.env, collabs, extension, downloads.archive_stem(viewer, self.env))
+
+    async def collaboration_tables(self, request: web.Request) -> web.Response:
+        extension = request.match_info["extension"]
+        viewer = await self.open(request, f"collab:{request.match_info['id']}/tables.{extension}")
+        collab = await self.visible_collaboration(request, viewer)
+        return await downloads.tables_file(viewer, self.env, [collab], extension, collab.code)
 
     async def health(self, request: web.Request) -> web.Response:
         viewer = await self.open(request, "health")
@@ -241,6 +276,11 @@ class Dashboard:
         viewer = await self.open(request, "health:heatmap.png")
         pairs = await health_matrix(None if viewer.visible is None else sorted(viewer.visible))
         return web.Response(body=await heatmap_png(pairs, locale=viewer.locale), content_type="image/png", headers=PNG_HEADERS)
+
+
+def _downloads(viewer: Viewer, scope: str, query: dict[str, str]) -> dict[str, str | None]:
+    """The links that download what a page shows as files: the workbook, and the CSV files zipped."""
+    return {extension: viewer.link(f"{scope}.{extension}", **query) for extension in downloads.EXTENSIONS}
 
 
 def _date(value: str) -> date | None:

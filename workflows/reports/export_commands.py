@@ -11,7 +11,7 @@ from datetime import date
 
 from bot.calendar import WorkCalendar
 from bot.errors import InvalidInput
-from bot.i18n import _, localize
+from bot.i18n import Msg, _, localize
 from bot.router import Context, Router
 from bot.types import Audience, FileContent, Outcome, ToPerson
 from storage import sql
@@ -27,6 +27,7 @@ from .tables import Table, build_tables
 router = Router()
 
 FORMATS = {"xlsx": "xlsx", "excel": "xlsx", "xls": "xlsx", "表格": "xlsx", "csv": "csv"}
+DOWNLOADS = {"xlsx": "xlsx", "csv": "zip"}  # the dashboard's download of an export's files: the workbook, the CSVs zipped
 ALL = ("all", "全部", "所有")
 
 
@@ -46,6 +47,11 @@ def parse_export(args: str) -> tuple[bool, str, str]:
                 _("“{text}” is not something I can export. Write “export XZB2026112301 xlsx”, “export all csv” (formats: xlsx, csv).", text=word[:30])
             )
     return everything, fmt, " ".join(rest)
+
+
+def export_stem(today: date) -> Msg:
+    """The name of an export of every collaboration, before its extension."""
+    return _("collabbot export {day}", day=today.isoformat())
 
 
 async def export_files(tables: list[Table], fmt: str, stem: str, locale: str, rows_per_sheet: int = EXCEL_ROWS - 1) -> list[FileContent]:
@@ -81,13 +87,13 @@ async def export(ctx: Context, args: str, calendar: WorkCalendar) -> Outcome:
         collabs = await collaborations_for(actor)
         if not collabs:
             raise InvalidInput(_("There is nothing to export: you take part in no collaboration yet."))
-        stem = str(localize(_("collabbot export {day}", day=today.isoformat()), ctx.locale))
+        stem = str(localize(export_stem(today), ctx.locale))
         audience = ToPerson(actor.id) if ctx.group is not None else await audience_for(ctx, actor, [])
-        link = dashboard_link(ctx, "archive", actor.id)
+        link = dashboard_link(ctx, f"archive:tables.{DOWNLOADS[fmt]}", actor.id)  # the archive's download, unfiltered
     else:
         collab, actor, audience = await readable_collaboration(ctx, rest)
         collabs, stem = [collab], collab.code
-        link = dashboard_link(ctx, f"collab:{collab.id}", actor.id)
+        link = dashboard_link(ctx, f"collab:{collab.id}/tables.{DOWNLOADS[fmt]}", actor.id)
     tables = await build_tables(
         collabs, locale=ctx.locale, tz=ctx.config.bot.timezone, calendar=calendar, today=today,
         due_soon=ctx.config.bot.due_soon_working_days,

@@ -11,6 +11,7 @@ date). Chinese forms are read here; English and other forms go to
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date, datetime, timedelta
 
@@ -18,6 +19,8 @@ import dateparser
 
 from bot.errors import InvalidInput
 from bot.i18n import _
+
+HALF_YEAR_DAYS = 183  # a year-less date further ahead than this is read as the last one, when reading the nearest
 
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
@@ -92,22 +95,32 @@ def _english(text: str, today: date) -> date | None:
     return parsed.date() if parsed else None
 
 
-def parse_date(text: str, today: date) -> date:
-    """Read a date; raises ``InvalidInput`` with a translated hint when it cannot."""
-    raw = (text or "").strip()
-    cleaned = re.sub(r"\s+", "", raw) if re.search(r"[\u3400-\u9fff]", raw) else raw
+def _parse(cleaned: str, today: date) -> date | None:
     if m := re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", cleaned):
         try:
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         except ValueError:
-            pass
-    elif m := re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})", cleaned):
-        if result := _month_day(today, int(m.group(1)), int(m.group(2)), None):
-            return result
-    elif cleaned:
-        result = _chinese(cleaned, today) or (None if re.search(r"[\u3400-\u9fff]", cleaned) else _english(cleaned, today))
-        if result is not None:
-            return result
+            return None
+    if m := re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})", cleaned):
+        return _month_day(today, int(m.group(1)), int(m.group(2)), None)
+    if cleaned:
+        return _chinese(cleaned, today) or (None if re.search(r"[\u3400-\u9fff]", cleaned) else _english(cleaned, today))
+    return None
+
+
+def parse_date(text: str, today: date, *, nearest: bool = False) -> date:
+    """Read a date; raises ``InvalidInput`` with a translated hint when it cannot.
+
+    A month and day without a year is the next such day (a deadline lies ahead); with ``nearest``, the one closest
+    to today, back or ahead (a search's range: on 10月9日, "9月30日" is nine days ago, not next year)."""
+    raw = (text or "").strip()
+    cleaned = re.sub(r"\s+", "", raw) if re.search(r"[\u3400-\u9fff]", raw) else raw
+    found = _parse(cleaned, today)
+    if found is not None and nearest and (found - today).days > HALF_YEAR_DAYS and not re.search(r"\d{4}", cleaned):
+        with contextlib.suppress(ValueError):  # a 29 February has no day a year earlier: the one ahead stays
+            found = found.replace(year=found.year - 1)
+    if found is not None:
+        return found
     raise InvalidInput(
         _("I could not read the date “{text}”. Write it like 2026-12-01, 12月1日, 下周五 or next Friday.", text=raw[:40])
     )

@@ -17,6 +17,7 @@ from bot.i18n import localize
 from storage.models import Collaboration
 from workflows.reports.export_commands import export_files, export_stem
 from workflows.reports.tables import build_tables
+from workflows.retro.archive import ArchiveSearch
 
 from .access import Refused, Viewer
 from .pages import Env
@@ -57,5 +58,5 @@ async def tables_file(viewer: Viewer, env: Env, collabs: list[Collaboration], ex
     return web.Response(body=body, content_type=mime, headers=headers)
 
 
-def archive_stem(viewer: Viewer, env: Env) -> str:
-    return str(localize(export_stem(env.today(viewer)), viewer.locale))
+def archive_stem(viewer: Viewer, env: Env, search: ArchiveSearch) -> str:
+    return str(localize(export_stem(env.today(viewer), search.start, search.end), viewer.locale))

@@ -258,7 +258,7 @@ class Dashboard:
         if not collabs:
             raise Refused("not_found", viewer.locale, 404)
         collabs.sort(key=lambda c: c.id)  # the tables list collaborations in the order they were raised, as 导出 does
-        return await downloads.tables_file(viewer, self.env, collabs, extension, downloads.archive_stem(viewer, self.env))
+        return await downloads.tables_file(viewer, self.env, collabs, extension, downloads.archive_stem(viewer, self.env, search))
 
     async def collaboration_tables(self, request: web.Request) -> web.Response:
         extension = request.match_info["extension"]

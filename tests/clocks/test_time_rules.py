@@ -115,6 +115,18 @@ def test_next_friday_and_xia_zhou_wu_are_the_same_day(today, weekday):
     assert next_week.weekday() == weekday and next_week.isocalendar().week != today.isocalendar().week
 
 
+def test_a_range_reads_a_year_less_day_as_the_nearest_one_a_deadline_as_the_next():
+    today = date(2026, 10, 9)
+    assert parse_date("9月30日", today) == date(2027, 9, 30)  # a deadline lies ahead
+    assert parse_date("9月30日", today, nearest=True) == date(2026, 9, 30)
+    assert parse_date("9/30", today, nearest=True) == parse_date("Sep 30", today, nearest=True) == date(2026, 9, 30)
+    assert parse_date("12月31日", today, nearest=True) == date(2026, 12, 31)  # ahead, and nearer than last year's
+    assert parse_date("10月1日", date(2027, 1, 5), nearest=True) == date(2026, 10, 1)  # last quarter, in January
+    assert parse_date("2027年9月30日", today, nearest=True) == date(2027, 9, 30)  # a year written is kept
+    assert parse_date("下周五", today, nearest=True) == parse_date("下周五", today)
+    assert parse_date("3月15日", date(2027, 9, 1), nearest=True) == date(2027, 3, 15)  # 170 days back, 196 ahead
+
+
 # ---------------------------------------------------------------- derived deadlines land on working days
 
 

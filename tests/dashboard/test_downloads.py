@@ -93,6 +93,11 @@ async def test_the_archive_downloads_every_page_of_what_it_finds_and_only_what_t
     found = codes_in(workbook(data)["表1 跨部门协作任务总表"])
     assert len(found) == 130 and code not in found  # every page of the filter's results, and only those
 
+    dated = download_links(app, (await get(await link_for(app, "lilei", "archive") + "&from=2021-01-01&to=2021-12-31"))[2])
+    status, headers, data = await get(dated["xlsx"])
+    assert "filename*=UTF-8''" + "协作助手导出 2021-01-01 至 2021-12-31.xlsx" in unquote(headers["Content-Disposition"])
+    assert len(listed(data)) == 130  # the archived ones, raised in 2021; not the busy one of 2026
+
     everything = download_links(app, (await get(await link_for(app, "lilei", "archive")))[2])
     assert len(listed((await get(everything["xlsx"]))[2])) == 131
 
@@ -123,6 +128,12 @@ async def test_the_chats_export_links_its_files_to_the_download(dashboard: tuple
     assert "/dashboard/collab/" in one["link"] and "/tables.xlsx?t=" in one["link"]
     status, _headers, data = await get(local(app, one["link"]))
     assert status == 200 and listed(data) == [code]
+    await ok(await sim.say("lilei", "导出 全部 从：2026-11-01 到：12月31日", "launch"))
+    ranged = [m["content"] for m in await sim.messages(person="lilei") if m["sender"] == "bot" and m["content"]["type"] == "file"][-1]
+    assert ranged["filename"] == "协作助手导出 2026-11-01 至 2026-12-31.xlsx"
+    assert "/dashboard/archive/tables.xlsx?t=" in ranged["link"] and ranged["link"].endswith("&from=2026-11-01&to=2026-12-31")
+    status, headers, data = await get(local(app, ranged["link"]))
+    assert status == 200 and listed(data) == [code] and "2026-11-01" in unquote(headers["Content-Disposition"])
     every = next(f for f in files if f["filename"].endswith(".csv"))
     assert "/dashboard/archive/tables.zip?t=" in every["link"]
     status, headers, data = await get(local(app, every["link"]))

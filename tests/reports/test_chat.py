@@ -99,9 +99,22 @@ async def test_everything_i_may_see_goes_to_me_directly(chat):
     assert codes == [CODE]  # 研发部's own collaboration stays out of 设计部's export
 
 
+async def test_everything_within_a_date_range(chat):
+    sim, _world, session = chat
+    assert (await sim.say("liuyang", "导出 全部 从：2026-09-01 到：9月30日", "launch"))["error"] is None
+    (file,) = await bot_files(sim, person="liuyang")
+    assert file["content"]["filename"] == "协作助手导出 2026-09-01 至 2026-09-30.xlsx"
+    _status, _mime, xlsx = await fetch(session, sim, file["content"]["url"])
+    codes = [row[0] for row in openpyxl.load_workbook(io.BytesIO(xlsx)).worksheets[0].iter_rows(min_row=2, values_only=True)]
+    assert codes == [CODE]  # raised 09-24: within the range
+
+
 @pytest.mark.parametrize(
     ("person", "text", "expected"),
     [
+        ("liuyang", "导出 全部 从：2026-11-01", "2026-11-01 – — 之间没有你可以查看的协作"),
+        ("liuyang", "导出 全部 从：2026-10-10 到：2026-10-01", "结束日期 2026-10-01 早于开始日期 2026-10-10"),
+        ("liuyang", f"导出 {CODE} 从：2026-10-01", "日期范围只用于“导出 全部”"),
         ("liuyang", f"甘特图 {OTHER}", f"你无权查看 {OTHER}"),
         ("liuyang", f"导出 {OTHER} xlsx", f"你无权查看 {OTHER}"),
         ("liuyang", "燃尽图 XZB2099010101", "XZB2099010101"),

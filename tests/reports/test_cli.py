@@ -56,3 +56,21 @@ def test_unknown_collaboration_and_locale_are_refused(database_url: str, tmp_pat
     done = collabbot(CODE, "--format", "pdf", database_url=database_url)
     assert done.returncode == 2 and "invalid choice: 'pdf'" in done.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_export_all_within_a_date_range(database_url: str, tmp_path: Path):
+    asyncio.run(seeded(database_url))
+    # both raised on 2026-09-24; CODE is due on 10-20, OTHER on 10-30, neither finished: only OTHER reaches 10-25
+    done = collabbot("all", "--from", "2026-10-25", "--to", "2026-12-31", "--out", str(tmp_path), database_url=database_url)
+    assert done.returncode == 0, done.stderr
+    book = openpyxl.load_workbook(tmp_path / "collabbot-2026-10-25_2026-12-31.xlsx")
+    assert [row[0] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)] == [OTHER]
+    done = collabbot("all", "--to", "2026-09-01", "--out", str(tmp_path / "none"), database_url=database_url)
+    assert done.returncode == 2 and "no collaboration falls within … – 2026-09-01" in done.stderr
+    done = collabbot(CODE, "--from", "2026-10-01", database_url=database_url)
+    assert done.returncode == 2 and "--from and --to go with 'all'" in done.stderr
+    done = collabbot("all", "--from", "2026-10-05", "--to", "2026-10-01", database_url=database_url)
+    assert done.returncode == 2 and "before --from" in done.stderr
+    done = collabbot("all", "--from", "十月", database_url=database_url)
+    assert done.returncode == 2 and "is not a date; write it as 2026-12-31" in done.stderr
+    assert not (tmp_path / "none").exists()

@@ -96,10 +96,11 @@ def split_list(value: str) -> list[str]:
     return [item.strip() for item in re.split(r"[,，、;；/\n]+|\s+and\s+|\s*和\s*", value or "") if item.strip()]
 
 
-def read_date(text: str, today: date, field: str) -> date:
-    """``parse_date`` with the form field named, so a form shows the error next to it."""
+def read_date(text: str, today: date, field: str, *, nearest: bool = False) -> date:
+    """``parse_date`` with the form field named, so a form shows the error next to it (``nearest``: a range looked
+    up, where a year-less day is the closest one, not the next one)."""
     try:
-        return parse_date(text, today)
+        return parse_date(text, today, nearest=nearest)
     except InvalidInput as error:
         error.field = field
         raise

@@ -53,7 +53,8 @@ def with_fallback(file: FileContent) -> FileContent:
             caption=file.caption or "", name=file.filename,
         )
         file.oversize = _(
-            "{caption} The file ({name}, {size} MB) is larger than this chat takes: export one collaboration at a time (“export XZB…”), or ask an admin for “collabbot export”.",
+            "{caption} The file ({name}, {size} MB) is larger than this chat takes: export one collaboration at a time (“export XZB…”) "
+            "or a shorter date range (“export all from: 2026-10-01 to: 2026-10-31”), or ask an admin for “collabbot export”.",
             caption=file.caption or "", name=file.filename, size=size,
         )
     return file

@@ -2,6 +2,7 @@
 
     collabbot export --config collabbot.toml XZB2026112301 --format xlsx --out exports/
     collabbot export --config collabbot.toml all --format csv --locale en
+    collabbot export --config collabbot.toml all --from 2026-10-01 --to 2026-12-31
 
 An operator's command: it reads every collaboration (no per-person visibility), in the organisation's
 language and timezone unless ``--locale`` says otherwise.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -21,6 +23,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.i18n import SUPPORTED_LOCALES, localize, normalize_locale
 
+from ..retro.archive import ArchiveSearch, find_collaborations
 from .export_commands import FORMATS, export_files
 from .tables import build_tables
 
@@ -31,8 +34,17 @@ def add_parser(sub: Any) -> None:
     export.add_argument("collaboration", help="a collaboration id (XZB…) or 'all'")
     export.add_argument("--format", default="xlsx", choices=sorted(set(FORMATS.values())))
     export.add_argument("--locale", help=f"headers' language ({', '.join(SUPPORTED_LOCALES)}; default: the organisation's)")
+    export.add_argument("--from", dest="start", type=_iso_date, metavar="YYYY-MM-DD", help="with all: collaborations still open or finished on or after this day")
+    export.add_argument("--to", dest="end", type=_iso_date, metavar="YYYY-MM-DD", help="with all: collaborations raised on or before this day")
     export.add_argument("--out", default=".", help="a folder to write into (default: the current one)")
     export.add_argument("--config", help="configuration file (else COLLABBOT_CONFIG, else COLLABBOT_DATABASE_URL or the default)")
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date; write it as 2026-12-31") from None
 
 
 async def run(args: argparse.Namespace, config: Config, *, clock: Clock | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -53,7 +65,17 @@ async def run(args: argparse.Namespace, config: Config, *, clock: Clock | None =
     await db.connect(config.database.url)
     try:
         wanted = args.collaboration.strip()
-        if wanted.lower() in ("all", "全部"):
+        start, end = getattr(args, "start", None), getattr(args, "end", None)
+        if (start or end) and wanted.lower() not in ("all", "全部"):
+            print("export: --from and --to go with 'all'", file=err)
+            return 2
+        if start and end and end < start:
+            print(f"export: --to {end} is before --from {start}", file=err)
+            return 2
+        if start or end:
+            collabs = sorted(await find_collaborations(ArchiveSearch(start=start, end=end, tz=config.bot.timezone)), key=lambda c: c.id)
+            stem = f"collabbot-{start or ''}_{end or ''}"
+        elif wanted.lower() in ("all", "全部"):
             collabs = list(await Collaboration.all().order_by("id"))
             stem = f"collabbot-{today.isoformat()}"
         else:
@@ -62,7 +84,10 @@ async def run(args: argparse.Namespace, config: Config, *, clock: Clock | None =
             stem = wanted.upper()
         if not collabs:
             everything = wanted.lower() in ("all", "全部")
-            print("export: there is no collaboration yet" if everything else f"export: there is no collaboration {wanted!r}", file=err)
+            if start or end:
+                print(f"export: no collaboration falls within {start or '…'} – {end or '…'}", file=err)
+            else:
+                print("export: there is no collaboration yet" if everything else f"export: there is no collaboration {wanted!r}", file=err)
             return 2
         tables = await build_tables(
             collabs, locale=locale, tz=config.bot.timezone, calendar=WorkCalendar.from_config(config), today=today,

@@ -1,13 +1,16 @@
-"""``导出`` / ``export`` [id | all] [csv | xlsx]: the documents' tables as files in the chat.
+"""``导出`` / ``export`` [id | all] [csv | xlsx] [from: … to: …]: the documents' tables as files in the chat.
 
 XLSX (the default) is one workbook with a sheet per table; CSV is one file per table. ``all`` exports every
-collaboration the person may read, and always goes to them directly.
+collaboration the person may read (with a date range, those whose span overlaps it, as the archive finds them),
+and always goes to them directly.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlencode
 
 from bot.calendar import WorkCalendar
 from bot.errors import InvalidInput
@@ -18,8 +21,11 @@ from storage import sql
 from storage.models import Collaboration, Person
 
 from ..common import lookup
+from ..common.fields import FieldSet, parse_fields, read_date
+from ..common.format import day
 from ..common.records import require_actor
 from ..common.visibility import audience_for, readable_collaboration, visible_collaboration_ids
+from ..retro.archive import ArchiveSearch, find_collaborations
 from .access import dashboard_link, send_files
 from .exports import CSV_MIME, EXCEL_ROWS, XLSX_MIME, parts, to_csv, to_xlsx
 from .tables import Table, build_tables
@@ -31,10 +37,25 @@ DOWNLOADS = {"xlsx": "xlsx", "csv": "zip"}  # the dashboard's download of an exp
 ALL = ("all", "全部", "所有")
 
 
-def parse_export(args: str) -> tuple[bool, str, str]:
-    """(everything?, format, the words left for the collaboration id)."""
+RANGE_FIELDS = FieldSet({"from": ("from", "since", "从", "开始"), "to": ("to", "until", "至", "到", "结束")})
+
+
+@dataclass(frozen=True, slots=True)
+class ExportAsk:
+    """What ``导出`` was asked: one collaboration (``code_words``) or every one the person may read, maybe only
+    those whose span (raised → finished or due) overlaps a date range."""
+
+    everything: bool
+    fmt: str
+    code_words: str
+    start: date | None = None
+    end: date | None = None
+
+
+def parse_export(args: str, today: date) -> ExportAsk:
+    head, values = parse_fields(args or "", RANGE_FIELDS)
     everything, fmt, rest = False, "xlsx", []
-    for word in (args or "").split():
+    for word in head.split():
         lowered = word.lower()
         if lowered in ALL:
             everything = True
@@ -46,11 +67,19 @@ def parse_export(args: str) -> tuple[bool, str, str]:
             raise InvalidInput(
                 _("“{text}” is not something I can export. Write “export XZB2026112301 xlsx”, “export all csv” (formats: xlsx, csv).", text=word[:30])
             )
-    return everything, fmt, " ".join(rest)
+    start = read_date(values["from"], today, "from", nearest=True) if values.get("from") else None
+    end = read_date(values["to"], today, "to", nearest=True) if values.get("to") else None
+    if start and end and end < start:
+        raise InvalidInput(_("The end date {end} is before the start date {start}.", end=end.isoformat(), start=start.isoformat()), field="to")
+    if (start or end) and rest:
+        raise InvalidInput(_("A date range goes with “export all”: write “export all from: 2026-10-01 to: 2026-12-31”, or just “export {code}”.", code=rest[0]))
+    return ExportAsk(everything or bool(start or end), fmt, " ".join(rest), start, end)
 
 
-def export_stem(today: date) -> Msg:
-    """The name of an export of every collaboration, before its extension."""
+def export_stem(today: date, start: date | None = None, end: date | None = None) -> Msg:
+    """The name of an export of every collaboration (within a date range, when given), before its extension."""
+    if start or end:
+        return _("collabbot export {start} to {end}", start=day(start), end=day(end))
     return _("collabbot export {day}", day=today.isoformat())
 
 
@@ -71,27 +100,36 @@ async def export_files(tables: list[Table], fmt: str, stem: str, locale: str, ro
     return files
 
 
-async def collaborations_for(actor: Person) -> list[Collaboration]:
+async def collaborations_for(actor: Person, start: date | None = None, end: date | None = None, tz: str = "Asia/Shanghai") -> list[Collaboration]:
+    """Every collaboration ``actor`` may read, in the order they were raised; only those overlapping the range."""
     visible = await visible_collaboration_ids(actor)
+    if start or end:
+        found = await find_collaborations(ArchiveSearch(start=start, end=end, within=visible, tz=tz))
+        return sorted(found, key=lambda c: c.id)
     query = Collaboration.all() if visible is None else Collaboration.filter(id__in=sql.among(visible))
     return list(await query.order_by("id"))
 
 
 @router.command("export", "导出", "导出表格")
 async def export(ctx: Context, args: str, calendar: WorkCalendar) -> Outcome:
-    everything, fmt, rest = parse_export(args)
-    actor = require_actor(ctx)
     today: date = lookup.local_today(ctx)
+    ask = parse_export(args, today)
+    fmt = ask.fmt
+    actor = require_actor(ctx)
     audience: Audience
-    if everything:
-        collabs = await collaborations_for(actor)
+    if ask.everything:
+        collabs = await collaborations_for(actor, ask.start, ask.end, ctx.config.bot.timezone)
+        if not collabs and (ask.start or ask.end):
+            raise InvalidInput(_("No collaboration you may read falls within {start} – {end}.", start=day(ask.start), end=day(ask.end)))
         if not collabs:
             raise InvalidInput(_("There is nothing to export: you take part in no collaboration yet."))
-        stem = str(localize(export_stem(today), ctx.locale))
+        stem = str(localize(export_stem(today, ask.start, ask.end), ctx.locale))
         audience = ToPerson(actor.id) if ctx.group is not None else await audience_for(ctx, actor, [])
-        link = dashboard_link(ctx, f"archive:tables.{DOWNLOADS[fmt]}", actor.id)  # the archive's download, unfiltered
+        link = dashboard_link(ctx, f"archive:tables.{DOWNLOADS[fmt]}", actor.id)  # the archive's download, the same range
+        if link and (ask.start or ask.end):
+            link += "&" + urlencode({k: v.isoformat() for k, v in (("from", ask.start), ("to", ask.end)) if v})
     else:
-        collab, actor, audience = await readable_collaboration(ctx, rest)
+        collab, actor, audience = await readable_collaboration(ctx, ask.code_words)
         collabs, stem = [collab], collab.code
         link = dashboard_link(ctx, f"collab:{collab.id}/tables.{DOWNLOADS[fmt]}", actor.id)
     tables = await build_tables(
@@ -101,4 +139,8 @@ async def export(ctx: Context, args: str, calendar: WorkCalendar) -> Outcome:
     files = await export_files(tables, fmt, stem, ctx.locale)
     for file in files:
         file.link = link
-    return send_files(audience, files).record("report.export", collabs[0].code if len(collabs) == 1 else "all", format=fmt, collaborations=len(collabs))
+    recorded = {"from": ask.start.isoformat() if ask.start else None, "to": ask.end.isoformat() if ask.end else None}
+    return send_files(audience, files).record(
+        "report.export", collabs[0].code if len(collabs) == 1 and not ask.everything else "all", format=fmt, collaborations=len(collabs),
+        **{k: v for k, v in recorded.items() if v},
+    )

@@ -256,8 +256,8 @@ async def search(ctx: Context, args: str) -> Outcome:
         filters["person_id"] = person.id
         where.append(_("person {name}", name=person.name))
     today = lookup.local_today(ctx)
-    start: date | None = read_date(values["from"], today, "from") if values.get("from") else None
-    end: date | None = read_date(values["to"], today, "to") if values.get("to") else None
+    start: date | None = read_date(values["from"], today, "from", nearest=True) if values.get("from") else None
+    end: date | None = read_date(values["to"], today, "to", nearest=True) if values.get("to") else None
     if start and end and end < start:
         raise InvalidInput(_("The end date {end} is before the start date {start}.", end=end.isoformat(), start=start.isoformat()), field="to")
     actor = require_actor(ctx)

@@ -202,11 +202,12 @@ _FROM_COPIES = _select(
 )
 _PLACES = (
     # each copy of a placed card: the one in its conversation (``e``), or one added (``n``). ``e`` looks each place up
-    # through the copies' unique index: as a join, a young table's statistics led the planner to read all of
-    # ``card_post``, and the plan stayed cached as the table grew
+    # through the copies' unique index. As a join — and a plain LATERAL is flattened into one — a young table's
+    # statistics led the planner to read all of ``card_post``, and the plan stayed cached as the table grew; the
+    # ``LIMIT`` keeps the lookup a subquery of its own, run once per place (``tests/core/test_end_plans.py``)
     '"e" AS (SELECT "t"."ord", "p"."id", "p"."message_ref" FROM "t" JOIN "c" ON "c"."key" = "t"."key" '
     'CROSS JOIN LATERAL (SELECT "id", "message_ref" FROM "card_post" WHERE "card_id" = "c"."id" '
-    'AND "platform" = "t"."platform" AND "conversation_id" = "t"."conversation_id") "p"), '
+    'AND "platform" = "t"."platform" AND "conversation_id" = "t"."conversation_id" LIMIT 1) "p"), '
     '"n" AS (INSERT INTO "card_post" ("card_id", "platform", "conversation_id", "recipient", "locale", "sent_version") '
     'SELECT "c"."id", "t"."platform", "t"."conversation_id", "t"."recipient", "t"."locale", 0 FROM "t" JOIN "c" ON "c"."key" = "t"."key" '
     'WHERE NOT EXISTS (SELECT 1 FROM "e" WHERE "e"."ord" = "t"."ord") ORDER BY "t"."ord" '
@@ -227,13 +228,14 @@ _UPDATED = {
     "next_attempt_at": "CAST(? AS TIMESTAMPTZ)",
     "created_at": "CAST(? AS TIMESTAMPTZ)",
 }
-# every sent copy of each updated card that existed before: in the order of the updates, then of the copies
+# every sent copy of each updated card that existed before: in the order of the updates, then of the copies (each
+# card's copies read through the copies' index, ``OFFSET 0`` keeping the lookup from being flattened into a join)
 _FROM_UPDATES = _select(
     '"uk"."ord"',
     '"p"."id"',
     _UPDATED,
-    '"u" JOIN "uk" ON "uk"."key" = "u"."key" JOIN "card_post" "p" ON "p"."card_id" = "u"."id" '
-    'WHERE "u"."version" > 1 AND "p"."message_ref" IS NOT NULL',
+    '"u" JOIN "uk" ON "uk"."key" = "u"."key" CROSS JOIN LATERAL (SELECT * FROM "card_post" WHERE "card_id" = "u"."id" '
+    'AND "message_ref" IS NOT NULL OFFSET 0) "p" WHERE "u"."version" > 1',
 )
 
 

@@ -96,6 +96,10 @@ def split_list(value: str) -> list[str]:
     return [item.strip() for item in re.split(r"[,，、;；/\n]+|\s+and\s+|\s*和\s*", value or "") if item.strip()]
 
 
+# the spellings of a date range's two fields, for the forms that take one (搜索, 导出)
+DATE_RANGE: dict[str, tuple[str, ...]] = {"from": ("from", "since", "从", "开始"), "to": ("to", "until", "至", "到", "结束")}
+
+
 def read_date(text: str, today: date, field: str, *, nearest: bool = False) -> date:
     """``parse_date`` with the form field named, so a form shows the error next to it (``nearest``: a range looked
     up, where a year-less day is the closest one, not the next one)."""

@@ -21,7 +21,7 @@ from storage import sql
 from storage.models import Collaboration, Person
 
 from ..common import lookup
-from ..common.fields import FieldSet, parse_fields, read_date
+from ..common.fields import DATE_RANGE, FieldSet, parse_fields, read_date
 from ..common.format import day
 from ..common.records import require_actor
 from ..common.visibility import audience_for, readable_collaboration, visible_collaboration_ids
@@ -37,7 +37,7 @@ DOWNLOADS = {"xlsx": "xlsx", "csv": "zip"}  # the dashboard's download of an exp
 ALL = ("all", "全部", "所有")
 
 
-RANGE_FIELDS = FieldSet({"from": ("from", "since", "从", "开始"), "to": ("to", "until", "至", "到", "结束")})
+RANGE_FIELDS = FieldSet(DATE_RANGE)
 
 
 @dataclass(frozen=True, slots=True)

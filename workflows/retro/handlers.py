@@ -30,7 +30,7 @@ from storage.models_workflows import (
 )
 
 from ..common import lookup
-from ..common.fields import FieldSet, parse_fields, read_date
+from ..common.fields import DATE_RANGE, FieldSet, parse_fields, read_date
 from ..common.format import day, when
 from ..common.forms import ask
 from ..common.records import announce_to, require_actor
@@ -56,8 +56,7 @@ SEARCH_FIELDS = FieldSet(
     {
         "department": ("department", "dept", "部门"),
         "person": ("person", "who", "人员", "负责人", "发起人"),
-        "from": ("from", "since", "从", "开始"),
-        "to": ("to", "until", "至", "到", "结束"),
+        **DATE_RANGE,
     }
 )
 CLOSED = ("completed", "archived", "cancelled")

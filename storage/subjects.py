@@ -10,8 +10,11 @@ PostgreSQL the column compares as "C": ``storage/pg_indexes.py``).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 from tortoise.expressions import Q
+
+T = TypeVar("T")
 
 CODES_PER_STATEMENT = 300  # three parameters a code: far below the 32,767 PostgreSQL's driver takes, and the
 # statement's OR of ranges stays one index read per code on both databases
@@ -30,7 +33,8 @@ def about_any(codes: Sequence[str]) -> Q:
     return Q(*(about(code) for code in codes), join_type="OR")
 
 
-def in_batches(codes: Sequence[str], size: int = CODES_PER_STATEMENT) -> Iterator[Sequence[str]]:
-    """``codes`` a statement's worth at a time: the rows about many collaborations in a few statements, not one each."""
+def in_batches(codes: Sequence[T], size: int = CODES_PER_STATEMENT) -> Iterator[Sequence[T]]:
+    """``codes`` (or ids) a statement's worth at a time: the rows about many collaborations in a few statements, not
+    one each — and not one whose rows, built into model instances at once, would hold up the event loop."""
     for start in range(0, len(codes), size):
         yield codes[start : start + size]

@@ -139,3 +139,36 @@ async def test_a_table_longer_than_a_sheet_goes_on_in_further_sheets_and_files_e
     read = [list(csv.reader(io.StringIO(f.data.decode("utf-8-sig"), newline=""))) for f in halves]
     assert read == [[ZH_HEADERS[progress.title], *ZH_ROWS[progress.title][:4]], [ZH_HEADERS[progress.title], *ZH_ROWS[progress.title][4:]]]
     assert [f.caption is not None for f in files] == [True] + [False] * (len(files) - 1)
+
+
+async def test_a_large_export_lets_the_event_loop_turn_while_it_reads(database):
+    """A year's export reads and builds rows for seconds; the platforms' acknowledgements must go on meanwhile.
+    SQLite answers a read without the event loop turning, so the tables read a batch of collaborations at a time
+    and let the loop through between batches — counted here as the turns another task gets, not timed."""
+    import asyncio
+
+    from storage.models import Collaboration
+    from tests.dashboard.seed import archived_collaborations
+    from workflows.reports.tables import EXPORT_BATCH
+
+    await seed()
+    await archived_collaborations(6 * EXPORT_BATCH, "lilei")
+    collabs = list(await Collaboration.all().order_by("id"))
+    turns = 0
+    done = False
+
+    async def other_work() -> None:  # what an acknowledgement waiting for its turn would do
+        nonlocal turns
+        while not done:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    before = turns
+    tables = await build_tables(collabs, locale="zh_CN", tz="Asia/Shanghai", calendar=CALENDAR, today=TODAY)
+    done = True
+    await other
+    batches = -(-len(collabs) // EXPORT_BATCH)
+    assert len(tables[0].rows) == len(collabs)
+    assert turns - before >= 3 * batches  # at least once a batch in each of the three tables that read by batch

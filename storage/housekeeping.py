@@ -41,8 +41,7 @@ class Walk:
 
     model: type[Model]
     created: str  # the column that grows with the id: the walk stops at the first row not older than the cutoff
-    gone: str  # the condition a row older than the cutoff must meet as well ("" for every row)
-    gone_params: int = 0  # how many cutoff parameters ``gone`` takes
+    gone: str  # the condition a row older than the cutoff must meet as well ("" for every row); each ``?`` the cutoff
 
     @property
     def table(self) -> str:
@@ -50,7 +49,7 @@ class Walk:
 
 
 INBOX = Walk(InboxEntry, "received_at", "")
-SENT_OUTBOX = Walk(OutboxMessage, "created_at", '"status" = \'sent\' AND "sent_at" < ?', gone_params=1)
+SENT_OUTBOX = Walk(OutboxMessage, "created_at", '"status" = \'sent\' AND "sent_at" < ?')
 
 
 def _cutoff(model: type[Model], column: str, cutoff: datetime) -> object:
@@ -70,7 +69,7 @@ async def delete_walking(walk: Walk, cutoff: datetime, *, batch: int = BATCH) ->
         rows = await sql.fetch(window, [before, after, batch])
         old = [row["id"] for row in rows if row["old"]]
         if old:
-            deleted += await sql.execute(delete, [old[0], old[-1], before, *[before] * walk.gone_params])
+            deleted += await sql.execute(delete, [old[0], old[-1], before, *[before] * walk.gone.count("?")])
         if not rows or len(old) < len(rows):  # the first row within the cutoff: the rest are younger
             return deleted
         after = rows[-1]["id"]

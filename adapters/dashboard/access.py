@@ -31,6 +31,8 @@ from storage.models import Person
 from workflows.common.visibility import visible_collaboration_ids
 
 VIEWER_COOKIE = "cb_viewer"
+# what every page and download the dashboard answers carries: kept out of caches, the token out of other sites' logs
+PRIVATE_HEADERS = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 ADMIN_LINK_TTL = timedelta(days=1)
 
 

@@ -19,12 +19,11 @@ from workflows.reports.export_commands import export_files, export_stem
 from workflows.reports.tables import build_tables
 from workflows.retro.archive import ArchiveSearch
 
-from .access import Refused, Viewer
+from .access import PRIVATE_HEADERS, Refused, Viewer
 from .pages import Env
 
 EXTENSIONS = {"xlsx": "xlsx", "zip": "csv"}  # the download's extension → the export's format
 ZIP_MIME = "application/zip"
-HEADERS = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 
 
 def _zip(files: list[tuple[str, bytes]]) -> bytes:
@@ -54,7 +53,7 @@ async def tables_file(viewer: Viewer, env: Env, collabs: list[Collaboration], ex
         body, mime = files[0].data, files[0].mime
     else:
         body, mime = await asyncio.to_thread(_zip, [(f.filename, f.data) for f in files]), ZIP_MIME
-    headers = {**HEADERS, "Content-Disposition": attachment(f"{stem}.{extension}")}
+    headers = {**PRIVATE_HEADERS, "Content-Disposition": attachment(f"{stem}.{extension}")}
     return web.Response(body=body, content_type=mime, headers=headers)
 
 

@@ -20,12 +20,11 @@ from workflows.retro.archive import ArchiveSearch, find_collaborations
 from workflows.retro.health import health_matrix, heatmap_png
 
 from . import downloads, pages
-from .access import VIEWER_COOKIE, Refused, Viewer, reader_locale, viewer_for
+from .access import PRIVATE_HEADERS, VIEWER_COOKIE, Refused, Viewer, reader_locale, viewer_for
 from .labels import LABELS, REFUSALS, localized
 
 HERE = Path(__file__).resolve().parent
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-HTML_HEADERS = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 PNG_HEADERS = {"Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 
 
@@ -91,7 +90,7 @@ class Dashboard:
             "expires": "",
         }
         response = aiohttp_jinja2.render_template("refused.html", request, context, status=refusal.status)
-        response.headers.update(HTML_HEADERS)
+        response.headers.update(PRIVATE_HEADERS)
         return response
 
     async def open(self, request: web.Request, scope: str) -> Viewer:
@@ -114,7 +113,7 @@ class Dashboard:
             "expires": text(LABELS["expires"], viewer.locale).format(time=viewer.expires_at.astimezone(self.env_zone).strftime("%Y-%m-%d %H:%M")) if not viewer.admin else "",
         }
         response = aiohttp_jinja2.render_template(template, request, context, status=status)
-        response.headers.update(HTML_HEADERS)
+        response.headers.update(PRIVATE_HEADERS)
         if viewer.set_cookie:
             response.set_cookie(VIEWER_COOKIE, viewer.set_cookie, path="/dashboard", httponly=True, samesite="Lax", max_age=int((viewer.expires_at - viewer.now).total_seconds()))
         return response

@@ -75,7 +75,7 @@ async def test_a_collaboration_page_downloads_its_tables(dashboard: tuple[App, S
         names = archive.namelist()
         assert f"{code} 表1 跨部门协作任务总表.csv" in names and all(name.endswith(".csv") for name in names)
         progress = archive.read(f"{code} 表2 任务执行进度跟踪表.csv").decode("utf-8-sig")
-    assert "初稿" in progress and next(csv.reader(io.StringIO(progress)))[0]  # a header row, then the rows
+    assert "初稿" in progress and next(csv.reader(io.StringIO(progress)))[0] == "子任务编号"  # the header row, then the rows
 
     english = download_links(app, (await get(await link_for(app, "lilei", f"collab:{collab.id}", locale="en")))[2])
     assert next(iter(workbook((await get(english["xlsx"]))[2]))).startswith("Table 1")
